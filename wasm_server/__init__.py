@@ -1,0 +1,4 @@
+"""wasm-server: a server runtime for web services compiled to WebAssembly."""
+
+__version__ = "0.1.0"
+__all__ = ["__version__"]

@@ -1,0 +1,189 @@
+"""Binary encodings of ABI v1 (docs/abi.md): requests, responses, key lists.
+
+Pure functions over bytes; the executor and the test vectors both use them.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from .errors import BadResponse
+
+ABI_VERSION = 1
+KIND_HTTP_REQUEST = 1
+
+Pairs = list[tuple[bytes, bytes]]
+
+_U32 = struct.Struct("<I")
+_pack_u32 = _U32.pack
+_unpack_u32 = _U32.unpack_from
+
+
+@dataclass(frozen=True, slots=True)
+class GuestRequest:
+    """An inbound HTTP request as the guest sees it."""
+
+    method: bytes
+    url: bytes
+    route: bytes = b""
+    base: bytes = b""
+    path_info: bytes = b""
+    client: bytes = b""
+    params: Pairs = field(default_factory=list)
+    headers: Pairs = field(default_factory=list)
+    body: bytes = b""
+    flags: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GuestResponse:
+    """A response as the guest returns it."""
+
+    status: int
+    headers: Pairs = field(default_factory=list)
+    body: bytes = b""
+    flags: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundRequest:
+    """A request the guest asks the host to send (``http_send``)."""
+
+    method: bytes
+    url: bytes
+    headers: Pairs = field(default_factory=list)
+    body: bytes = b""
+    flags: int = 0
+
+
+def _bytes(b: bytes) -> bytes:
+    return _pack_u32(len(b)) + b
+
+
+def _pairs(pairs: Pairs) -> bytes:
+    parts = [_pack_u32(len(pairs))]
+    for name, value in pairs:
+        parts.append(_pack_u32(len(name)))
+        parts.append(name)
+        parts.append(_pack_u32(len(value)))
+        parts.append(value)
+    return b"".join(parts)
+
+
+def encode_request(r: GuestRequest) -> bytes:
+    """Encode an inbound request (kind 1 payload)."""
+    return b"".join(
+        (
+            _pack_u32(r.flags),
+            _bytes(r.method),
+            _bytes(r.url),
+            _bytes(r.route),
+            _bytes(r.base),
+            _bytes(r.path_info),
+            _bytes(r.client),
+            _pairs(r.params),
+            _pairs(r.headers),
+            _bytes(r.body),
+        )
+    )
+
+
+def encode_response(r: GuestResponse) -> bytes:
+    """Encode a response (what a guest SDK produces)."""
+    return _pack_u32(r.status) + _pack_u32(r.flags) + _pairs(r.headers) + _bytes(r.body)
+
+
+def encode_outbound(r: OutboundRequest) -> bytes:
+    """Encode an outbound request (what a guest SDK passes to ``http_send``)."""
+    return (
+        _pack_u32(r.flags) + _bytes(r.method) + _bytes(r.url) + _pairs(r.headers) + _bytes(r.body)
+    )
+
+
+def encode_key_list(keys: list[bytes]) -> bytes:
+    """Encode the result of ``kv_keys``."""
+    return _pack_u32(len(keys)) + b"".join(_bytes(k) for k in keys)
+
+
+class _Reader:
+    """Bounds-checked reader: every length is checked against the buffer."""
+
+    __slots__ = ("buf", "pos")
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self.pos = 0
+
+    def u32(self) -> int:
+        if self.pos + 4 > len(self.buf):
+            raise BadResponse(f"truncated at byte {self.pos}: expected a u32")
+        (v,) = _unpack_u32(self.buf, self.pos)
+        self.pos += 4
+        return int(v)
+
+    def bytes_(self) -> bytes:
+        n = self.u32()
+        end = self.pos + n
+        if end > len(self.buf):
+            raise BadResponse(f"length {n} at byte {self.pos - 4} runs past the end ({len(self.buf)})")
+        v = self.buf[self.pos : end]
+        self.pos = end
+        return v
+
+    def pairs(self) -> Pairs:
+        n = self.u32()
+        # each pair needs at least 8 bytes, so a huge count fails fast
+        if n * 8 > len(self.buf) - self.pos:
+            raise BadResponse(f"pair count {n} at byte {self.pos - 4} runs past the end")
+        return [(self.bytes_(), self.bytes_()) for _ in range(n)]
+
+    def done(self) -> None:
+        if self.pos != len(self.buf):
+            raise BadResponse(f"{len(self.buf) - self.pos} trailing bytes after the encoding")
+
+
+def decode_request(buf: bytes) -> GuestRequest:
+    """Decode an inbound request encoding (used by tests and vectors)."""
+    r = _Reader(buf)
+    flags = r.u32()
+    method, url, route, base, path_info, client = (r.bytes_() for _ in range(6))
+    params = r.pairs()
+    headers = r.pairs()
+    body = r.bytes_()
+    r.done()
+    return GuestRequest(method, url, route, base, path_info, client, params, headers, body, flags)
+
+
+def decode_response(buf: bytes) -> GuestResponse:
+    """Decode a guest's response; raises :class:`BadResponse` saying what is wrong."""
+    r = _Reader(buf)
+    status = r.u32()
+    if not 100 <= status <= 999:
+        raise BadResponse(f"status {status} is outside 100..999")
+    flags = r.u32()
+    headers = r.pairs()
+    body = r.bytes_()
+    r.done()
+    return GuestResponse(status, headers, body, flags)
+
+
+def decode_outbound(buf: bytes) -> OutboundRequest:
+    """Decode the guest's ``http_send`` argument."""
+    r = _Reader(buf)
+    flags = r.u32()
+    method = r.bytes_()
+    url = r.bytes_()
+    headers = r.pairs()
+    body = r.bytes_()
+    r.done()
+    return OutboundRequest(method, url, headers, body, flags)
+
+
+def decode_key_list(buf: bytes) -> list[bytes]:
+    """Decode a ``kv_keys`` result."""
+    r = _Reader(buf)
+    n = r.u32()
+    keys = [r.bytes_() for _ in range(n)]
+    r.done()
+    return keys

@@ -1,0 +1,58 @@
+"""The one error hierarchy of wasm-server.
+
+Every error a user can cause (a broken manifest, a module with the wrong ABI,
+a port in use) is a :class:`WasmServerError`; the CLI prints its message and
+exits with :attr:`WasmServerError.exit_code` instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class WasmServerError(Exception):
+    """Base of every error wasm-server raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(WasmServerError):
+    """The manifest or the runtime configuration is invalid."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | None = None, field: str | None = None) -> None:
+        self.file = file
+        self.field = field
+        where = ": ".join(p for p in (file, field) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class LoadError(WasmServerError):
+    """A component's module could not be loaded (not wasm, wrong ABI version …)."""
+
+    exit_code = 2
+
+
+class BuildError(WasmServerError):
+    """A component's build command failed."""
+
+    exit_code = 3
+
+
+class GuestError(WasmServerError):
+    """The guest trapped, ran out of memory, or returned something unusable."""
+
+
+class GuestTimeout(GuestError):
+    """The guest ran past its deadline and was stopped."""
+
+
+class BadResponse(GuestError):
+    """The guest's response did not decode."""
+
+
+class CapabilityError(WasmServerError):
+    """A host call failed with an error code the guest sees (see docs/abi.md)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = code
+        super().__init__(message)
