@@ -1,0 +1,20 @@
+;; A minimal ABI v1 guest in WAT: answers 200 "hi" to everything, and
+;; exports helpers the engine tests call (spin, grow, trap).
+(module
+  (import "wasm_server" "log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 4096))
+  (data (i32.const 1024) "\c8\00\00\00\00\00\00\00\01\00\00\00\0c\00\00\00\63\6f\6e\74\65\6e\74\2d\74\79\70\65\0a\00\00\00\74\65\78\74\2f\70\6c\61\69\6e\02\00\00\00\68\69")
+  (data (i32.const 2048) "handling a request")
+  (func (export "wasm_server_abi_version") (result i32) (i32.const 1))
+  (func (export "wasm_server_alloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (local.get $n)))
+    (if (i32.gt_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536)))
+      (then (if (i32.eq (memory.grow (i32.add (i32.shr_u (local.get $n) (i32.const 16)) (i32.const 1))) (i32.const -1))
+        (then (return (i32.const 0))))))
+    (local.get $p))
+  (func (export "wasm_server_handle") (param $kind i32) (param $ptr i32) (param $len i32) (result i64)
+    (call $log (i32.const 2) (i32.const 2048) (i32.const 18))
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 48))))

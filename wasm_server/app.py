@@ -1,0 +1,172 @@
+"""A loaded app: components compiled and checked, routes built, ready to serve.
+
+:meth:`App.respond` is the per-request path between the HTTP edge and the
+executors: route, encode for the guest, run, map failures to status codes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .abi_codec import GuestRequest, GuestResponse
+from .capabilities import ComponentHost, define_all
+from .capabilities.outbound_http import OutboundPolicy
+from .engine import Runtime
+from .errors import BadResponse, ConfigError, GuestError, GuestTimeout, LoadError
+from .executors import Executor, NativeExecutor, WagiExecutor
+from .kv import StoreManager
+from .manifest import AppSpec, ComponentSpec
+from .protocol.http1 import Request, encode_response, error_response
+from .routing import MethodNotAllowed, Router, RouteSpec
+
+log = logging.getLogger("wasm_server")
+guest_log = logging.getLogger("wasm_server.guest")
+
+TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+
+
+@dataclass(slots=True)
+class ComponentStats:
+    """Counters per component (exposed later as metrics)."""
+
+    requests: int = 0
+    errors: int = 0
+    timeouts: int = 0
+
+
+class App:
+    """The running form of an :class:`~wasm_server.manifest.AppSpec`."""
+
+    def __init__(self, spec: AppSpec, runtime: Runtime, stores: StoreManager) -> None:
+        self.spec = spec
+        self.runtime = runtime
+        self.stores = stores
+        self.executors: dict[str, Executor] = {}
+        self.stats: dict[str, ComponentStats] = {}
+        self.router = Router(
+            [
+                RouteSpec(r.pattern, c.name, r.host, r.methods, r.origin)
+                for c in spec.components
+                for r in c.routes
+            ]
+        )
+
+    @classmethod
+    async def load(cls, spec: AppSpec, data_dir: Path, cache_dir: Path | None) -> App:
+        """Compile, link and check every component; raises LoadError/ConfigError."""
+        runtime = Runtime(cache_dir, define_all)
+        stores = StoreManager.default(data_dir)
+        app = cls(spec, runtime, stores)
+        for comp in spec.components:
+            app.executors[comp.name] = await app._load_component(comp)
+            app.stats[comp.name] = ComponentStats()
+        return app
+
+    async def _load_component(self, comp: ComponentSpec) -> Executor:
+        for label in comp.key_value_stores:
+            if not self.stores.has(label):
+                raise ConfigError(
+                    f"key-value store '{label}' is not configured (configured: "
+                    f"{', '.join(self.stores.labels())})",
+                    file=str(comp.manifest),
+                    field=f"component '{comp.name}'.key_value_stores",
+                )
+        try:
+            wasm = comp.source.read_bytes()
+        except OSError as exc:
+            raise LoadError(
+                f"{comp.manifest}: component '{comp.name}': cannot read {comp.source}: {exc.strerror}"
+                + (" (build it with `wasm-server build`)" if comp.build else "")
+            ) from None
+        loaded = self.runtime.load(wasm, f"{comp.source} (component '{comp.name}')")
+        host = ComponentHost(
+            comp.name,
+            guest_log,
+            dict(comp.variables),
+            frozenset(comp.key_value_stores),
+            self.stores,
+            OutboundPolicy(comp.allowed_outbound_hosts),
+        )
+        executor: Executor
+        if comp.abi == "wagi":
+            executor = WagiExecutor(self.runtime, loaded, host, comp.limits)
+        else:
+            executor = NativeExecutor(self.runtime, loaded, host, comp.limits, comp.instance_reuse)
+        await executor.check()
+        return executor
+
+    async def respond(self, req: Request, client: str) -> bytes:
+        """Serve one parsed request; always returns response bytes."""
+        keep_alive = req.keep_alive
+        head = req.method == b"HEAD"
+        target = req.target
+        path = target.split(b"?", 1)[0]
+        host = None
+        for name, value in req.headers:
+            if name == b"host":
+                host = value.decode("latin-1")
+                break
+        method = "GET" if head else req.method.decode("latin-1")
+        match = self.router.match(method, host, path.decode("latin-1"))
+        if match is None:
+            if path == b"/" and self.spec.index is not None:
+                body = self.spec.index.encode()
+                return encode_response(
+                    200, [(b"content-type", b"text/html; charset=utf-8")], body,
+                    keep_alive=keep_alive, head=head,
+                )
+            return error_response(404, f"no route matches {path.decode('latin-1')}", keep_alive=keep_alive)
+        if isinstance(match, MethodNotAllowed):
+            allow = ", ".join(match.allowed).encode()
+            body = f"method {method} not allowed here\n".encode()
+            return encode_response(405, [*TEXT, (b"allow", allow)], body, keep_alive=keep_alive, head=head)
+        greq = GuestRequest(
+            req.method,
+            target,
+            match.route.encode(),
+            match.base.encode("latin-1"),
+            match.path_info.encode("latin-1"),
+            client.encode(),
+            [(k.encode(), v.encode("latin-1")) for k, v in match.params],
+            req.headers,
+            req.body,
+        )
+        resp = await self._run(match.target, greq)
+        return encode_response(resp.status, resp.headers, resp.body, keep_alive=keep_alive, head=head)
+
+    async def _run(self, name: str, greq: GuestRequest) -> GuestResponse:
+        stats = self.stats[name]
+        stats.requests += 1
+        started = time.monotonic()
+        try:
+            return await self.executors[name].handle(greq)
+        except GuestTimeout:
+            stats.timeouts += 1
+            waited = time.monotonic() - started
+            log.warning("component '%s' timed out after %.1fs on %s", name, waited, greq.url.decode("latin-1"))
+            return _plain(504, f"component '{name}' did not answer within its deadline\n")
+        except BadResponse as exc:
+            stats.errors += 1
+            log.error("component '%s' returned a malformed response: %s", name, exc)
+            return _plain(502, f"component '{name}' returned a malformed response\n")
+        except GuestError as exc:
+            stats.errors += 1
+            log.error("component '%s' failed: %s", name, _first_line(str(exc)))
+            return _plain(500, f"component '{name}' failed\n")
+
+    async def close(self) -> None:
+        """Release stores and stop the engine's ticker."""
+        await self.stores.close()
+        self.runtime.close()
+
+
+def _plain(status: int, text: str) -> GuestResponse:
+    return GuestResponse(status, list(TEXT), text.encode())
+
+
+def _first_line(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return " | ".join(lines[:3]) if lines else "unknown error"

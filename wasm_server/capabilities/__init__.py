@@ -1,0 +1,32 @@
+"""Host capabilities: the ``wasm_server`` imports of docs/abi.md.
+
+Each capability module lists its imports in ``IMPORTS``; :func:`define_all`
+puts all of them on a linker once per process. An import body receives the
+:class:`~wasm_server.engine._lowlevel.CallState` of the calling guest, whose
+``host`` is the component's :class:`~.host.ComponentHost`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._spec import ImportSpec, define
+from . import kv, log, outbound_http, result, variables
+from .host import ComponentHost
+
+ALL_IMPORTS: list[ImportSpec] = [
+    *result.IMPORTS,
+    *log.IMPORTS,
+    *variables.IMPORTS,
+    *kv.IMPORTS,
+    *outbound_http.IMPORTS,
+]
+
+
+def define_all(linker_ptr: Any) -> None:
+    """Define every host import on a raw linker."""
+    for spec in ALL_IMPORTS:
+        define(linker_ptr, spec)
+
+
+__all__ = ["ALL_IMPORTS", "ComponentHost", "ImportSpec", "define_all"]

@@ -1,0 +1,31 @@
+"""What one component may touch: its name, log, stores, variables, outbound policy."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CapabilityError
+
+DENIED = -2
+
+
+@dataclass(slots=True)
+class ComponentHost:
+    """The capabilities granted to one component, shared by its instances."""
+
+    name: str
+    logger: logging.Logger
+    variables: dict[str, str] = field(default_factory=dict)
+    key_value_stores: frozenset[str] = frozenset()
+    store_manager: Any = None
+    outbound: Any = None  # outbound_http.OutboundPolicy
+
+    def store(self, label: str) -> Any:
+        """The KV store ``label``, if the component declared it."""
+        if label not in self.key_value_stores:
+            raise CapabilityError(
+                DENIED, f"component '{self.name}' did not declare key-value store '{label}'"
+            )
+        return self.store_manager.get(label)

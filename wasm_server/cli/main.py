@@ -1,0 +1,123 @@
+"""Entry point of the ``wasm-server`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..errors import WasmServerError
+
+DESCRIPTION = """\
+Run web services compiled to WebAssembly.
+
+  wasm-server up [PATH]          build what is stale, then serve the app at PATH
+  wasm-server build [PATH]       build the app's components
+  wasm-server new LANG NAME      start a new service from a template (c, rust)
+
+PATH is a wasm-server.toml manifest or a directory holding one (default: .).
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wasm-server", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"wasm-server {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    up = sub.add_parser("up", help="build stale components and serve the app")
+    up.add_argument("path", nargs="?", default=".", help="manifest file or directory (default: .)")
+    up.add_argument("--listen", action="append", metavar="ADDR",
+                    help="address to serve on, repeatable: 127.0.0.1:8080, [::1]:8080 (default 127.0.0.1:8080)")
+    up.add_argument("--data-dir", metavar="DIR", help="where KV data lives (default: .wasm-server/ beside the manifest)")
+    up.add_argument("--config", metavar="FILE", type=Path, help="runtime config TOML ([server] listen, data_dir …)")
+    up.add_argument("--no-build", action="store_true", help="do not run build commands")
+
+    build = sub.add_parser("build", help="build the app's components")
+    build.add_argument("path", nargs="?", default=".")
+    build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+
+    new = sub.add_parser("new", help="create a service from a template")
+    new.add_argument("lang", help="template language: c or rust")
+    new.add_argument("name", help="directory and component name")
+    new.add_argument("--dir", type=Path, default=Path("."), help="parent directory (default: .)")
+
+    sub.add_parser("cc", help="compile C to a wasm-server module (zig cc, wasm32-wasi)", add_help=False)
+    sub.add_parser("cargo-build", help="build a Rust crate to a wasm-server module", add_help=False)
+    return p
+
+
+def _setup_logging(debug: bool, level: str = "info") -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
+    from ..build import build_app
+    from ..manifest import load_manifest
+
+    if args.command == "up":
+        from ..config import load_runtime_config
+        from .serve import run
+
+        config = load_runtime_config(args.config, {"listen": args.listen, "data_dir": args.data_dir})
+        _setup_logging(args.debug, config.log_level)
+        spec = load_manifest(Path(args.path))
+        if not args.no_build:
+            build_app(spec)
+        run(spec, config)
+        return 0
+    if args.command == "build":
+        spec = load_manifest(Path(args.path))
+        n = build_app(spec, force=args.force)
+        print(f"{n} component(s) built, {len(spec.components) - n} up to date", file=sys.stderr)
+        return 0
+    if args.command == "new":
+        from .new import create
+
+        target = create(args.lang, args.name, args.dir)
+        print(f"created {target}\nnext: wasm-server up {target}", file=sys.stderr)
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors print one line and exit non-zero (no traceback)."""
+    argv = sys.argv[1:] if argv is None else argv
+    # toolchain wrappers take their own flags verbatim
+    for name, module in (("cc", "c"), ("cargo-build", "rust")):
+        if name in argv[:2] and argv[argv.index(name) - 1:argv.index(name)] in ([], ["--debug"]):
+            import importlib
+
+            tool = importlib.import_module(f"wasm_server.toolchain.{module}")
+            try:
+                return int(tool.main(argv[argv.index(name) + 1:]))
+            except WasmServerError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return exc.exit_code
+    parser = _parser()
+    args, rest = parser.parse_known_args(argv)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _dispatch(args, rest)
+    except WasmServerError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

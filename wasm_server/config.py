@@ -1,0 +1,90 @@
+"""Typed runtime configuration: CLI flags over ``WASM_SERVER_*`` env over a TOML file.
+
+The runtime config is the operator's (where to listen, where data lives);
+the manifest is the app author's (what runs and what it may touch).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+
+
+@dataclass(frozen=True, slots=True)
+class ListenAddress:
+    """A host and port to bind (IPv6 hosts without brackets)."""
+
+    host: str
+    port: int
+
+    def url(self, scheme: str = "http") -> str:
+        """``http://127.0.0.1:8080`` / ``http://[::1]:8080``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+
+def parse_listen(text: str) -> ListenAddress:
+    """Parse ``127.0.0.1:8080``, ``[::1]:8080``, ``localhost:80`` or ``:8080``."""
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+    else:
+        host, sep, port = text.rpartition(":")
+        if ":" in host:
+            raise ConfigError(f"'{text}': write IPv6 addresses in brackets, e.g. [::1]:8080")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"'{text}' is not HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080)")
+    return ListenAddress(host or "127.0.0.1", int(port))
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    """Where and how the server runs."""
+
+    listen: tuple[ListenAddress, ...] = (parse_listen(DEFAULT_LISTEN),)
+    data_dir: Path | None = None  # default: .wasm-server/ next to the manifest
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "wasm-server")
+    max_body: int = 10 * 1024 * 1024
+    log_level: str = "info"
+
+    def data_dir_for(self, manifest: Path) -> Path:
+        """The data directory, defaulting to ``.wasm-server/`` beside the manifest."""
+        return self.data_dir or manifest.parent / ".wasm-server"
+
+
+def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> RuntimeConfig:
+    """Merge file, environment and CLI overrides (later wins)."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot load runtime config: {exc}", file=str(path)) from None
+        server = raw.get("server", {})
+        for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level"):
+            if key in server:
+                values[key] = server[key]
+    for key in ("listen", "data_dir", "cache_dir", "log_level"):
+        env = os.environ.get(f"WASM_SERVER_{key.upper()}")
+        if env:
+            values[key] = env.split(",") if key == "listen" else env
+    values.update({k: v for k, v in overrides.items() if v})
+    kwargs: dict[str, Any] = {}
+    if "listen" in values:
+        listen = values["listen"]
+        kwargs["listen"] = tuple(parse_listen(x) for x in ([listen] if isinstance(listen, str) else listen))
+    for key in ("data_dir", "cache_dir"):
+        if key in values:
+            kwargs[key] = Path(values[key]).expanduser().resolve()
+    if "max_body" in values:
+        kwargs["max_body"] = int(values["max_body"])
+    if "log_level" in values:
+        kwargs["log_level"] = str(values["log_level"])
+    return RuntimeConfig(**kwargs)

@@ -1,0 +1,281 @@
+"""The hot path into and out of Wasmtime, through the low-level bindings.
+
+wasmtime-py's ``Func.__call__`` costs ~26 µs a call; going through
+``wasmtime._ffi`` with prebuilt ``wasmtime_val_t`` arrays costs ~4 µs. Every
+guest call and every host import goes through this module and nowhere else.
+
+Calls are *async* calls (``wasmtime_func_call_async``): the guest runs on a
+Wasmtime fiber, and :func:`drive` polls the call future from asyncio. A host
+import that waits on I/O returns a continuation; the poll then returns
+"pending" and :func:`drive` awaits the import's asyncio future before polling
+again, so the event loop serves everyone else meanwhile. An epoch tick makes a
+CPU-bound guest yield the same way, which is how deadlines are enforced.
+
+Only one guest runs at a time on the loop thread (polls are synchronous), so
+the guest being polled is kept in :data:`CURRENT`; host import callbacks read
+their per-instance state from there instead of mapping context pointers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import time
+from collections.abc import Awaitable, Callable
+from ctypes import POINTER, byref
+from typing import Any
+
+from wasmtime import Trap, WasmtimeError
+from wasmtime import _ffi as ffi
+
+from ..errors import GuestError, GuestTimeout
+
+I32 = int(ffi.WASMTIME_I32.value)
+I64 = int(ffi.WASMTIME_I64.value)
+EXTERN_FUNC = int(ffi.WASMTIME_EXTERN_FUNC.value)
+EXTERN_MEMORY = int(ffi.WASMTIME_EXTERN_MEMORY.value)
+
+_poll = ffi.wasmtime_call_future_poll
+_delete = ffi.wasmtime_call_future_delete
+_call_async = ffi.wasmtime_func_call_async
+_memory_data = ffi.wasmtime_memory_data
+_memory_size = ffi.wasmtime_memory_data_size
+_string_at = ctypes.string_at
+_memmove = ctypes.memmove
+_addressof = ctypes.addressof
+_cast = ctypes.cast
+_c_void_p = ctypes.c_void_p
+_monotonic = time.monotonic
+
+
+class CallState:
+    """Per-instance state that host imports need while a guest call runs."""
+
+    __slots__ = ("ctx", "host", "memory", "pending", "pending_results", "result")
+
+    def __init__(self, ctx: Any, host: Any) -> None:
+        self.ctx = ctx
+        #: the component's host object (capabilities); opaque to this module
+        self.host = host
+        #: ``wasmtime_extern_t`` of the guest's exported memory, set after instantiation
+        self.memory: Any = None
+        #: the result slot of docs/abi.md
+        self.result = b""
+        #: asyncio future of the host import the guest is suspended on
+        self.pending: asyncio.Future[int] | None = None
+        self.pending_results: Any = None
+
+    def read(self, ptr: int, length: int) -> bytes:
+        """Copy ``length`` bytes out of guest memory, trapping on out-of-bounds."""
+        mem = self.memory.of.memory
+        size = _memory_size(self.ctx, byref(mem))
+        if ptr < 0 or length < 0 or ptr + length > size:
+            raise GuestError(f"guest passed out-of-bounds memory range {ptr}+{length} (size {size})")
+        base = _addressof(_memory_data(self.ctx, byref(mem)).contents)
+        return _string_at(base + ptr, length)
+
+    def write(self, ptr: int, data: bytes) -> None:
+        """Copy ``data`` into guest memory at ``ptr``, trapping on out-of-bounds."""
+        mem = self.memory.of.memory
+        size = _memory_size(self.ctx, byref(mem))
+        if ptr < 0 or ptr + len(data) > size:
+            raise GuestError(f"guest passed out-of-bounds memory range {ptr}+{len(data)} (size {size})")
+        base = _addressof(_memory_data(self.ctx, byref(mem)).contents)
+        _memmove(base + ptr, data, len(data))
+
+
+#: the state of the guest currently being polled (see module docstring)
+CURRENT: CallState | None = None
+
+
+def _trap_message(trap: Any, err: Any) -> str:
+    if trap:
+        return Trap._from_ptr(trap).message
+    return str(WasmtimeError._from_ptr(err))
+
+
+def _exit_status(err: Any) -> int | None:
+    status = ctypes.c_int()
+    if err and ffi.wasmtime_error_exit_status(err, byref(status)):
+        return status.value
+    return None
+
+
+async def drive(state: CallState, future: Any, trap: Any, err: Any, deadline: float) -> int | None:
+    """Poll a call future to completion; returns a WASI exit status if the guest exited.
+
+    Raises :class:`GuestTimeout` past ``deadline`` (monotonic seconds) and
+    :class:`GuestError` if the guest trapped.
+    """
+    global CURRENT
+    try:
+        while True:
+            CURRENT = state
+            done = _poll(future)
+            CURRENT = None
+            if done:
+                break
+            pending = state.pending
+            remaining = deadline - _monotonic()
+            if remaining <= 0:
+                raise GuestTimeout("guest ran past its deadline")
+            if pending is not None and not pending.done():
+                await asyncio.wait((pending,), timeout=remaining)
+            else:
+                # an epoch yield: let the loop run everything else once
+                await asyncio.sleep(0)
+    finally:
+        CURRENT = None
+        # deleting an unfinished future unwinds the guest's fiber; the store
+        # is then discarded by the caller
+        _delete(future)
+    if trap or err:
+        status = _exit_status(err)
+        if status is not None:
+            return status
+        raise GuestError(_trap_message(trap, err))
+    return None
+
+
+async def call(
+    state: CallState, func: Any, args: Any, nargs: int, results: Any, nresults: int, deadline: float
+) -> int | None:
+    """Call ``func`` (a ``wasmtime_func_t``) asynchronously; see :func:`drive`."""
+    trap = POINTER(ffi.wasm_trap_t)()
+    err = POINTER(ffi.wasmtime_error_t)()
+    future = _call_async(state.ctx, byref(func), args, nargs, results, nresults, byref(trap), byref(err))
+    return await drive(state, future, trap, err, deadline)
+
+
+async def instantiate(state: CallState, pre: Any, deadline: float) -> Any:
+    """Instantiate an InstancePre asynchronously; returns the ``wasmtime_instance_t``."""
+    inst = ffi.wasmtime_instance_t()
+    trap = POINTER(ffi.wasm_trap_t)()
+    err = POINTER(ffi.wasmtime_error_t)()
+    future = ffi.wasmtime_instance_pre_instantiate_async(pre, state.ctx, byref(inst), byref(trap), byref(err))
+    await drive(state, future, trap, err, deadline)
+    return inst
+
+
+def export(ctx: Any, inst: Any, name: bytes) -> Any:
+    """Look up an export of an instance; returns a ``wasmtime_extern_t`` or None."""
+    item = ffi.wasmtime_extern_t()
+    if ffi.wasmtime_instance_export_get(ctx, byref(inst), name, len(name), byref(item)):
+        return item
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Host imports
+# ---------------------------------------------------------------------------
+
+#: a host import body: ``(state, *int args) -> int | None | Awaitable[int]``
+HostFn = Callable[..., Any]
+
+_KEEP: list[Any] = []  # ctypes callbacks must outlive the linker
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+def _no_finalizer(_env: Any) -> None:
+    return None
+
+
+def _trap_ptr(message: str) -> Any:
+    data = message.encode()
+    return ffi.wasmtime_trap_new(data, len(data))
+
+
+def _store_result(results: Any, value: int) -> None:
+    results[0].of.i64 = value  # i32 results read the low half; kind is preset
+
+
+def _set_kind(results: Any, nresults: int, kind: int) -> None:
+    if nresults:
+        results[0].kind = kind
+
+
+def define_sync(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn) -> None:
+    """Define ``wasm_server.<name>`` as a synchronous host import."""
+
+    def trampoline(_env: Any, _caller: Any, args: Any, nargs: int, results: Any, nresults: int) -> int:
+        try:
+            value = fn(CURRENT, *[args[i].of.i64 if args[i].kind == I64 else args[i].of.i32 for i in range(nargs)])
+            if nresults:
+                results[0].kind = result_kind
+                if result_kind == I64:
+                    results[0].of.i64 = value
+                else:
+                    results[0].of.i32 = value
+            return 0
+        except Exception as exc:  # a host import must never unwind into C
+            return _cast(_trap_ptr(f"wasm_server.{name.decode()}: {exc}"), _c_void_p).value or 0
+
+    cb = ffi.wasmtime_func_callback_t(trampoline)
+    _KEEP.append(cb)
+    module = b"wasm_server"
+    error = ffi.wasmtime_linker_define_func(linker, module, len(module), name, len(name), ty, cb, None, _no_finalizer)
+    if error:
+        raise WasmtimeError._from_ptr(error)
+
+
+def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn) -> None:
+    """Define ``wasm_server.<name>`` as an async host import.
+
+    ``fn`` returns an awaitable of the import's integer result. If the
+    awaitable finishes without suspending (a local SQLite read), the guest
+    continues at once; otherwise it is suspended until the task is done.
+    """
+
+    def set_result(results: Any, value: int) -> None:
+        results[0].kind = result_kind
+        if result_kind == I64:
+            results[0].of.i64 = value
+        else:
+            results[0].of.i32 = value
+
+    @ffi.wasmtime_func_async_continuation_callback_t
+    def continuation(_env: Any) -> bool:
+        state = CURRENT
+        assert state is not None
+        fut = state.pending
+        if fut is None or not fut.done():
+            return False
+        state.pending = None
+        set_result(state.pending_results, fut.result())
+        state.pending_results = None
+        return True
+
+    @ffi.wasmtime_func_async_continuation_callback_t
+    def ready(_env: Any) -> bool:
+        return True
+
+    def trampoline(
+        _env: Any, _caller: Any, args: Any, nargs: int, results: Any, nresults: int, trap_ret: Any, cont: Any
+    ) -> None:
+        state = CURRENT
+        try:
+            assert state is not None
+            argv = [args[i].of.i64 if args[i].kind == I64 else args[i].of.i32 for i in range(nargs)]
+            value = fn(state, *argv)
+            if not isinstance(value, Awaitable):
+                # the import had its answer at once (a local SQLite read)
+                set_result(results, int(value))
+                cont.contents.callback = ready
+                cont.contents.finalizer = _no_finalizer
+                return
+            task = asyncio.ensure_future(value)
+            state.pending = task
+            state.pending_results = results
+            cont.contents.callback = continuation
+            cont.contents.finalizer = _no_finalizer
+        except Exception as exc:
+            trap_ret[0] = _trap_ptr(f"wasm_server.{name.decode()}: {exc}")
+
+    cb = ffi.wasmtime_func_async_callback_t(trampoline)
+    _KEEP.extend((cb, continuation, ready))
+    module = b"wasm_server"
+    error = ffi.wasmtime_linker_define_async_func(
+        linker, module, len(module), name, len(name), ty, cb, None, _no_finalizer
+    )
+    if error:
+        raise WasmtimeError._from_ptr(error)

@@ -1,0 +1,115 @@
+"""One guest instance in its own Store, and the calls the executors make on it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from ..errors import GuestError
+from . import _lowlevel as ll
+from .limits import Limits
+from .runtime import LoadedModule, Runtime
+
+
+def _func(item: Any) -> Any:
+    if item is None or item.kind != ll.EXTERN_FUNC:
+        return None
+    return item.of.func
+
+
+class GuestInstance:
+    """A Store + instance of a component, with its exports looked up once."""
+
+    __slots__ = ("_alloc_args", "_handle_args", "_i32_result", "_i64_result", "alloc", "handle",
+                 "inst", "start", "state", "store", "uses")
+
+    def __init__(self, store: wasmtime.Store, state: ll.CallState) -> None:
+        self.store = store
+        self.state = state
+        self.uses = 0
+        self.inst: Any = None
+        self.alloc: Any = None
+        self.handle: Any = None
+        self.start: Any = None
+        self._alloc_args = (ffi.wasmtime_val_t * 1)()
+        self._alloc_args[0].kind = ll.I32
+        self._handle_args = (ffi.wasmtime_val_t * 3)()
+        for i in range(3):
+            self._handle_args[i].kind = ll.I32
+        self._i32_result = (ffi.wasmtime_val_t * 1)()
+        self._i64_result = (ffi.wasmtime_val_t * 1)()
+
+    @classmethod
+    async def create(
+        cls,
+        runtime: Runtime,
+        loaded: LoadedModule,
+        host: Any,
+        limits: Limits,
+        wasi: wasmtime.WasiConfig | None = None,
+        deadline: float | None = None,
+    ) -> GuestInstance:
+        """Instantiate ``loaded`` in a fresh Store under ``limits``; runs ``_initialize``."""
+        store = wasmtime.Store(runtime.engine)
+        store.set_limits(memory_size=limits.memory)
+        store.set_wasi(wasi if wasi is not None else wasmtime.WasiConfig())
+        ctx = store._context()
+        # every epoch tick the guest yields to the event loop (see _lowlevel)
+        ffi.wasmtime_context_epoch_deadline_async_yield_and_update(ctx, 1)
+        self = cls(store, ll.CallState(ctx, host))
+        if deadline is None:
+            deadline = time.monotonic() + limits.timeout
+        inst = await ll.instantiate(self.state, loaded.pre_ptr(), deadline)
+        memory = ll.export(ctx, inst, b"memory")
+        if memory is None or memory.kind != ll.EXTERN_MEMORY:
+            raise GuestError(f"{loaded.origin}: the module exports no memory")
+        self.state.memory = memory
+        self.inst = inst
+        self.alloc = _func(ll.export(ctx, inst, b"wasm_server_alloc"))
+        self.handle = _func(ll.export(ctx, inst, b"wasm_server_handle"))
+        self.start = _func(ll.export(ctx, inst, b"_start"))
+        init = _func(ll.export(ctx, inst, b"_initialize"))
+        if init is not None:
+            await ll.call(self.state, init, None, 0, None, 0, deadline)
+        return self
+
+    async def call_i32(self, name: bytes, deadline: float) -> int:
+        """Call a ``() -> i32`` export by name (used for the ABI version check)."""
+        func = _func(ll.export(self.state.ctx, self.inst, name))
+        if func is None:
+            raise GuestError(f"missing export {name.decode()}")
+        await ll.call(self.state, func, None, 0, self._i32_result, 1, deadline)
+        return int(self._i32_result[0].of.i32)
+
+    async def event(self, kind: int, payload: bytes, deadline: float) -> int:
+        """Deliver one event: alloc + write + ``wasm_server_handle``; returns its i64."""
+        state = self.state
+        state.result = b""
+        self.uses += 1
+        args = self._alloc_args
+        args[0].of.i32 = len(payload)
+        res = self._i32_result
+        await ll.call(state, self.alloc, args, 1, res, 1, deadline)
+        ptr = res[0].of.i32 & 0xFFFFFFFF
+        if ptr == 0 and payload:
+            raise GuestError("wasm_server_alloc returned 0 (guest out of memory)")
+        state.write(ptr, payload)
+        hargs = self._handle_args
+        hargs[0].of.i32 = kind
+        hargs[1].of.i32 = ptr
+        hargs[2].of.i32 = len(payload)
+        out = self._i64_result
+        await ll.call(state, self.handle, hargs, 3, out, 1, deadline)
+        return int(out[0].of.i64)
+
+    async def run_start(self, deadline: float) -> int:
+        """Run ``_start`` of a WASI command; returns its exit status (0 if it returned)."""
+        status = await ll.call(self.state, self.start, None, 0, None, 0, deadline)
+        return 0 if status is None else status
+
+    def read(self, ptr: int, length: int) -> bytes:
+        """Copy bytes out of the guest's memory."""
+        return self.state.read(ptr, length)

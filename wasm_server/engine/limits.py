@@ -1,0 +1,23 @@
+"""Per-component resource limits and their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+
+DEFAULT_MEMORY = 64 * MiB
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Hard limits a component runs under.
+
+    ``memory`` caps the guest's linear memory in bytes (``memory.grow`` fails
+    past it); ``timeout`` is the wall-clock deadline of one request in seconds,
+    enforced by epoch interruption.
+    """
+
+    memory: int = DEFAULT_MEMORY
+    timeout: float = DEFAULT_TIMEOUT

@@ -1,0 +1,76 @@
+"""The process-wide Wasmtime engine: config, linker, epoch ticker, module loading."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from ..errors import LoadError
+from .cache import ModuleCache
+
+#: how often the epoch advances; a CPU-bound guest yields to the loop this often
+TICK_SECONDS = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModule:
+    """A compiled module, pre-linked against the host imports."""
+
+    origin: str
+    module: wasmtime.Module
+    pre: wasmtime.InstancePre
+    exports: frozenset[str]
+
+    def pre_ptr(self) -> Any:
+        """The raw ``wasmtime_instance_pre_t`` pointer."""
+        return self.pre.ptr()
+
+
+class Runtime:
+    """One Wasmtime engine per process, with its linker and compiled-module cache.
+
+    Host imports are defined once on the linker by ``define_imports`` (a
+    callable receiving the raw linker pointer), so every InstancePre shares
+    them.
+    """
+
+    def __init__(self, cache_dir: Path | None, define_imports: Any = None) -> None:
+        config = wasmtime.Config()
+        config.epoch_interruption = True
+        config.cranelift_opt_level = "speed"
+        self.engine = wasmtime.Engine(config)
+        self.cache = ModuleCache(self.engine, cache_dir, fingerprint="epoch;speed")
+        self.linker = wasmtime.Linker(self.engine)
+        self.linker.define_wasi()
+        if define_imports is not None:
+            define_imports(self.linker.ptr())
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="wasm-epoch", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        # The ticker runs outside the loop so it advances even while a guest
+        # holds the loop thread inside a poll (ctypes releases the GIL).
+        while not self._stop.wait(TICK_SECONDS):
+            ffi.wasmtime_engine_increment_epoch(self.engine.ptr())
+
+    def load(self, wasm: bytes, origin: str) -> LoadedModule:
+        """Compile (or fetch from cache) and pre-link a module."""
+        module = self.cache.load(wasm, origin)
+        try:
+            pre = self.linker.instantiate_pre(module)
+        except wasmtime.WasmtimeError as exc:
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            detail = "; ".join(lines[:2]) if lines else "link error"
+            raise LoadError(f"{origin}: cannot link the module: {detail}") from None
+        exports = frozenset(e.name for e in module.exports)
+        return LoadedModule(origin, module, pre, exports)
+
+    def close(self) -> None:
+        """Stop the epoch ticker."""
+        self._stop.set()

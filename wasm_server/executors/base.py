@@ -1,0 +1,19 @@
+"""The interface the server calls, whatever the guest ABI."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..abi_codec import GuestRequest, GuestResponse
+
+
+class Executor(Protocol):
+    """Runs HTTP requests against one component."""
+
+    name: str
+
+    async def check(self) -> None:
+        """Instantiate once at load time and verify the module fits this ABI."""
+
+    async def handle(self, request: GuestRequest) -> GuestResponse:
+        """Run one request; raises GuestError / GuestTimeout / BadResponse on failure."""

@@ -1,0 +1,76 @@
+"""ABI v1 executor: alloc + handle, two crossings per request (docs/abi.md)."""
+
+from __future__ import annotations
+
+import time
+
+from ..abi_codec import ABI_VERSION, KIND_HTTP_REQUEST, GuestRequest, GuestResponse
+from ..abi_codec import decode_response, encode_request
+from ..capabilities import ComponentHost
+from ..engine import GuestInstance, Limits, LoadedModule, Runtime
+from ..errors import GuestError, LoadError
+
+REQUIRED_EXPORTS = ("memory", "wasm_server_abi_version", "wasm_server_alloc", "wasm_server_handle")
+MAX_IDLE = 64
+
+
+class NativeExecutor:
+    """Runs a native (ABI v1) component.
+
+    By default every request gets a fresh Store and instance (nothing leaks
+    between requests). With ``instance_reuse = N`` an instance serves up to N
+    requests before it is replaced; idle instances wait in a free list. An
+    instance that failed in any way is never reused.
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        loaded: LoadedModule,
+        host: ComponentHost,
+        limits: Limits,
+        instance_reuse: int = 0,
+    ) -> None:
+        self.name = host.name
+        self.runtime = runtime
+        self.loaded = loaded
+        self.host = host
+        self.limits = limits
+        self.instance_reuse = instance_reuse
+        self._idle: list[GuestInstance] = []
+
+    async def check(self) -> None:
+        """Refuse modules that are not ABI v1 with a message saying why."""
+        origin = self.loaded.origin
+        missing = [e for e in REQUIRED_EXPORTS if e not in self.loaded.exports]
+        if missing:
+            hint = " (it exports _start: use abi = \"wagi\")" if "_start" in self.loaded.exports else ""
+            raise LoadError(f"{origin}: not a wasm-server ABI module, missing exports {missing}{hint}")
+        deadline = time.monotonic() + self.limits.timeout
+        try:
+            inst = await self._new(deadline)
+            version = await inst.call_i32(b"wasm_server_abi_version", deadline)
+        except GuestError as exc:
+            raise LoadError(f"{origin}: failed to start: {exc}") from None
+        if version != ABI_VERSION:
+            raise LoadError(
+                f"{origin}: component '{self.name}' uses wasm-server ABI version {version}; "
+                f"this server supports version {ABI_VERSION}"
+            )
+
+    async def _new(self, deadline: float) -> GuestInstance:
+        return await GuestInstance.create(
+            self.runtime, self.loaded, self.host, self.limits, deadline=deadline
+        )
+
+    async def handle(self, request: GuestRequest) -> GuestResponse:
+        """Run one request in a fresh or pooled instance."""
+        deadline = time.monotonic() + self.limits.timeout
+        inst = self._idle.pop() if self._idle else await self._new(deadline)
+        ret = await inst.event(KIND_HTTP_REQUEST, encode_request(request), deadline)
+        if ret < 0:
+            raise GuestError(f"guest returned error code {ret}")
+        response = decode_response(inst.read(ret >> 32, ret & 0xFFFFFFFF))
+        if inst.uses < self.instance_reuse and len(self._idle) < MAX_IDLE:
+            self._idle.append(inst)
+        return response

@@ -1,0 +1,289 @@
+"""The app manifest, ``wasm-server.toml``: components, routes, capabilities, limits.
+
+Every field is documented in docs/manifest.md. Errors name the file, the
+field and the reason (:class:`~wasm_server.errors.ConfigError`, exit code 2).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .capabilities.outbound_http import AllowRule, parse_rule
+from .engine.limits import DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits
+from .errors import ConfigError
+
+MANIFEST_NAME = "wasm-server.toml"
+ABIS = ("native", "wagi")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kib|mib|gib|kb|mb|gb)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kib": 1024, "kb": 1000, "mib": 1024**2, "mb": 1000**2, "gib": 1024**3, "gb": 1000**3}
+_TIME_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
+_TIME_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteEntry:
+    """A route as written in the manifest (mount prefix already applied)."""
+
+    pattern: str
+    host: str | None
+    methods: frozenset[str] | None
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSpec:
+    """How to (re)build a component's module."""
+
+    command: str
+    workdir: Path
+    watch: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentSpec:
+    """One component of an app."""
+
+    name: str
+    source: Path
+    abi: str
+    routes: tuple[RouteEntry, ...]
+    key_value_stores: tuple[str, ...]
+    allowed_outbound_hosts: tuple[AllowRule, ...]
+    variables: dict[str, str]
+    limits: Limits
+    instance_reuse: int
+    build: BuildSpec | None
+    manifest: Path
+
+
+@dataclass(frozen=True, slots=True)
+class AppSpec:
+    """A loaded manifest with its includes resolved."""
+
+    path: Path
+    name: str
+    components: tuple[ComponentSpec, ...] = field(default_factory=tuple)
+    index: str | None = None  # optional text served at "/" when no route matches it
+
+
+def resolve_manifest_path(path: Path) -> Path:
+    """A manifest file, or ``wasm-server.toml`` inside a directory."""
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.exists():
+        raise ConfigError(f"no manifest found at {path} (expected a {MANIFEST_NAME} file)")
+    return path
+
+
+def parse_size(value: Any, *, file: str, field: str) -> int:
+    """``67108864``, ``"64MiB"``, ``"512 KiB"`` → bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    m = _SIZE_RE.match(value) if isinstance(value, str) else None
+    if not m:
+        raise ConfigError(f"expected a size like \"64MiB\" or a byte count, got {value!r}", file=file, field=field)
+    n = int(float(m.group(1)) * _SIZE_UNITS[(m.group(2) or "b").lower()])
+    if n <= 0:
+        raise ConfigError("must be positive", file=file, field=field)
+    return n
+
+
+def parse_duration(value: Any, *, file: str, field: str) -> float:
+    """``10``, ``"10s"``, ``"500ms"``, ``"2m"`` → seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    m = _TIME_RE.match(value) if isinstance(value, str) else None
+    if not m or float(m.group(1)) <= 0:
+        raise ConfigError(f"expected a duration like \"10s\" or \"500ms\", got {value!r}", file=file, field=field)
+    return float(m.group(1)) * _TIME_UNITS[m.group(2) or "s"]
+
+
+class _Fields:
+    """Typed access to one TOML table, naming file and field in every error."""
+
+    def __init__(self, table: dict[str, Any], file: str, where: str, known: set[str]) -> None:
+        self.table = table
+        self.file = file
+        self.where = where
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown field '{unknown[0]}' (known fields: {', '.join(sorted(known))})",
+                file=file,
+                field=f"{where}.{unknown[0]}" if where else unknown[0],
+            )
+
+    def name(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, file=self.file, field=self.name(key))
+
+    def text(self, key: str, default: str | None = None) -> str:
+        value = self.table.get(key, default)
+        if value is None:
+            raise self.error(key, "is required")
+        if not isinstance(value, str) or not value:
+            raise self.error(key, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def str_list(self, key: str) -> list[str]:
+        value = self.table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, f"expected a list of strings, got {value!r}")
+        return value
+
+    def integer(self, key: str, default: int) -> int:
+        value = self.table.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise self.error(key, f"expected a non-negative integer, got {value!r}")
+        return value
+
+    def table_(self, key: str) -> dict[str, Any]:
+        value = self.table.get(key, {})
+        if not isinstance(value, dict):
+            raise self.error(key, f"expected a table, got {value!r}")
+        return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", file=str(path)) from None
+
+
+def _join_mount(mount: str, pattern: str) -> str:
+    if not mount:
+        return pattern
+    if pattern == "/...":
+        return mount + "/..."
+    return mount + pattern if pattern != "/" else mount
+
+
+def _route(raw: Any, f: _Fields, idx: int, mount: str) -> RouteEntry:
+    key = f"routes[{idx}]"
+    origin = f"{f.file}: {f.name(key)}"
+    if isinstance(raw, str):
+        return RouteEntry(_join_mount(mount, raw), None, None, origin)
+    if not isinstance(raw, dict):
+        raise f.error(key, f"expected a path string or a table {{ path = ... }}, got {raw!r}")
+    r = _Fields(raw, f.file, f.name(key), {"path", "host", "methods"})
+    methods = r.str_list("methods")
+    host = raw.get("host")
+    if host is not None and (not isinstance(host, str) or not host):
+        raise r.error("host", f"expected a host name, got {host!r}")
+    return RouteEntry(
+        _join_mount(mount, r.text("path")),
+        host.lower() if host else None,
+        frozenset(m.upper() for m in methods) if methods else None,
+        origin,
+    )
+
+
+_COMPONENT_FIELDS = {
+    "name", "source", "abi", "routes", "key_value_stores", "allowed_outbound_hosts",
+    "variables", "limits", "instance_reuse", "build", "description",
+}
+
+
+def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
+    file = str(path)
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a table", file=file, field=f"component[{idx}]")
+    f = _Fields(raw, file, f"component[{idx}]", _COMPONENT_FIELDS)
+    name = f.text("name")
+    if not _NAME_RE.match(name):
+        raise f.error("name", f"'{name}' must be lower-case letters, digits, '-' or '_'")
+    f.where = f"component '{name}'"
+    abi = f.text("abi", "native")
+    if abi not in ABIS:
+        raise f.error("abi", f"unknown abi '{abi}' (choose one of: {', '.join(ABIS)})")
+    routes_raw = raw.get("routes", [])
+    if not isinstance(routes_raw, list):
+        raise f.error("routes", "expected a list of routes")
+    variables = f.table_("variables")
+    for k, v in variables.items():
+        if not isinstance(v, str):
+            raise f.error(f"variables.{k}", f"expected a string value, got {v!r}")
+    limits = _Fields(f.table_("limits"), file, f.name("limits"), {"memory", "timeout"})
+    memory = parse_size(limits.table.get("memory", DEFAULT_MEMORY), file=file, field=limits.name("memory"))
+    timeout = parse_duration(limits.table.get("timeout", DEFAULT_TIMEOUT), file=file, field=limits.name("timeout"))
+    rules = tuple(
+        parse_rule(e, file=file, field=f.name(f"allowed_outbound_hosts[{i}]"))
+        for i, e in enumerate(f.str_list("allowed_outbound_hosts"))
+    )
+    return ComponentSpec(
+        name=name,
+        source=(path.parent / f.text("source")).resolve(),
+        abi=abi,
+        routes=tuple(_route(r, f, i, mount) for i, r in enumerate(routes_raw)),
+        key_value_stores=tuple(f.str_list("key_value_stores")),
+        allowed_outbound_hosts=rules,
+        variables=dict(variables),
+        limits=Limits(memory=memory, timeout=timeout),
+        instance_reuse=f.integer("instance_reuse", 0),
+        build=_build(raw.get("build"), f, path),
+        manifest=path,
+    )
+
+
+def _build(raw: Any, f: _Fields, path: Path) -> BuildSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise f.error("build", "expected a table with a 'command'")
+    b = _Fields(raw, f.file, f.name("build"), {"command", "workdir", "watch"})
+    return BuildSpec(
+        command=b.text("command"),
+        workdir=(path.parent / b.text("workdir", ".")).resolve(),
+        watch=tuple(b.str_list("watch")),
+    )
+
+
+def load_manifest(path: Path, *, mount: str = "", _seen: frozenset[Path] = frozenset()) -> AppSpec:
+    """Load and validate a manifest file (or directory), resolving ``[[include]]``."""
+    path = resolve_manifest_path(path).resolve()
+    if path in _seen:
+        raise ConfigError("includes itself (directly or through another include)", file=str(path))
+    file = str(path)
+    data = _read_toml(path)
+    top = _Fields(data, file, "", {"component", "include", "app"})
+    app = _Fields(top.table_("app"), file, "app", {"name", "index"})
+    components: list[ComponentSpec] = []
+    raw_components = data.get("component", [])
+    if not isinstance(raw_components, list):
+        raise ConfigError("use [[component]] (an array of tables)", file=file, field="component")
+    for i, raw in enumerate(raw_components):
+        components.append(_component(raw, path, i, mount))
+    raw_includes = data.get("include", [])
+    if not isinstance(raw_includes, list):
+        raise ConfigError("use [[include]] (an array of tables)", file=file, field="include")
+    for i, raw in enumerate(raw_includes):
+        inc = _Fields(raw if isinstance(raw, dict) else {}, file, f"include[{i}]", {"path", "mount"})
+        sub_mount = inc.table.get("mount", "")
+        if not isinstance(sub_mount, str) or (sub_mount and (not sub_mount.startswith("/") or sub_mount.endswith("/"))):
+            raise inc.error("mount", f"expected a path like \"/hello/c\", got {sub_mount!r}")
+        sub = load_manifest(path.parent / inc.text("path"), mount=mount + sub_mount, _seen=_seen | {path})
+        components.extend(sub.components)
+    seen: dict[str, ComponentSpec] = {}
+    for c in components:
+        if c.name in seen:
+            raise ConfigError(
+                f"component name '{c.name}' is used twice ({seen[c.name].manifest} and {c.manifest})",
+                file=file,
+            )
+        seen[c.name] = c
+    if not components:
+        raise ConfigError("defines no [[component]]", file=file)
+    index = app.table.get("index")
+    if index is not None and not isinstance(index, str):
+        raise app.error("index", "expected a string")
+    return AppSpec(path, app.text("name", path.parent.name or "app"), tuple(components), index)

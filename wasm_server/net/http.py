@@ -1,0 +1,181 @@
+"""The asyncio HTTP/1.1 edge: sockets in, :class:`~wasm_server.app.App` responses out.
+
+Thin by design (as in uvicorn): bytes go to the sans-I/O
+:class:`~wasm_server.protocol.http1.H1Connection`, requests are answered in
+order per connection (pipelining), and reading pauses while too many
+pipelined requests are queued (backpressure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from ..protocol.http1 import (
+    CONTINUE,
+    ContinueNeeded,
+    H1Connection,
+    ProtocolError,
+    Request,
+    error_response,
+)
+
+log = logging.getLogger("wasm_server")
+
+Responder = Callable[[Request, str], Awaitable[bytes]]
+
+MAX_PIPELINE = 32
+IDLE_TIMEOUT = 60.0
+HEADER_TIMEOUT = 30.0
+
+
+class ConnectionLimits:
+    """Size limits applied to every connection."""
+
+    def __init__(self, max_body: int = 10 * 1024 * 1024, max_header_bytes: int = 16 * 1024) -> None:
+        self.max_body = max_body
+        self.max_header_bytes = max_header_bytes
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, server: HttpServer) -> None:
+        self.server = server
+        self.conn = H1Connection(server.limits.max_body, server.limits.max_header_bytes)
+        self.queue: deque[Request] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.worker: asyncio.Task[None] | None = None
+        self.client = ""
+        self.paused = False
+        self.closing = False
+        self.idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if peer:
+            host, port = peer[0], peer[1]
+            self.client = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        self.server.connections.add(self)
+        self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
+        self.closing = True
+        if self.idle is not None:
+            self.idle.cancel()
+        if self.worker is not None and not self.worker.done():
+            self.worker.cancel()
+
+    def _arm_idle(self) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        loop = self.server.loop
+        self.idle = loop.call_later(IDLE_TIMEOUT, self._idle_timeout)
+
+    def _idle_timeout(self) -> None:
+        if self.worker is None or self.worker.done():
+            if self.transport is not None:
+                self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        conn = self.conn
+        conn.receive_data(data)
+        while (event := conn.next_event()) is not None:
+            if isinstance(event, Request):
+                self.queue.append(event)
+            elif isinstance(event, ContinueNeeded):
+                if not self.queue and (self.worker is None or self.worker.done()):
+                    assert self.transport is not None
+                    self.transport.write(CONTINUE)
+                else:
+                    self.queue.append(event)  # type: ignore[arg-type]
+            elif isinstance(event, ProtocolError):
+                self.queue.append(event)  # type: ignore[arg-type]
+                break
+        if self.queue and (self.worker is None or self.worker.done()):
+            self.worker = self.server.loop.create_task(self._work())
+        if len(self.queue) > MAX_PIPELINE and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+
+    async def _work(self) -> None:
+        transport = self.transport
+        assert transport is not None
+        respond = self.server.respond
+        queue = self.queue
+        while queue and not self.closing:
+            item = queue.popleft()
+            if isinstance(item, ProtocolError):
+                log.info("%s: %d %s", self.client, item.status, item.reason)
+                transport.write(error_response(item.status, item.reason))
+                transport.close()
+                return
+            if isinstance(item, ContinueNeeded):
+                transport.write(CONTINUE)
+                continue
+            self.server.in_flight += 1
+            try:
+                data = await respond(item, self.client)
+            except Exception:
+                log.exception("internal error while serving %s", item.target[:200])
+                data = error_response(500, "internal server error")
+                item = Request(item.method, item.target, item.headers, b"", False, item.http_version)
+            finally:
+                self.server.in_flight -= 1
+            transport.write(data)
+            if not item.keep_alive or self.server.draining:
+                transport.close()
+                return
+            if self.paused and len(queue) <= MAX_PIPELINE // 2:
+                self.paused = False
+                transport.resume_reading()
+        self._arm_idle()
+
+
+class HttpServer:
+    """Listeners on one or more addresses sharing one responder."""
+
+    def __init__(self, respond: Responder, limits: ConnectionLimits | None = None) -> None:
+        self.respond = respond
+        self.limits = limits or ConnectionLimits()
+        self.loop = asyncio.get_running_loop()
+        self.servers: list[asyncio.Server] = []
+        self.connections: set[HttpProtocol] = set()
+        self.in_flight = 0
+        self.draining = False
+
+    async def listen(self, host: str, port: int, *, reuse_port: bool = False) -> asyncio.Server:
+        """Start listening on ``host:port`` (an IPv4 or IPv6 literal or a name)."""
+        server = await self.loop.create_server(
+            lambda: HttpProtocol(self), host, port, reuse_address=True, reuse_port=reuse_port or None,
+            backlog=1024,
+        )
+        self.servers.append(server)
+        return server
+
+    async def shutdown(self, grace: float = 30.0) -> None:
+        """Stop accepting, let in-flight requests finish (up to ``grace`` s), close idle ones."""
+        self.draining = True
+        for server in self.servers:
+            server.close()
+        for conn in list(self.connections):
+            if (conn.worker is None or conn.worker.done()) and conn.transport is not None:
+                conn.transport.close()
+        deadline = self.loop.time() + grace
+        while self.in_flight and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.close()

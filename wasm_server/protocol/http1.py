@@ -1,0 +1,252 @@
+"""Sans-I/O HTTP/1.1 server protocol core on top of httptools (llhttp).
+
+Feed bytes with :meth:`H1Connection.receive_data`, take events with
+:meth:`H1Connection.next_event`, and turn responses into bytes with
+:func:`encode_response` / :func:`encode_chunk`. No sockets, no asyncio:
+tests drive it with plain byte strings.
+
+Events:
+
+* :class:`Request` — a complete request (body de-chunked);
+* :class:`ContinueNeeded` — the client sent ``Expect: 100-continue`` and is
+  waiting; the edge writes :data:`CONTINUE` before the body arrives;
+* :class:`ProtocolError` — the input is unusable; answer its ``status`` and
+  close the connection.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from email.utils import formatdate
+from http import HTTPStatus
+
+import httptools
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+DEFAULT_MAX_HEADER_BYTES = 16 * 1024
+DEFAULT_MAX_HEADERS = 100
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+Headers = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A complete request."""
+
+    method: bytes
+    target: bytes
+    headers: Headers  # names lower-cased, in received order
+    body: bytes
+    keep_alive: bool
+    http_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContinueNeeded:
+    """The client waits for ``100 Continue`` before sending the body."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolError:
+    """Unusable input: answer ``status`` with ``reason`` and close."""
+
+    status: int
+    reason: str
+
+
+Event = Request | ContinueNeeded | ProtocolError
+
+_CONTINUE_EVENT = ContinueNeeded()
+
+
+class _Limit(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        self.status = status
+        self.reason = reason
+
+
+class H1Connection:
+    """Parser state of one connection; yields events in arrival order (pipelining)."""
+
+    def __init__(
+        self,
+        max_body: int = DEFAULT_MAX_BODY,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        max_headers: int = DEFAULT_MAX_HEADERS,
+    ) -> None:
+        self.max_body = max_body
+        self.max_header_bytes = max_header_bytes
+        self.max_headers = max_headers
+        self._events: deque[Event] = deque()
+        self._parser = httptools.HttpRequestParser(self)
+        self._failed = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._url = b""
+        self._headers: Headers = []
+        self._header_bytes = 0
+        self._body: list[bytes] = []
+        self._body_len = 0
+
+    # -- httptools callbacks ------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._reset()
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        self._header_bytes += len(url)
+        if self._header_bytes > self.max_header_bytes:
+            raise _Limit(414, "request line too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_bytes += len(name) + len(value) + 4
+        if self._header_bytes > self.max_header_bytes:
+            raise _Limit(431, f"request headers larger than {self.max_header_bytes} bytes")
+        if len(self._headers) >= self.max_headers:
+            raise _Limit(431, f"more than {self.max_headers} request headers")
+        self._headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        content_length = None
+        expect = False
+        for name, value in self._headers:
+            if name == b"content-length":
+                content_length = int(value) if value.strip().isdigit() else None
+            elif name == b"expect" and value.lower() == b"100-continue":
+                expect = True
+        if content_length is not None and content_length > self.max_body:
+            raise _Limit(413, f"request body of {content_length} bytes is over the {self.max_body} limit")
+        if expect and self._parser.get_http_version() == "1.1":
+            self._events.append(_CONTINUE_EVENT)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_len += len(body)
+        if self._body_len > self.max_body:
+            raise _Limit(413, f"request body is over the {self.max_body} byte limit")
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        p = self._parser
+        self._events.append(
+            Request(
+                p.get_method(),
+                self._url,
+                self._headers,
+                b"".join(self._body),
+                p.should_keep_alive(),
+                p.get_http_version(),
+            )
+        )
+
+    # -- public API ---------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes from the peer; complete messages become events."""
+        if self._failed:
+            return
+        try:
+            self._parser.feed_data(data)
+        except _Limit as exc:
+            self._fail(exc.status, exc.reason)
+        except httptools.HttpParserUpgrade:
+            # upgrades are not served on this path yet: answer plainly
+            self._fail(501, "protocol upgrade is not supported on this route")
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, _Limit):
+                self._fail(cause.status, cause.reason)
+            else:
+                self._fail(400, f"malformed request: {exc}")
+
+    def _fail(self, status: int, reason: str) -> None:
+        self._failed = True
+        self._events.append(ProtocolError(status, reason))
+
+    def next_event(self) -> Event | None:
+        """The next event, or None when more data is needed."""
+        return self._events.popleft() if self._events else None
+
+    @property
+    def failed(self) -> bool:
+        """True once a ProtocolError has been emitted; nothing more is parsed."""
+        return self._failed
+
+
+# -- responses ---------------------------------------------------------------
+
+_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_STATUS_LINES: dict[int, bytes] = {}
+_date_cache: tuple[int, bytes] = (0, b"")
+_SKIP = frozenset((b"content-length", b"transfer-encoding", b"connection", b"date"))
+
+
+def status_line(status: int) -> bytes:
+    """``HTTP/1.1 200 OK\\r\\n`` (cached)."""
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, b"Unknown"))
+        _STATUS_LINES[status] = line
+    return line
+
+
+def date_header() -> bytes:
+    """The ``date`` header line, formatted once per second."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, b"date: " + formatdate(now, usegmt=True).encode() + b"\r\n")
+    return _date_cache[1]
+
+
+def _valid_header(name: bytes, value: bytes) -> bool:
+    return bool(name) and b"\r" not in value and b"\n" not in value and not any(
+        c in b" \t\r\n:" for c in name
+    )
+
+
+def encode_head(status: int, headers: Headers, *, keep_alive: bool, length: int | None) -> bytes:
+    """Status line and headers; ``length=None`` means a chunked body follows."""
+    parts = [status_line(status), date_header()]
+    for name, value in headers:
+        if name.lower() in _SKIP or not _valid_header(name, value):
+            continue  # framing is the host's job; invalid headers never reach the wire
+        parts += (name, b": ", value, b"\r\n")
+    if length is None:
+        parts.append(b"transfer-encoding: chunked\r\n")
+    elif not (100 <= status < 200 or status in (204, 304)):
+        parts.append(b"content-length: %d\r\n" % length)
+    if not keep_alive:
+        parts.append(b"connection: close\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)
+
+
+def encode_response(
+    status: int, headers: Headers, body: bytes, *, keep_alive: bool = True, head: bool = False
+) -> bytes:
+    """A complete response with ``content-length``; ``head`` omits the body."""
+    no_body = head or 100 <= status < 200 or status in (204, 304)
+    start = encode_head(status, headers, keep_alive=keep_alive, length=len(body))
+    return start if no_body else start + body
+
+
+def encode_chunk(data: bytes) -> bytes:
+    """One chunk of a chunked body (empty data is skipped: it would end the body)."""
+    return b"%x\r\n%s\r\n" % (len(data), data) if data else b""
+
+
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def error_response(status: int, reason: str, *, keep_alive: bool = False) -> bytes:
+    """A plain-text error response the server sends on its own behalf."""
+    body = f"{status} {_REASONS.get(status, b'Error').decode()}: {reason}\n".encode()
+    return encode_response(
+        status, [(b"content-type", b"text/plain; charset=utf-8")], body, keep_alive=keep_alive
+    )
