@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -267,12 +267,21 @@ def load_manifest(path: Path, *, mount: str = "", _seen: frozenset[Path] = froze
     if not isinstance(raw_includes, list):
         raise ConfigError("use [[include]] (an array of tables)", file=file, field="include")
     for i, raw in enumerate(raw_includes):
-        inc = _Fields(raw if isinstance(raw, dict) else {}, file, f"include[{i}]", {"path", "mount"})
+        inc = _Fields(raw if isinstance(raw, dict) else {}, file, f"include[{i}]", {"path", "mount", "routes"})
         sub_mount = inc.table.get("mount", "")
         if not isinstance(sub_mount, str) or (sub_mount and (not sub_mount.startswith("/") or sub_mount.endswith("/"))):
             raise inc.error("mount", f"expected a path like \"/hello/c\", got {sub_mount!r}")
         sub = load_manifest(path.parent / inc.text("path"), mount=mount + sub_mount, _seen=_seen | {path})
-        components.extend(sub.components)
+        if "routes" in inc.table:
+            # the including app decides where the included components live
+            override = _Fields({"routes": inc.table["routes"]}, file, inc.where, {"routes"})
+            routes = inc.table["routes"]
+            if not isinstance(routes, list):
+                raise inc.error("routes", "expected a list of routes")
+            new = tuple(_route(r, override, j, mount) for j, r in enumerate(routes))
+            components.extend(replace(c, routes=new) for c in sub.components)
+        else:
+            components.extend(sub.components)
     seen: dict[str, ComponentSpec] = {}
     for c in components:
         if c.name in seen:

@@ -15,10 +15,11 @@ def log(state: CallState, level: int, ptr: int, length: int) -> None:
     """Write one guest log line at ``level`` (0 trace … 4 error)."""
     host = state.host
     py_level = _LEVELS[min(max(level, 0), 4)]
-    if not host.logger.isEnabledFor(py_level):
-        return
-    text = state.read(ptr, min(length, MAX_LINE)).decode("utf-8", "replace")
-    host.logger.log(py_level, "[%s] %s", host.name, text.rstrip("\n"))
+    # read first: a bad pointer traps whether or not the level is enabled
+    raw = state.read(ptr, min(length, MAX_LINE))
+    if host.logger.isEnabledFor(py_level):
+        text = raw.decode("utf-8", "replace")
+        host.logger.log(py_level, "[%s] %s", host.name, text.rstrip("\n"))
 
 
 IMPORTS = [ImportSpec("log", "iii", "", log)]

@@ -135,11 +135,11 @@ class WagiExecutor:
                     self.host.logger.warning("[%s] %s", self.name, line)
             return len(data)
 
-        cfg.stdout_custom(stdout)
-        cfg.stderr_custom(stderr)
+        cfg.stdout_custom = stdout
+        cfg.stderr_custom = stderr
         vec = ffi.wasm_byte_vec_t()
         body = req.body
-        ffi.wasm_byte_vec_new(ctypes.byref(vec), len(body), ctypes.create_string_buffer(body, len(body)))
+        ffi.wasm_byte_vec_new(ctypes.byref(vec), len(body), (ctypes.c_ubyte * len(body)).from_buffer_copy(body))
         ffi.wasi_config_set_stdin_bytes(cfg.ptr(), ctypes.byref(vec))
         return cfg
 

@@ -1,0 +1,117 @@
+"""The sans-I/O HTTP/1.1 core, driven with byte strings (no sockets)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wasm_server.protocol.http1 import (
+    LAST_CHUNK,
+    ContinueNeeded,
+    Event,
+    H1Connection,
+    ProtocolError,
+    Request,
+    encode_chunk,
+    encode_response,
+)
+
+
+def events(*chunks: bytes, **limits: int) -> list[Event]:
+    conn = H1Connection(**limits)
+    out: list[Event] = []
+    for c in chunks:
+        conn.receive_data(c)
+        while (e := conn.next_event()) is not None:
+            out.append(e)
+    return out
+
+
+def test_pipelined_requests_come_out_in_order() -> None:
+    evs = events(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc")
+    assert [(e.method, e.target, e.body) for e in evs if isinstance(e, Request)] == [
+        (b"GET", b"/a", b""),
+        (b"POST", b"/b", b"abc"),
+    ]
+
+
+def test_byte_by_byte_feeding_gives_the_same_request() -> None:
+    raw = b"PUT /x?q=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nContent-Length: 5\r\n\r\nhello"
+    evs = events(*[raw[i : i + 1] for i in range(len(raw))])
+    assert evs == [Request(b"PUT", b"/x?q=1", [(b"host", b"h"), (b"x-a", b"1"), (b"content-length", b"5")],
+                           b"hello", True, "1.1")]
+
+
+def test_chunked_body_is_dechunked() -> None:
+    (req,) = events(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+    assert isinstance(req, Request) and req.body == b"abcde"
+
+
+def test_http10_closes_by_default() -> None:
+    (req,) = events(b"GET / HTTP/1.0\r\n\r\n")
+    assert isinstance(req, Request) and not req.keep_alive
+
+
+def test_expect_continue_is_announced_before_the_body() -> None:
+    conn = H1Connection()
+    conn.receive_data(b"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+    assert conn.next_event() == ContinueNeeded()
+    assert conn.next_event() is None
+    conn.receive_data(b"ok")
+    e = conn.next_event()
+    assert isinstance(e, Request) and e.body == b"ok"
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 413),
+        (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nb\r\nhello world\r\n0\r\n\r\n", 413),
+        (b"GET / HTTP/1.1\r\nX: " + b"a" * 300 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X%d: 1\r\n" % i for i in range(20)) + b"\r\n", 431),
+        (b"GET /" + b"a" * 300 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"garbage\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n", 400),
+    ],
+)
+def test_bad_input_gives_one_protocol_error(raw: bytes, status: int) -> None:
+    evs = events(raw, max_body=10, max_header_bytes=256, max_headers=10)
+    assert len(evs) == 1 and isinstance(evs[0], ProtocolError)
+    assert evs[0].status == status
+
+
+def test_nothing_is_parsed_after_an_error() -> None:
+    conn = H1Connection()
+    conn.receive_data(b"garbage\r\n\r\n")
+    conn.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    assert isinstance(conn.next_event(), ProtocolError)
+    assert conn.next_event() is None and conn.failed
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_fuzz_never_raises(data: bytes) -> None:
+    conn = H1Connection()
+    conn.receive_data(data)
+    while conn.next_event() is not None:
+        pass
+
+
+def test_response_framing() -> None:
+    raw = encode_response(200, [(b"x-a", b"1"), (b"content-length", b"999"), (b"bad\nname", b"v")], b"hey")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"content-length: 3" in head and b"999" not in head and b"bad" not in head
+    assert body == b"hey"
+    assert encode_response(200, [], b"hey", head=True).endswith(b"\r\n\r\n")
+    assert b"content-length" not in encode_response(204, [], b"")
+    assert b"connection: close" in encode_response(200, [], b"", keep_alive=False)
+
+
+def test_chunk_encoding() -> None:
+    assert encode_chunk(b"hello") + LAST_CHUNK == b"5\r\nhello\r\n0\r\n\r\n"
+    assert encode_chunk(b"") == b""
