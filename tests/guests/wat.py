@@ -50,8 +50,12 @@ TRAP = "(unreachable)"
 LOOP = "(loop $l (br $l))"
 GROW = "(loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1)))) (unreachable)"
 LOG_INFO = '(call $log (i32.const 2) (i32.const 512) (i32.const 7))'
-INCR = "(drop (call $kv_incr (i32.const 512) (i32.const 7) (i32.const 520) (i32.const 7) (i64.const 1) (i32.const 600)))"
-INCR_UNDECLARED = "(drop (call $kv_incr (i32.const 520) (i32.const 7) (i32.const 520) (i32.const 7) (i64.const 1) (i32.const 600)))"
+INCR = (
+    "(drop (call $kv_incr (i32.const 512) (i32.const 7) (i32.const 520) (i32.const 7) (i64.const 1) (i32.const 600)))"
+)
+INCR_UNDECLARED = (
+    "(drop (call $kv_incr (i32.const 520) (i32.const 7) (i32.const 520) (i32.const 7) (i64.const 1) (i32.const 600)))"
+)
 OOB_LOG = "(call $log (i32.const 2) (i32.const -16) (i32.const 1000))"
 
 

@@ -32,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("path", nargs="?", default=".", help="manifest file or directory (default: .)")
     up.add_argument("--listen", action="append", metavar="ADDR",
                     help="address to serve on, repeatable: 127.0.0.1:8080, [::1]:8080 (default 127.0.0.1:8080)")
-    up.add_argument("--data-dir", metavar="DIR", help="where KV data lives (default: .wasm-server/ beside the manifest)")
+    up.add_argument("--data-dir", metavar="DIR",
+                    help="where KV data lives (default: .wasm-server/ beside the manifest)")
     up.add_argument("--config", metavar="FILE", type=Path, help="runtime config TOML ([server] listen, data_dir …)")
     up.add_argument("--no-build", action="store_true", help="do not run build commands")
 

@@ -36,7 +36,8 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
         for host, pattern, target in routes_table(app.router):
             print(f"  {pattern:<28} -> {target}" + (f"  (host {host})" if host != "*" else ""), file=sys.stderr)
         urls = ", ".join(a.url() for a in config.listen)
-        print(f"wasm-server serving {spec.name} ({len(spec.components)} components) on {urls}", file=sys.stderr, flush=True)
+        count = len(spec.components)
+        print(f"wasm-server serving {spec.name} ({count} components) on {urls}", file=sys.stderr, flush=True)
         print(f"  data dir: {data_dir}", file=sys.stderr, flush=True)
         if ready is not None:
             ready.set()

@@ -175,9 +175,19 @@ HostFn = Callable[..., Any]
 _KEEP: list[Any] = []  # ctypes callbacks must outlive the linker
 
 
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-def _no_finalizer(_env: Any) -> None:
+def _finalize_nothing(_env: Any) -> None:
     return None
+
+
+_no_finalizer: Any = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_finalize_nothing)
+
+
+def val_array(kinds: str) -> Any:
+    """A prebuilt ``wasmtime_val_t`` array with kinds set (``i`` = i32, ``l`` = i64)."""
+    arr: Any = (ffi.wasmtime_val_t * max(len(kinds), 1))()
+    for i, k in enumerate(kinds):
+        arr[i].kind = I64 if k == "l" else I32
+    return arr
 
 
 def _trap_ptr(message: str) -> Any:
@@ -233,8 +243,7 @@ def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn
         else:
             results[0].of.i32 = value
 
-    @ffi.wasmtime_func_async_continuation_callback_t
-    def continuation(_env: Any) -> bool:
+    def continuation_fn(_env: Any) -> bool:
         state = CURRENT
         assert state is not None
         fut = state.pending
@@ -245,9 +254,11 @@ def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn
         state.pending_results = None
         return True
 
-    @ffi.wasmtime_func_async_continuation_callback_t
-    def ready(_env: Any) -> bool:
+    def ready_fn(_env: Any) -> bool:
         return True
+
+    continuation = ffi.wasmtime_func_async_continuation_callback_t(continuation_fn)
+    ready = ffi.wasmtime_func_async_continuation_callback_t(ready_fn)
 
     def trampoline(
         _env: Any, _caller: Any, args: Any, nargs: int, results: Any, nresults: int, trap_ret: Any, cont: Any

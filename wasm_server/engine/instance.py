@@ -34,13 +34,10 @@ class GuestInstance:
         self.alloc: Any = None
         self.handle: Any = None
         self.start: Any = None
-        self._alloc_args = (ffi.wasmtime_val_t * 1)()
-        self._alloc_args[0].kind = ll.I32
-        self._handle_args = (ffi.wasmtime_val_t * 3)()
-        for i in range(3):
-            self._handle_args[i].kind = ll.I32
-        self._i32_result = (ffi.wasmtime_val_t * 1)()
-        self._i64_result = (ffi.wasmtime_val_t * 1)()
+        self._alloc_args = ll.val_array("i")
+        self._handle_args = ll.val_array("iii")
+        self._i32_result = ll.val_array("i")
+        self._i64_result = ll.val_array("l")
 
     @classmethod
     async def create(

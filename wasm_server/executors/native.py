@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..abi_codec import ABI_VERSION, KIND_HTTP_REQUEST, GuestRequest, GuestResponse
-from ..abi_codec import decode_response, encode_request
+from ..abi_codec import ABI_VERSION, KIND_HTTP_REQUEST, GuestRequest, GuestResponse, decode_response, encode_request
 from ..capabilities import ComponentHost
 from ..engine import GuestInstance, Limits, LoadedModule, Runtime
 from ..errors import GuestError, LoadError

@@ -26,7 +26,7 @@ MAX_OUTPUT = 64 * 1024 * 1024
 def cgi_environment(req: GuestRequest, server_name: str, server_port: str) -> dict[str, str]:
     """The CGI/1.1 variables (plus WAGI's X_* extras) for one request."""
     url = req.url.decode("latin-1")
-    path, _, query = url.partition("?")
+    query = url.partition("?")[2]
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in req.headers}
     client = req.client.decode()
     addr = client.rsplit(":", 1)[0].strip("[]") if client else ""
@@ -55,8 +55,8 @@ def cgi_environment(req: GuestRequest, server_name: str, server_port: str) -> di
         key = "HTTP_" + name.upper().replace("-", "_")
         if key not in ("HTTP_AUTHORIZATION", "HTTP_CONNECTION"):
             env[key] = value
-    for name, value in req.params:
-        env[f"X_PARAM_{name.decode().upper()}"] = value.decode("latin-1")
+    for pname, pvalue in req.params:
+        env[f"X_PARAM_{pname.decode().upper()}"] = pvalue.decode("latin-1")
     return env
 
 

@@ -1,0 +1,104 @@
+"""Real servers on loopback, started the way users start them (`wasm-server up`)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+CLI = [sys.executable, "-m", "wasm_server.cli.main"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(host: str, port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"server did not listen on {host}:{port}")
+
+
+@dataclass
+class Server:
+    """A running ``wasm-server up`` process."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    port: int
+    data_dir: Path
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+def start_server(path: Path, data_dir: Path, *extra: str, listen: list[str] | None = None) -> Server:
+    port = free_port()
+    listens = listen or [f"127.0.0.1:{port}"]
+    args = [*CLI, "up", str(path), "--no-build", "--data-dir", str(data_dir)]
+    for addr in listens:
+        args += ["--listen", addr]
+    log_path = data_dir.parent / f"server-{port}.log"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logf = open(log_path, "wb")
+    proc = subprocess.Popen([*args, *extra], stdout=logf, stderr=logf, cwd=ROOT,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    first = listens[0]
+    host, _, p = first.rpartition(":")
+    wait_port(host.strip("[]"), int(p), proc)
+    return Server(proc, f"http://{first}", int(p), data_dir, log_path)
+
+
+@pytest.fixture(scope="session")
+def built_examples() -> Path:
+    """Build every example once per test session (zig's first build takes a while)."""
+    proc = subprocess.run([*CLI, "build", str(EXAMPLES / "gallery")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return EXAMPLES
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[object]:
+    servers: list[Server] = []
+
+    def factory(path: Path, *extra: str, data_dir: Path | None = None,
+                listen: list[str] | None = None) -> Server:
+        s = start_server(path, data_dir or tmp_path / "data", *extra, listen=listen)
+        servers.append(s)
+        return s
+
+    yield factory
+    for s in servers:
+        s.stop(signal.SIGKILL, timeout=5)
