@@ -57,7 +57,9 @@ class App:
     @classmethod
     async def load(cls, spec: AppSpec, data_dir: Path, cache_dir: Path | None) -> App:
         """Compile, link and check every component; raises LoadError/ConfigError."""
-        runtime = Runtime(cache_dir, define_all)
+        # the pooling allocator's memory slots must fit the largest component
+        max_memory = max(c.limits.memory for c in spec.components)
+        runtime = Runtime(cache_dir, define_all, max_memory=max_memory)
         stores = StoreManager.default(data_dir)
         app = cls(spec, runtime, stores)
         for comp in spec.components:
