@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._spec import ImportSpec, define
 from . import kv, log, outbound_http, result, variables
+from ._spec import ImportSpec, define
 from .host import ComponentHost
 
 ALL_IMPORTS: list[ImportSpec] = [
