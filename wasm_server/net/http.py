@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from ..protocol.http1 import (
     CONTINUE,
     ContinueNeeded,
+    Event,
     H1Connection,
     ProtocolError,
     Request,
@@ -46,7 +47,7 @@ class HttpProtocol(asyncio.Protocol):
     def __init__(self, server: HttpServer) -> None:
         self.server = server
         self.conn = H1Connection(server.limits.max_body, server.limits.max_header_bytes)
-        self.queue: deque[Request] = deque()
+        self.queue: deque[Event] = deque()
         self.transport: asyncio.Transport | None = None
         self.worker: asyncio.Task[None] | None = None
         self.client = ""
@@ -100,9 +101,9 @@ class HttpProtocol(asyncio.Protocol):
                     assert self.transport is not None
                     self.transport.write(CONTINUE)
                 else:
-                    self.queue.append(event)  # type: ignore[arg-type]
+                    self.queue.append(event)
             elif isinstance(event, ProtocolError):
-                self.queue.append(event)  # type: ignore[arg-type]
+                self.queue.append(event)
                 break
         if self.queue and (self.worker is None or self.worker.done()):
             self.worker = self.server.loop.create_task(self._work())
