@@ -92,16 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and exit non-zero (no traceback)."""
     argv = sys.argv[1:] if argv is None else argv
     # toolchain wrappers take their own flags verbatim
-    for name, module in (("cc", "c"), ("cargo-build", "rust")):
-        if name in argv[:2] and argv[argv.index(name) - 1:argv.index(name)] in ([], ["--debug"]):
-            import importlib
+    tools = {"cc": "c", "cargo-build": "rust"}
+    if argv and argv[0] in tools:
+        import importlib
 
-            tool = importlib.import_module(f"wasm_server.toolchain.{module}")
-            try:
-                return int(tool.main(argv[argv.index(name) + 1:]))
-            except WasmServerError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return exc.exit_code
+        tool = importlib.import_module(f"wasm_server.toolchain.{tools[argv[0]]}")
+        try:
+            return int(tool.main(argv[1:]))
+        except WasmServerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
     parser = _parser()
     args, rest = parser.parse_known_args(argv)
     if rest:
