@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +49,7 @@ class Server:
     port: int
     data_dir: Path
     log_path: Path
+    log_file: Any
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -60,6 +62,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.log_file.close()
         return self.proc.returncode
 
 
@@ -76,8 +79,14 @@ def start_server(path: Path, data_dir: Path, *extra: str, listen: list[str] | No
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     first = listens[0]
     host, _, p = first.rpartition(":")
-    wait_port(host.strip("[]"), int(p), proc)
-    return Server(proc, f"http://{first}", int(p), data_dir, log_path)
+    try:
+        wait_port(host.strip("[]"), int(p), proc)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        logf.close()
+        raise RuntimeError(f"server did not start:\n{log_path.read_text(errors='replace')}") from None
+    return Server(proc, f"http://{first}", int(p), data_dir, log_path, logf)
 
 
 @pytest.fixture(scope="session")

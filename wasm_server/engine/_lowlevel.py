@@ -89,9 +89,15 @@ CURRENT: CallState | None = None
 
 
 def _trap_message(trap: Any, err: Any) -> str:
-    if trap:
-        return Trap._from_ptr(trap).message
-    return str(WasmtimeError._from_ptr(err))
+    text = Trap._from_ptr(trap).message if trap else str(WasmtimeError._from_ptr(err))
+    # Wasmtime puts the cause after the backtrace; lead with it
+    head, found, cause = text.partition("Caused by:")
+    lines = [ln.strip() for ln in (cause if found else head).splitlines() if ln.strip()]
+    reason = lines[0] if lines else "trap"
+    if found:
+        frames = [ln.strip() for ln in head.splitlines() if ln.strip().startswith(("0:", "1:", "2:"))]
+        reason += " (at " + "; ".join(frames) + ")" if frames else ""
+    return reason
 
 
 def _exit_status(err: Any) -> int | None:
