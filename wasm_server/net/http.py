@@ -24,6 +24,7 @@ from ..protocol.http1 import (
     Request,
     error_response,
 )
+from .eager import run_eager
 
 log = logging.getLogger("wasm_server")
 
@@ -31,7 +32,7 @@ Responder = Callable[[Request, str], Awaitable[bytes]]
 
 MAX_PIPELINE = 32
 IDLE_TIMEOUT = 60.0
-HEADER_TIMEOUT = 30.0
+SWEEP_SECONDS = 5.0
 
 
 class ConnectionLimits:
@@ -54,7 +55,7 @@ class HttpProtocol(asyncio.Protocol):
         self.client = ""
         self.paused = False
         self.closing = False
-        self.idle: asyncio.TimerHandle | None = None
+        self.last_active = server.loop.time()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses
@@ -70,28 +71,19 @@ class HttpProtocol(asyncio.Protocol):
             except OSError:
                 pass
         self.server.connections.add(self)
-        self._arm_idle()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self.closing = True
-        if self.idle is not None:
-            self.idle.cancel()
         if self.worker is not None and not self.worker.done():
             self.worker.cancel()
 
-    def _arm_idle(self) -> None:
-        if self.idle is not None:
-            self.idle.cancel()
-        loop = self.server.loop
-        self.idle = loop.call_later(IDLE_TIMEOUT, self._idle_timeout)
-
-    def _idle_timeout(self) -> None:
-        if self.worker is None or self.worker.done():
-            if self.transport is not None:
-                self.transport.close()
+    def busy(self) -> bool:
+        """True while a request of this connection is being served."""
+        return self.worker is not None and not self.worker.done()
 
     def data_received(self, data: bytes) -> None:
+        self.last_active = self.server.loop.time()
         conn = self.conn
         conn.receive_data(data)
         while (event := conn.next_event()) is not None:
@@ -107,7 +99,7 @@ class HttpProtocol(asyncio.Protocol):
                 self.queue.append(event)
                 break
         if self.queue and (self.worker is None or self.worker.done()):
-            self.worker = self.server.loop.create_task(self._work())
+            self.worker = run_eager(self.server.loop, self._work())
         if len(self.queue) > MAX_PIPELINE and not self.paused and self.transport is not None:
             self.paused = True
             self.transport.pause_reading()
@@ -143,7 +135,7 @@ class HttpProtocol(asyncio.Protocol):
             if self.paused and len(queue) <= MAX_PIPELINE // 2:
                 self.paused = False
                 transport.resume_reading()
-        self._arm_idle()
+        self.last_active = self.server.loop.time()
 
 
 class HttpServer:
@@ -157,6 +149,16 @@ class HttpServer:
         self.connections: set[HttpProtocol] = set()
         self.in_flight = 0
         self.draining = False
+        self.idle_timeout = IDLE_TIMEOUT
+        # one sweep for all connections instead of a timer per request
+        self._sweeper = self.loop.call_later(SWEEP_SECONDS, self._sweep)
+
+    def _sweep(self) -> None:
+        cutoff = self.loop.time() - self.idle_timeout
+        for conn in list(self.connections):
+            if conn.last_active < cutoff and not conn.busy() and conn.transport is not None:
+                conn.transport.close()
+        self._sweeper = self.loop.call_later(SWEEP_SECONDS, self._sweep)
 
     async def listen(self, host: str, port: int, *, reuse_port: bool = False) -> asyncio.Server:
         """Start listening on ``host:port`` (an IPv4 or IPv6 literal or a name)."""
@@ -170,10 +172,11 @@ class HttpServer:
     async def shutdown(self, grace: float = 30.0) -> None:
         """Stop accepting, let in-flight requests finish (up to ``grace`` s), close idle ones."""
         self.draining = True
+        self._sweeper.cancel()
         for server in self.servers:
             server.close()
         for conn in list(self.connections):
-            if (conn.worker is None or conn.worker.done()) and conn.transport is not None:
+            if not conn.busy() and conn.transport is not None:
                 conn.transport.close()
         deadline = self.loop.time() + grace
         while self.in_flight and self.loop.time() < deadline:

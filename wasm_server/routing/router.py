@@ -97,6 +97,13 @@ class Router:
             if r.host is None and r.pattern.is_exact:
                 self._exact.setdefault(r.pattern.text, []).append(r)
         self._has_host_routes = any(r.host is not None for r in self._routes)
+        # candidates by first path segment, in rank order: a request only tries
+        # routes whose first segment is its own or not a literal
+        firsts = {r.pattern.segments[0] for r in self._routes if r.pattern.segments} - {None}
+        self._by_first: dict[str, list[_Route]] = {
+            f: [r for r in self._routes if _first(r) in (f, None)] for f in firsts if f is not None
+        }
+        self._other = [r for r in self._routes if _first(r) is None]
 
     @staticmethod
     def _rank(r: _Route) -> tuple[int, ...]:
@@ -133,7 +140,8 @@ class Router:
                     return Match(r.spec.target, r.spec.pattern, "", path, ())
                 allowed |= methods
         hostname = normalize_host(host) if self._has_host_routes else None
-        for r in self._routes:
+        first = path[1:].split("/", 1)[0]
+        for r in self._by_first.get(first, self._other):
             if r.host is not None and not _host_matches(r.host, hostname):
                 continue
             found = r.pattern.match(path)
@@ -151,6 +159,10 @@ class Router:
     def routes(self) -> list[RouteSpec]:
         """Routes in matching order."""
         return [r.spec for r in self._routes]
+
+
+def _first(r: _Route) -> str | None:
+    return r.pattern.segments[0] if r.pattern.segments else None
 
 
 def routes_table(router: Router) -> list[tuple[str, str, str]]:
