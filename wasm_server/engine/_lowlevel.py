@@ -26,6 +26,7 @@ from ctypes import POINTER, byref
 from typing import Any
 
 from wasmtime import Trap, WasmtimeError
+from wasmtime import _bindings
 from wasmtime import _ffi as ffi
 
 from ..errors import GuestError, GuestTimeout
@@ -35,14 +36,31 @@ I64 = int(ffi.WASMTIME_I64.value)
 EXTERN_FUNC = int(ffi.WASMTIME_EXTERN_FUNC.value)
 EXTERN_MEMORY = int(ffi.WASMTIME_EXTERN_MEMORY.value)
 
-_poll = ffi.wasmtime_call_future_poll
-_delete = ffi.wasmtime_call_future_delete
-_call_async = ffi.wasmtime_func_call_async
-_memory_data = ffi.wasmtime_memory_data
-_memory_size = ffi.wasmtime_memory_data_size
+
+
+def _raw(name: str, restype: Any, argtypes: list[Any]) -> Any:
+    """A private ctypes handle on a C function with cheap signatures.
+
+    ``dll[name]`` makes a new function object, so these settings do not touch
+    the one wasmtime-py uses. Pointers travel as plain ``c_void_p`` integers
+    (no ``.contents``/``addressof`` round trips on the hottest calls).
+    """
+    fn = _bindings.dll[name]
+    fn.restype = restype
+    fn.argtypes = argtypes
+    return fn
+
+
+_VP = ctypes.c_void_p
+_poll = _raw("wasmtime_call_future_poll", ctypes.c_bool, [_VP])
+_delete = _raw("wasmtime_call_future_delete", None, [_VP])
+_call_async = _raw(
+    "wasmtime_func_call_async", _VP, [_VP, _VP, _VP, ctypes.c_size_t, _VP, ctypes.c_size_t, _VP, _VP]
+)
+_memory_data = _raw("wasmtime_memory_data", ctypes.c_size_t, [_VP, _VP])
+_memory_size = _raw("wasmtime_memory_data_size", ctypes.c_size_t, [_VP, _VP])
 _string_at = ctypes.string_at
 _memmove = ctypes.memmove
-_addressof = ctypes.addressof
 _cast = ctypes.cast
 _c_void_p = ctypes.c_void_p
 _monotonic = time.monotonic
@@ -51,7 +69,8 @@ _monotonic = time.monotonic
 class CallState:
     """Per-instance state that host imports need while a guest call runs."""
 
-    __slots__ = ("ctx", "host", "memory", "pending", "pending_results", "result")
+    __slots__ = ("ctx", "err", "err_ref", "host", "mem_ref", "memory", "pending", "pending_results", "result",
+                 "trap", "trap_ref")
 
     def __init__(self, ctx: Any, host: Any) -> None:
         self.ctx = ctx
@@ -64,24 +83,40 @@ class CallState:
         #: asyncio future of the host import the guest is suspended on
         self.pending: asyncio.Future[int] | None = None
         self.pending_results: Any = None
+        self.mem_ref: Any = None
+        self.trap: Any = None
+        self.err: Any = None
+        self.trap_ref: Any = None
+        self.err_ref: Any = None
+        self.fresh_outputs()
+
+    def fresh_outputs(self) -> None:
+        """Null trap/error out-pointers for the next call (reused while calls succeed)."""
+        self.trap = POINTER(ffi.wasm_trap_t)()
+        self.err = POINTER(ffi.wasmtime_error_t)()
+        self.trap_ref = byref(self.trap)
+        self.err_ref = byref(self.err)
+
+    def set_memory(self, memory: Any) -> None:
+        """Remember the guest's exported memory (a ``wasmtime_extern_t``)."""
+        self.memory = memory
+        self.mem_ref = byref(memory.of.memory)
 
     def read(self, ptr: int, length: int) -> bytes:
         """Copy ``length`` bytes out of guest memory, trapping on out-of-bounds."""
-        mem = self.memory.of.memory
-        size = _memory_size(self.ctx, byref(mem))
+        ctx, mem = self.ctx, self.mem_ref
+        size = _memory_size(ctx, mem)
         if ptr < 0 or length < 0 or ptr + length > size:
             raise GuestError(f"guest passed out-of-bounds memory range {ptr}+{length} (size {size})")
-        base = _addressof(_memory_data(self.ctx, byref(mem)).contents)
-        return _string_at(base + ptr, length)
+        return _string_at(_memory_data(ctx, mem) + ptr, length)
 
     def write(self, ptr: int, data: bytes) -> None:
         """Copy ``data`` into guest memory at ``ptr``, trapping on out-of-bounds."""
-        mem = self.memory.of.memory
-        size = _memory_size(self.ctx, byref(mem))
+        ctx, mem = self.ctx, self.mem_ref
+        size = _memory_size(ctx, mem)
         if ptr < 0 or ptr + len(data) > size:
             raise GuestError(f"guest passed out-of-bounds memory range {ptr}+{len(data)} (size {size})")
-        base = _addressof(_memory_data(self.ctx, byref(mem)).contents)
-        _memmove(base + ptr, data, len(data))
+        _memmove(_memory_data(ctx, mem) + ptr, data, len(data))
 
 
 #: the state of the guest currently being polled (see module docstring)
@@ -144,13 +179,16 @@ async def drive(state: CallState, future: Any, trap: Any, err: Any, deadline: fl
 
 
 async def call(
-    state: CallState, func: Any, args: Any, nargs: int, results: Any, nresults: int, deadline: float
+    state: CallState, func_ref: Any, args: Any, nargs: int, results: Any, nresults: int, deadline: float
 ) -> int | None:
-    """Call ``func`` (a ``wasmtime_func_t``) asynchronously; see :func:`drive`."""
-    trap = POINTER(ffi.wasm_trap_t)()
-    err = POINTER(ffi.wasmtime_error_t)()
-    future = _call_async(state.ctx, byref(func), args, nargs, results, nresults, byref(trap), byref(err))
-    return await drive(state, future, trap, err, deadline)
+    """Call a function (``byref`` of a ``wasmtime_func_t``) asynchronously; see :func:`drive`."""
+    trap, err = state.trap, state.err
+    future = _call_async(state.ctx, func_ref, args, nargs, results, nresults, state.trap_ref, state.err_ref)
+    try:
+        return await drive(state, future, trap, err, deadline)
+    finally:
+        if trap or err:
+            state.fresh_outputs()  # the next call needs null out-pointers again
 
 
 async def instantiate(state: CallState, pre: Any, deadline: float) -> Any:

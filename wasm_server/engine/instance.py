@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from ctypes import byref
 from typing import Any
 
 import wasmtime
@@ -17,7 +18,7 @@ from .runtime import LoadedModule, Runtime
 def _func(item: Any) -> Any:
     if item is None or item.kind != ll.EXTERN_FUNC:
         return None
-    return item.of.func
+    return byref(item.of.func)
 
 
 class GuestInstance:
@@ -63,7 +64,7 @@ class GuestInstance:
         memory = ll.export(ctx, inst, b"memory")
         if memory is None or memory.kind != ll.EXTERN_MEMORY:
             raise GuestError(f"{loaded.origin}: the module exports no memory")
-        self.state.memory = memory
+        self.state.set_memory(memory)
         self.inst = inst
         self.alloc = _func(ll.export(ctx, inst, b"wasm_server_alloc"))
         self.handle = _func(ll.export(ctx, inst, b"wasm_server_handle"))

@@ -16,11 +16,13 @@ Events:
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
+from typing import NamedTuple
 
 import httptools
 
@@ -33,9 +35,8 @@ CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 Headers = list[tuple[bytes, bytes]]
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """A complete request."""
+class Request(NamedTuple):
+    """A complete request (a NamedTuple: one is built per request, cheaply)."""
 
     method: bytes
     target: bytes
@@ -204,10 +205,12 @@ def date_header() -> bytes:
     return _date_cache[1]
 
 
+_BAD_NAME = re.compile(rb"[\x00-\x20:\x7f()<>@,;\\\"/\[\]?={}]").search
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]").search
+
+
 def _valid_header(name: bytes, value: bytes) -> bool:
-    return bool(name) and b"\r" not in value and b"\n" not in value and not any(
-        c in b" \t\r\n:" for c in name
-    )
+    return bool(name) and _BAD_NAME(name) is None and _BAD_VALUE(value) is None
 
 
 def encode_head(status: int, headers: Headers, *, keep_alive: bool, length: int | None) -> bytes:
