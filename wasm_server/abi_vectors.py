@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .abi_codec import GuestRequest, GuestResponse, encode_request, encode_response
+from .abi_codec import GuestRequest, GuestResponse, Pairs, encode_request, encode_response
 
 REQUESTS: list[tuple[str, GuestRequest]] = [
     ("minimal-get", GuestRequest(b"GET", b"/")),
@@ -69,7 +69,7 @@ RESPONSES: list[tuple[str, GuestResponse]] = [
 ]
 
 
-def _hexpairs(pairs: list[tuple[bytes, bytes]]) -> list[list[str]]:
+def _hexpairs(pairs: Pairs) -> list[list[str]]:
     return [[n.hex(), v.hex()] for n, v in pairs]
 
 

@@ -25,8 +25,7 @@ from collections.abc import Awaitable, Callable
 from ctypes import POINTER, byref
 from typing import Any
 
-from wasmtime import Trap, WasmtimeError
-from wasmtime import _bindings
+from wasmtime import Trap, WasmtimeError, _bindings
 from wasmtime import _ffi as ffi
 
 from ..errors import GuestError, GuestTimeout
@@ -45,7 +44,7 @@ def _raw(name: str, restype: Any, argtypes: list[Any]) -> Any:
     the one wasmtime-py uses. Pointers travel as plain ``c_void_p`` integers
     (no ``.contents``/``addressof`` round trips on the hottest calls).
     """
-    fn = _bindings.dll[name]
+    fn = _bindings.dll[name]  # type: ignore[attr-defined]
     fn.restype = restype
     fn.argtypes = argtypes
     return fn

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
 from http import HTTPStatus
@@ -32,7 +33,7 @@ DEFAULT_MAX_HEADERS = 100
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
-Headers = list[tuple[bytes, bytes]]
+Headers = Sequence[tuple[bytes, bytes]]
 
 
 class Request(NamedTuple):
@@ -89,7 +90,7 @@ class H1Connection:
 
     def _reset(self) -> None:
         self._url = b""
-        self._headers: Headers = []
+        self._headers: list[tuple[bytes, bytes]] = []
         self._header_bytes = 0
         self._body: list[bytes] = []
         self._body_len = 0
