@@ -1,0 +1,174 @@
+/*
+ * wasm_server.h — the C SDK of wasm-server (ABI v1, see docs/abi.md).
+ *
+ * A service implements one function and registers it:
+ *
+ *     #include "wasm_server.h"
+ *
+ *     static ws_response *hello(const ws_request *req) {
+ *         ws_response *res = ws_response_new(200);
+ *         ws_response_header(res, "content-type", "text/plain");
+ *         ws_response_text(res, "Hello\n");
+ *         return res;
+ *     }
+ *     WASM_SERVER_HTTP(hello)
+ *
+ * Build with `wasm-server cc -o app.wasm main.c` (zig cc, wasm32-wasi).
+ * Byte strings are (pointer, length) pairs: ws_bytes. Nothing here is
+ * NUL-terminated unless it says so. Memory handed to you in a ws_buf is
+ * yours: free it with ws_buf_free.
+ */
+#ifndef WASM_SERVER_H
+#define WASM_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WS_ABI_VERSION 1
+
+/* Error codes of host calls (docs/abi.md). */
+#define WS_OK 0
+#define WS_NOT_FOUND (-1)
+#define WS_DENIED (-2)
+#define WS_TOO_LARGE (-3)
+#define WS_INVALID (-4)
+#define WS_IO (-5)
+#define WS_TIMEOUT (-6)
+
+/* Log levels. */
+#define WS_TRACE 0
+#define WS_DEBUG 1
+#define WS_INFO 2
+#define WS_WARN 3
+#define WS_ERROR 4
+
+/* A borrowed byte string. */
+typedef struct {
+    const uint8_t *ptr;
+    size_t len;
+} ws_bytes;
+
+/* An owned byte buffer (free with ws_buf_free). */
+typedef struct {
+    uint8_t *ptr;
+    size_t len;
+} ws_buf;
+
+typedef struct {
+    ws_bytes name;
+    ws_bytes value;
+} ws_pair;
+
+/* An inbound request; valid for the duration of the handler. */
+typedef struct ws_request {
+    uint32_t flags;
+    ws_bytes method, url, route, base, path_info, client;
+    size_t param_count;
+    ws_pair *params;
+    size_t header_count;
+    ws_pair *headers; /* names lower-case */
+    ws_bytes body;
+} ws_request;
+
+typedef struct ws_response ws_response;
+
+/* ---- requests ---------------------------------------------------------- */
+
+/* Compare a ws_bytes with a C string. */
+int ws_bytes_eq(ws_bytes b, const char *s);
+/* The path part of the URL (before '?'). */
+ws_bytes ws_request_path(const ws_request *req);
+/* The query part of the URL (after '?', empty if none). */
+ws_bytes ws_request_query(const ws_request *req);
+/* First header `name` (case-insensitive): 1 and *out set, or 0. */
+int ws_request_header(const ws_request *req, const char *name, ws_bytes *out);
+/* Route parameter `name`: 1 and *out set, or 0. */
+int ws_request_param(const ws_request *req, const char *name, ws_bytes *out);
+
+/* ---- responses --------------------------------------------------------- */
+
+ws_response *ws_response_new(int status);
+void ws_response_set_status(ws_response *res, int status);
+/* Add a header (copied; duplicates allowed). */
+void ws_response_header(ws_response *res, const char *name, const char *value);
+void ws_response_header_bytes(ws_response *res, ws_bytes name, ws_bytes value);
+/* Append to the body (copied). */
+void ws_response_write(ws_response *res, const void *data, size_t len);
+void ws_response_text(ws_response *res, const char *text);
+void ws_response_printf(ws_response *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A complete text/plain response in one call. */
+ws_response *ws_response_plain(int status, const char *text);
+void ws_response_free(ws_response *res);
+
+/* ---- host calls ---------------------------------------------------------- */
+
+/* Message of the last failed host call (NUL-terminated, valid until the next call). */
+const char *ws_last_error(void);
+void ws_buf_free(ws_buf *buf);
+
+void ws_log(int level, const char *message);
+void ws_logf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Manifest variable `name`: WS_OK and *out (NUL-terminated too), or WS_NOT_FOUND. */
+int ws_var_get(const char *name, ws_buf *out);
+
+/* Key-value store `store` (declared in key_value_stores). */
+int ws_kv_get(const char *store, const void *key, size_t key_len, ws_buf *out);
+int ws_kv_set(const char *store, const void *key, size_t key_len, const void *value, size_t value_len);
+int ws_kv_delete(const char *store, const void *key, size_t key_len);
+/* 1 if present, 0 if not, or an error code. */
+int ws_kv_exists(const char *store, const void *key, size_t key_len);
+/* Keys starting with prefix: *keys is an array of *count ws_buf; free with ws_kv_keys_free. */
+int ws_kv_keys(const char *store, const void *prefix, size_t prefix_len, ws_buf **keys, size_t *count);
+void ws_kv_keys_free(ws_buf *keys, size_t count);
+/* Atomically add delta (absent = 0); the new value in *out. */
+int ws_kv_incr(const char *store, const void *key, size_t key_len, int64_t delta, int64_t *out);
+
+/* Outbound HTTP (allowed_outbound_hosts). */
+typedef struct {
+    const char *method;   /* "GET" … */
+    const char *url;      /* absolute */
+    size_t header_count;
+    const ws_pair *headers;
+    ws_bytes body;
+} ws_http_request;
+
+typedef struct {
+    int status;
+    size_t header_count;
+    ws_pair *headers;
+    ws_bytes body;
+    ws_buf raw; /* owns the memory above */
+} ws_http_response;
+
+int ws_http_send(const ws_http_request *req, ws_http_response *out);
+void ws_http_response_free(ws_http_response *res);
+
+/* ---- the codec (also compiled natively for tests) ------------------------- */
+
+/* Decode a request encoding in place (pointers refer into buf). 0 on success. */
+int ws_decode_request(const uint8_t *buf, size_t len, ws_request *out);
+void ws_request_release(ws_request *req);
+/* Encode a response: returns a malloc'd buffer and its length in *len. */
+uint8_t *ws_encode_response(const ws_response *res, size_t *len);
+/* Decode a response encoding (used for outbound responses). 0 on success. */
+int ws_decode_response(const uint8_t *buf, size_t len, ws_http_response *out);
+
+/* ---- registration ---------------------------------------------------------- */
+
+typedef ws_response *(*ws_handler)(const ws_request *req);
+extern ws_handler ws__http_handler;
+
+/* Register the HTTP handler of this module. */
+#define WASM_SERVER_HTTP(fn) \
+    __attribute__((constructor)) static void ws__register_##fn(void) { ws__http_handler = (fn); }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WASM_SERVER_H */

@@ -1,0 +1,1 @@
+"""Guest toolchain wrappers behind ``wasm-server cc`` and ``wasm-server cargo-build``."""

@@ -1,0 +1,80 @@
+"""``wasm-server cc``: C → a wasm-server module with zig's clang (PyPI ``ziglang``).
+
+    wasm-server cc -o app.wasm main.c [more.c] [-DX=1 -Iinclude …]
+    wasm-server cc --wagi -o app.wasm main.c      # a plain WASI command (_start)
+
+Adds the SDK (``sdk/c``), builds a reactor module (no ``_start``; the host
+calls ``_initialize``), keeps the stack small so the initial linear memory
+is small, and strips debug info.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..errors import BuildError
+
+SDK_DIR = Path(__file__).resolve().parents[2] / "sdk" / "c"
+#: 64 KiB of stack instead of zig's default 1 MiB (which makes memory start at 16 MiB)
+STACK_SIZE = 64 * 1024
+BASE_FLAGS = ["-target", "wasm32-wasi", "-O2", "-Wall", "-Wextra", f"-Wl,-z,stack-size={STACK_SIZE}", "-s"]
+
+
+def zig_cache_is_cold() -> bool:
+    """Whether zig has not built wasm32-wasi libc yet (the first build is slow)."""
+    cache = Path.home() / ".cache" / "zig"
+    return not cache.exists() or not any(cache.glob("o/*/libc.a"))
+
+
+def command(argv: list[str]) -> list[str]:
+    """The full compiler command for ``wasm-server cc`` arguments."""
+    wagi = "--wagi" in argv
+    args = [a for a in argv if a != "--wagi"]
+    if "-o" not in args:
+        raise BuildError("wasm-server cc: missing -o OUT.wasm")
+    cmd = [sys.executable, "-m", "ziglang", "cc", *BASE_FLAGS]
+    if wagi:
+        return [*cmd, *args]
+    if not (SDK_DIR / "wasm_server.c").exists():
+        raise BuildError(f"wasm-server cc: the C SDK is not at {SDK_DIR}")
+    return [*cmd, "-mexec-model=reactor", "-I", str(SDK_DIR), *args, str(SDK_DIR / "wasm_server.c")]
+
+
+def main(argv: list[str]) -> int:
+    """Run the compiler; raise BuildError with its output on failure."""
+    if argv in ([], ["-h"], ["--help"]):
+        print(__doc__, file=sys.stderr)
+        return 0 if argv else 2
+    try:
+        import ziglang  # noqa: F401
+    except ImportError:
+        raise BuildError("wasm-server cc needs the `ziglang` package: run scripts/setup") from None
+    cmd = command(argv)
+    if zig_cache_is_cold():
+        print("compiling (the first zig build fills its cache and can take a minute) …", file=sys.stderr, flush=True)
+    started = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.stderr:
+        sys.stderr.write(proc.stderr)
+    if proc.returncode != 0:
+        raise BuildError(f"C compilation failed (exit {proc.returncode}): {' '.join(argv)}")
+    out = Path(argv[argv.index("-o") + 1])
+    print(f"wrote {out} ({out.stat().st_size} bytes, {time.monotonic() - started:.1f}s)", file=sys.stderr)
+    return 0
+
+
+def available() -> bool:
+    """Whether C guests can be built here."""
+    return shutil.which(sys.executable) is not None and _has_ziglang()
+
+
+def _has_ziglang() -> bool:
+    try:
+        import ziglang  # noqa: F401
+    except ImportError:
+        return False
+    return True
