@@ -10,7 +10,7 @@ is small, and strips debug info.
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
 import subprocess
 import sys
 import time
@@ -49,10 +49,8 @@ def main(argv: list[str]) -> int:
     if argv in ([], ["-h"], ["--help"]):
         print(__doc__, file=sys.stderr)
         return 0 if argv else 2
-    try:
-        import ziglang  # noqa: F401
-    except ImportError:
-        raise BuildError("wasm-server cc needs the `ziglang` package: run scripts/setup") from None
+    if not available():
+        raise BuildError("wasm-server cc needs the `ziglang` package: run scripts/setup")
     cmd = command(argv)
     if zig_cache_is_cold():
         print("compiling (the first zig build fills its cache and can take a minute) …", file=sys.stderr, flush=True)
@@ -68,13 +66,5 @@ def main(argv: list[str]) -> int:
 
 
 def available() -> bool:
-    """Whether C guests can be built here."""
-    return shutil.which(sys.executable) is not None and _has_ziglang()
-
-
-def _has_ziglang() -> bool:
-    try:
-        import ziglang  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether C guests can be built here (zig comes from the `ziglang` package)."""
+    return importlib.util.find_spec("ziglang") is not None
