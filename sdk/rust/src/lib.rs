@@ -1,0 +1,252 @@
+//! The Rust SDK of wasm-server (ABI v1, see `docs/abi.md`).
+//!
+//! ```ignore
+//! use wasm_server::{Request, Response};
+//!
+//! fn hello(req: Request) -> Response {
+//!     Response::text(200, format!("Hello from Rust\npath: {}\n", req.path_info()))
+//! }
+//! wasm_server::http_handler!(hello);
+//! ```
+//!
+//! Host calls return `Result<_, Error>`; an [`Error`] carries the ABI error
+//! code ([`ErrorKind`]) and the host's message.
+
+pub mod codec;
+mod host;
+pub mod http;
+pub mod kv;
+pub mod log;
+pub mod variables;
+
+use std::fmt;
+
+pub use codec::{RawRequest, RawResponse};
+
+/// The ABI version this SDK implements.
+pub const ABI_VERSION: i32 = 1;
+
+/// What went wrong in a host call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    Denied,
+    TooLarge,
+    Invalid,
+    Io,
+    Timeout,
+    Other(i32),
+}
+
+impl ErrorKind {
+    /// The kind for an ABI error code.
+    pub fn from_code(code: i64) -> ErrorKind {
+        match code as i32 {
+            codec::NOT_FOUND => ErrorKind::NotFound,
+            codec::DENIED => ErrorKind::Denied,
+            codec::TOO_LARGE => ErrorKind::TooLarge,
+            codec::INVALID => ErrorKind::Invalid,
+            codec::IO => ErrorKind::Io,
+            codec::TIMEOUT => ErrorKind::Timeout,
+            other => ErrorKind::Other(other),
+        }
+    }
+}
+
+/// A failed host call: the code and the host's explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// An inbound HTTP request.
+#[derive(Debug, Clone)]
+pub struct Request {
+    raw: RawRequest,
+}
+
+fn text(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or("")
+}
+
+impl Request {
+    /// Wrap a decoded request.
+    pub fn from_raw(raw: RawRequest) -> Request {
+        Request { raw }
+    }
+    /// "GET", "POST", …
+    pub fn method(&self) -> &str {
+        text(&self.raw.method)
+    }
+    /// The target as sent: path and query.
+    pub fn url(&self) -> &str {
+        text(&self.raw.url)
+    }
+    /// The path part of the URL.
+    pub fn path(&self) -> &str {
+        self.url().split('?').next().unwrap_or("")
+    }
+    /// The query string (without '?'), empty if none.
+    pub fn query(&self) -> &str {
+        self.url().splitn(2, '?').nth(1).unwrap_or("")
+    }
+    /// The manifest route that matched.
+    pub fn route(&self) -> &str {
+        text(&self.raw.route)
+    }
+    /// The literal prefix a `/...` route matched.
+    pub fn base(&self) -> &str {
+        text(&self.raw.base)
+    }
+    /// The path below `base`.
+    pub fn path_info(&self) -> &str {
+        text(&self.raw.path_info)
+    }
+    /// The peer address, "ip:port".
+    pub fn client(&self) -> &str {
+        text(&self.raw.client)
+    }
+    /// A route parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.raw.params.iter().find(|(n, _)| n == name.as_bytes()).map(|(_, v)| text(v))
+    }
+    /// The first header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.raw
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| text(v))
+    }
+    /// All headers (names lower-case), in received order.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.raw.headers.iter().map(|(n, v)| (text(n), v.as_slice()))
+    }
+    /// The request body.
+    pub fn body(&self) -> &[u8] {
+        &self.raw.body
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// An empty response with `status`.
+    pub fn new(status: u16) -> Response {
+        Response { status, headers: Vec::new(), body: Vec::new() }
+    }
+    /// A text/plain response.
+    pub fn text(status: u16, body: impl Into<String>) -> Response {
+        Response::new(status).header("content-type", "text/plain; charset=utf-8").body(body.into())
+    }
+    /// Add a header.
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Response {
+        self.headers.push((name.to_string(), value.as_ref().to_vec()));
+        self
+    }
+    /// Set the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Response {
+        self.body = body.into();
+        self
+    }
+    /// The ABI encoding of this response.
+    pub fn encode(&self) -> Vec<u8> {
+        let headers: Vec<(Vec<u8>, Vec<u8>)> =
+            self.headers.iter().map(|(n, v)| (n.as_bytes().to_vec(), v.clone())).collect();
+        codec::encode_response(self.status as u32, &headers, &self.body)
+    }
+}
+
+/// What a handler may return: a `Response`, or a `Result` whose error becomes a 500.
+pub trait IntoResponse {
+    fn into_response(self) -> Response;
+}
+
+impl IntoResponse for Response {
+    fn into_response(self) -> Response {
+        self
+    }
+}
+
+impl<E: fmt::Display> IntoResponse for Result<Response, E> {
+    fn into_response(self) -> Response {
+        match self {
+            Ok(r) => r,
+            Err(e) => {
+                log::error(&format!("handler failed: {}", e));
+                Response::text(500, "internal error\n")
+            }
+        }
+    }
+}
+
+/// Runtime glue used by [`http_handler!`]; not part of the stable API.
+#[doc(hidden)]
+pub mod __rt {
+    use std::alloc::{alloc, dealloc, Layout};
+    use std::cell::RefCell;
+
+    thread_local! {
+        static LAST: RefCell<Vec<u8>> = RefCell::new(Vec::new());
+    }
+
+    pub fn alloc_bytes(size: i32) -> *mut u8 {
+        let size = if size > 0 { size as usize } else { 1 };
+        unsafe { alloc(Layout::from_size_align_unchecked(size, 1)) }
+    }
+
+    pub fn handle(kind: i32, ptr: *mut u8, len: i32, f: impl FnOnce(super::Request) -> super::Response) -> i64 {
+        LAST.with(|l| *l.borrow_mut() = Vec::new()); // the host copied the previous response
+        let size = if len > 0 { len as usize } else { 1 };
+        let raw = unsafe { std::slice::from_raw_parts(ptr, len.max(0) as usize) };
+        let decoded = super::codec::decode_request(raw);
+        unsafe { dealloc(ptr, Layout::from_size_align_unchecked(size, 1)) };
+        if kind != 1 {
+            return -1;
+        }
+        let req = match decoded {
+            Some(r) => super::Request::from_raw(r),
+            None => return -1,
+        };
+        let bytes = f(req).encode();
+        LAST.with(|l| {
+            let mut l = l.borrow_mut();
+            *l = bytes;
+            ((l.as_ptr() as usize as i64) << 32) | l.len() as i64
+        })
+    }
+}
+
+/// Register the HTTP handler of this module: `fn(Request) -> Response` (or `Result<Response, E>`).
+#[macro_export]
+macro_rules! http_handler {
+    ($handler:path) => {
+        #[no_mangle]
+        pub extern "C" fn wasm_server_abi_version() -> i32 {
+            $crate::ABI_VERSION
+        }
+        #[no_mangle]
+        pub extern "C" fn wasm_server_alloc(size: i32) -> *mut u8 {
+            $crate::__rt::alloc_bytes(size)
+        }
+        #[no_mangle]
+        pub extern "C" fn wasm_server_handle(kind: i32, ptr: *mut u8, len: i32) -> i64 {
+            $crate::__rt::handle(kind, ptr, len, |req| $crate::IntoResponse::into_response($handler(req)))
+        }
+    };
+}
