@@ -1,0 +1,105 @@
+"""The examples and the gallery, built by `wasm-server build` and served by `wasm-server up`."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import CLI, ROOT, Server, start_server
+
+Factory = Callable[..., Server]
+
+
+@pytest.fixture
+def gallery(built_examples: Path, server_factory: Factory) -> Server:
+    return server_factory(built_examples / "gallery")
+
+
+def test_index_lists_every_example(gallery: Server) -> None:
+    r = httpx.get(gallery.url + "/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    for path in ("/hello/c", "/hello/rust", "/count/c", "/count/rust", "/wagi/c"):
+        assert f'href="{path}"' in r.text
+
+
+@pytest.mark.parametrize(("path", "greeting"), [("/hello/c", "Hello from C"), ("/hello/rust", "Hello from Rust"),
+                                                ("/wagi/c", "Hello from C (WAGI)")])
+def test_hello_in_every_language_echoes_the_path(gallery: Server, path: str, greeting: str) -> None:
+    r = httpx.get(f"{gallery.url}{path}/some/where?x=1")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert r.text.splitlines() == [greeting, "path: /some/where"]
+
+
+def test_hello_with_curl_verbatim_from_the_readme(gallery: Server) -> None:
+    out = subprocess.run(["curl", "-s", f"{gallery.url}/hello/c"], capture_output=True, text=True, timeout=10)
+    assert out.stdout.startswith("Hello from C\n")
+
+
+@pytest.mark.parametrize("lang", ["c", "rust"])
+def test_counter_increments_and_reads(gallery: Server, lang: str) -> None:
+    base = f"{gallery.url}/count/{lang}"
+    start = int(httpx.get(base).text)
+    assert [int(httpx.post(base).text) for _ in range(3)] == [start + 1, start + 2, start + 3]
+    assert int(httpx.get(base).text) == start + 3
+    r = httpx.put(base)
+    assert r.status_code == 405 and "POST" in r.headers["allow"]
+
+
+def test_counter_survives_kill_9(built_examples: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = start_server(built_examples / "kv-counter" / "c", data)
+    try:
+        for _ in range(7):
+            assert httpx.post(f"{first.url}/count").status_code == 200
+    finally:
+        first.stop(9)
+    second = start_server(built_examples / "kv-counter" / "rust", data)
+    try:
+        assert httpx.get(f"{second.url}/count").text == "7\n"  # same store, other language
+    finally:
+        second.stop()
+
+
+@pytest.mark.parametrize("lang", ["c", "rust"])
+def test_new_template_builds_and_serves(tmp_path: Path, lang: str) -> None:
+    made = subprocess.run([*CLI, "new", lang, "my-svc", "--dir", str(tmp_path)], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert made.returncode == 0, made.stderr
+    built = subprocess.run([*CLI, "build", str(tmp_path / "my-svc")], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    s = start_server(tmp_path / "my-svc", tmp_path / "data")
+    try:
+        r = httpx.get(f"{s.url}/there")
+        assert r.status_code == 200 and "Hello from my-svc!" in r.text and "/there (visit 1)" in r.text
+    finally:
+        s.stop()
+
+
+def test_new_refuses_bad_names_and_languages(tmp_path: Path) -> None:
+    for args in (["new", "cobol", "x"], ["new", "c", "Bad Name"]):
+        out = subprocess.run([*CLI, *args, "--dir", str(tmp_path)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2 and out.stderr.startswith("error:") and "Traceback" not in out.stderr
+
+
+def test_up_builds_stale_components_with_progress(tmp_path: Path) -> None:
+    made = subprocess.run([*CLI, "new", "c", "fresh", "--dir", str(tmp_path)], capture_output=True, timeout=60)
+    assert made.returncode == 0
+    out = subprocess.run([*CLI, "build", str(tmp_path / "fresh")], capture_output=True, text=True, timeout=600)
+    assert "building fresh:" in out.stderr and "built fresh" in out.stderr
+    again = subprocess.run([*CLI, "build", str(tmp_path / "fresh")], capture_output=True, text=True, timeout=600)
+    assert "0 component(s) built, 1 up to date" in again.stderr
+    (tmp_path / "fresh" / "main.c").touch()
+    (tmp_path / "fresh" / "fresh.wasm").touch()  # module newer than source: still up to date
+    assert "1 up to date" in subprocess.run([*CLI, "build", str(tmp_path / "fresh")], capture_output=True,
+                                            text=True, timeout=600).stderr
+
+
+def test_version_and_help() -> None:
+    v = subprocess.run([*CLI, "--version"], capture_output=True, text=True, timeout=30)
+    assert v.stdout.startswith("wasm-server ")
+    h = subprocess.run([*CLI, "--help"], capture_output=True, text=True, timeout=30)
+    assert "up [PATH]" in h.stdout and "new LANG NAME" in h.stdout
