@@ -1,0 +1,195 @@
+"""HTTP hello: wasm-server (examples/hello/c) against Node.js `http`, same core, same run.
+
+    .venv/bin/python benchmarks/http_hello.py [--duration 10] [--runs 3] [--connections 50] [--quick]
+
+Each server is pinned to core 0 with taskset, wrk to core 1. Runs alternate
+(wasm-server, Node, wasm-server, …) so drift hits both; medians of req/s and
+p99 are compared, and the section "HTTP hello" of benchmarks/RESULTS.md is
+rewritten with the figures and this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+SECTION = "## HTTP hello (issue 2)"
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What one wrk run measured."""
+
+    rps: float
+    p99_ms: float
+    non_2xx: int
+    errors: int
+
+
+def parse_wrk(text: str) -> WrkResult:
+    """Parse ``wrk --latency`` output; raises ValueError if the figures are missing."""
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not rps or not p99:
+        raise ValueError("wrk output has no Requests/sec or 99% line")
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    return WrkResult(
+        float(rps.group(1)),
+        float(p99.group(1)) * _UNITS[p99.group(2)],
+        int(non2xx.group(1)) if non2xx else 0,
+        sum(int(g) for g in errors.groups()) if errors else 0,
+    )
+
+
+def free_port() -> int:
+    """An unused loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 60.0) -> None:
+    """Block until something listens on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+def start(cmd: list[str], port: int) -> subprocess.Popen[bytes]:
+    """Start a server pinned to core 0."""
+    proc = subprocess.Popen(["taskset", "-c", "0", *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc
+
+
+def wrk(url: str, duration: int, connections: int) -> WrkResult:
+    """One wrk run pinned to core 1."""
+    out = subprocess.run(
+        ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", url],
+        capture_output=True, text=True, timeout=duration + 30,
+    )
+    return parse_wrk(out.stdout)
+
+
+def servers(data_dir: Path) -> dict[str, tuple[list[str], str]]:
+    """name → (command with {port}, url path)."""
+    cli = str(Path(sys.executable).parent / "wasm-server")
+    return {
+        "wasm-server": ([cli, "up", str(ROOT / "examples/hello/c"), "--no-build", "--data-dir", str(data_dir),
+                         "--listen", "127.0.0.1:{port}"], "/"),
+        "node": (["node", str(ROOT / "benchmarks/node_hello.js"), "{port}"], "/"),
+    }
+
+
+def measure(duration: int, runs: int, connections: int) -> dict[str, list[WrkResult]]:
+    """Alternate the servers for ``runs`` rounds; returns every run's result."""
+    results: dict[str, list[WrkResult]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(runs):
+            for name, (cmd, path) in servers(Path(tmp)).items():
+                port = free_port()
+                proc = start([c.replace("{port}", str(port)) for c in cmd], port)
+                try:
+                    url = f"http://127.0.0.1:{port}{path}"
+                    wrk(url, 2, connections)  # warm-up
+                    r = wrk(url, duration, connections)
+                    if r.non_2xx or r.errors:
+                        print(f"warning: {name}: {r.non_2xx} non-2xx, {r.errors} socket errors", file=sys.stderr)
+                    results.setdefault(name, []).append(r)
+                    print(f"{name:12} {r.rps:10.0f} req/s  p99 {r.p99_ms:7.2f} ms", file=sys.stderr)
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
+    return results
+
+
+def machine() -> str:
+    """One line about the machine and the versions involved."""
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    from importlib.metadata import version
+
+    return (f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}, "
+            f"wasmtime-py {version('wasmtime')}, Node {node}")
+
+
+def report(results: dict[str, list[WrkResult]], command: str) -> str:
+    """The RESULTS.md section."""
+    med = {k: (statistics.median(r.rps for r in v), statistics.median(r.p99_ms for r in v)) for k, v in results.items()}
+    ratio = med["wasm-server"][0] / med["node"][0]
+    verdict = "met" if ratio >= 1.5 else f"missed: {ratio:.2f}× against the 1.5× target ({1.5 / ratio:.1f}× short)"
+    lines = [
+        SECTION, "",
+        f"Date: {time.strftime('%Y-%m-%d')}. Machine: {machine()}.", "",
+        f"Command: `{command}`", "",
+        "Each server pinned to core 0 (`taskset -c 0`), wrk on core 1, 1 worker process.",
+        "wasm-server serves `examples/hello/c` (native ABI, `instance_reuse`); Node serves",
+        "`benchmarks/node_hello.js` (plain `http`).", "",
+        "| server | req/s (median) | p99 ms (median) | runs (req/s) |",
+        "|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        rps, p99 = med[name]
+        lines.append(f"| {name} | {rps:.0f} | {p99:.2f} | {', '.join(f'{r.rps:.0f}' for r in runs)} |")
+    lines += ["", f"Ratio wasm-server / Node (req/s): **{ratio:.2f}×** — target ≥ 1.5×, {verdict}.", ""]
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    """Replace this benchmark's section of RESULTS.md, keeping the others."""
+    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
+    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
+    new = pattern.sub(text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text + "\n"
+    RESULTS.write_text(new)
+
+
+def main() -> int:
+    """Run the benchmark and record it."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=int, default=10)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--connections", type=int, default=50)
+    p.add_argument("--quick", action="store_true", help="1 run of 3 s each (smoke test)")
+    args = p.parse_args()
+    if args.quick:
+        args.duration, args.runs = 3, 1
+    for tool in ("wrk", "taskset", "node"):
+        if not shutil.which(tool):
+            print(f"error: {tool} is not installed (scripts/setup installs wrk)", file=sys.stderr)
+            return 1
+    subprocess.run([str(Path(sys.executable).parent / "wasm-server"), "build", str(ROOT / "examples/hello/c")],
+                   check=True)
+    results = measure(args.duration, args.runs, args.connections)
+    command = "python benchmarks/http_hello.py " + " ".join(sys.argv[1:])
+    section = report(results, command.strip())
+    print(section)
+    write_section(section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
