@@ -73,21 +73,19 @@ class OutboundPolicy:
     rules: tuple[AllowRule, ...] = ()
     timeout: float = 30.0
 
-    def check(self, url: str) -> str | None:
-        """Return None if ``url`` may be fetched, else the reason it may not."""
+    def check(self, url: str) -> tuple[int, str] | None:
+        """None if ``url`` may be fetched, else ``(error code, reason)``."""
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in DEFAULT_PORTS or not parts.hostname:
-            return f"'{url}' is not an absolute http(s) URL"
+            return INVALID, f"'{url}' is not an absolute http(s) URL"
         try:
             port = parts.port or DEFAULT_PORTS[scheme]
         except ValueError:
-            return f"'{url}' has an invalid port"
+            return INVALID, f"'{url}' has an invalid port"
         if any(r.matches(scheme, parts.hostname, port) for r in self.rules):
             return None
-        return (
-            f"destination {scheme}://{parts.hostname}:{port} is not in allowed_outbound_hosts"
-        )
+        return DENIED, f"destination {scheme}://{parts.hostname}:{port} is not in allowed_outbound_hosts"
 
 
 _client: Any = None
@@ -111,10 +109,10 @@ async def _send(state: CallState, raw: bytes) -> int:
         state.result = f"malformed outbound request: {exc}".encode()
         return INVALID
     policy: OutboundPolicy = state.host.outbound or OutboundPolicy()
-    reason = policy.check(url)
-    if reason is not None:
-        state.result = reason.encode()
-        return DENIED
+    refused = policy.check(url)
+    if refused is not None:
+        state.result = refused[1].encode()
+        return refused[0]
     import httpx
 
     try:

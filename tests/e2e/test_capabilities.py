@@ -1,0 +1,126 @@
+"""Host capabilities seen from a real C guest: KV, variables, log, outbound HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Server
+from wasm_server.toolchain import c as cc
+
+GUEST = Path(__file__).resolve().parents[1] / "guests" / "c" / "probe.c"
+Factory = Callable[..., Server]
+
+
+class Upstream(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = f"upstream saw {self.path}\n".encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield int(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def probe_wasm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("probe") / "probe.wasm"
+    assert cc.main(["-o", str(out), str(GUEST)]) == 0
+    return out
+
+
+@pytest.fixture
+def probe(server_factory: Factory, probe_wasm: Path, upstream: int, tmp_path: Path) -> Server:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "probe.wasm").write_bytes(probe_wasm.read_bytes())
+    (app / "wasm-server.toml").write_text(f"""
+[[component]]
+name = "probe"
+source = "probe.wasm"
+routes = ["/..."]
+key_value_stores = ["default"]
+allowed_outbound_hosts = ["http://127.0.0.1:{upstream}"]
+variables = {{ greeting = "hello there", empty = "" }}
+""")
+    return server_factory(app)
+
+
+def get(s: Server, path: str) -> str:
+    r = httpx.get(s.url + path, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.text
+
+
+def test_kv_operations(probe: Server) -> None:
+    assert get(probe, "/kv/get?a") == "error -1: not found\n"
+    assert get(probe, "/kv/set?a=1") == "ok\n"
+    assert get(probe, "/kv/set?ab=2") == "ok\n"
+    assert get(probe, "/kv/set?b=3") == "ok\n"
+    assert get(probe, "/kv/get?a") == "1"
+    assert get(probe, "/kv/exists?ab") == "1\n" and get(probe, "/kv/exists?zz") == "0\n"
+    assert get(probe, "/kv/keys?a") == "a\nab\n"
+    assert get(probe, "/kv/delete?a") == "ok\n" and get(probe, "/kv/exists?a") == "0\n"
+    assert get(probe, "/kv/incr?n=5") == "5\n" and get(probe, "/kv/incr?n=-7") == "-2\n"
+
+
+def test_kv_errors_are_visible_to_the_guest(probe: Server) -> None:
+    assert get(probe, "/kv/other?x").startswith("error -2: component 'probe' did not declare key-value store 'other'")
+    get(probe, "/kv/set?word=hello")
+    assert get(probe, "/kv/incr?word").startswith("error -4: ")
+    assert get(probe, "/kv/get?word") == "hello"  # the failed increment changed nothing
+
+
+def test_variables(probe: Server) -> None:
+    assert get(probe, "/var?greeting") == "hello there"
+    assert get(probe, "/var?empty") == ""
+    assert get(probe, "/var?missing").startswith("error -1")
+
+
+def test_log_lines_reach_the_server_log_with_the_component_name(probe: Server) -> None:
+    get(probe, "/log?hi-from-the-guest")
+    import time
+
+    for _ in range(50):
+        if "[probe] probe says hi-from-the-guest" in probe.log():
+            return
+        time.sleep(0.05)
+    raise AssertionError(probe.log())
+
+
+def test_outbound_http_allowed_and_denied(probe: Server, upstream: int) -> None:
+    assert get(probe, f"/fetch?http://127.0.0.1:{upstream}/x") == "status 200\nupstream saw /x\n"
+    denied = get(probe, "/fetch?http://127.0.0.2:9/")
+    assert denied.startswith("error -2: destination http://127.0.0.2:9 is not in allowed_outbound_hosts")
+    assert get(probe, f"/fetch?https://127.0.0.1:{upstream}/").startswith("error -2")  # scheme matters
+    assert get(probe, "/fetch?not-a-url").startswith("error -4: 'not-a-url' is not an absolute")
+
+
+def test_request_fields_reach_the_guest(probe: Server) -> None:
+    r = httpx.post(probe.url + "/echo?q=1", content=b"body bytes", headers={"X-Custom": "Value"})
+    lines = r.text.splitlines()
+    assert lines[0] == "POST /echo?q=1"
+    assert "x-custom: Value" in lines and lines[-1] == "body bytes"
+
+
+def test_one_mib_binary_body_round_trips(probe: Server) -> None:
+    body = bytes(range(256)) * 4096
+    r = httpx.post(probe.url + "/echo", content=body)
+    assert r.content.endswith(body)

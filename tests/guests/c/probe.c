@@ -1,0 +1,99 @@
+/* A test guest that exercises every host capability through the C SDK.
+   GET /kv/set?k=v, /kv/get?k, /kv/exists?k, /kv/delete?k, /kv/keys?prefix,
+   /kv/incr?k, /kv/other?k (an undeclared store), /var?name, /fetch?url, /log?text */
+#include "wasm_server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *cstr(ws_bytes b) {
+    char *s = malloc(b.len + 1);
+    memcpy(s, b.ptr, b.len);
+    s[b.len] = 0;
+    return s;
+}
+
+static ws_response *error(int rc) {
+    ws_response *res = ws_response_plain(200, "");
+    ws_response_printf(res, "error %d: %s\n", rc, ws_last_error());
+    return res;
+}
+
+static ws_response *probe(const ws_request *req) {
+    char *path = cstr(req->path_info);
+    char *q = cstr(ws_request_query(req));
+    char *val = strchr(q, '=');
+    if (val) *val++ = 0;
+    ws_response *res = NULL;
+    int rc = 0;
+    if (!strcmp(path, "/kv/set")) {
+        rc = ws_kv_set("default", q, strlen(q), val ? val : "", val ? strlen(val) : 0);
+        res = rc ? error(rc) : ws_response_plain(200, "ok\n");
+    } else if (!strcmp(path, "/kv/get")) {
+        ws_buf v;
+        rc = ws_kv_get("default", q, strlen(q), &v);
+        if (rc) res = error(rc);
+        else { res = ws_response_plain(200, ""); ws_response_write(res, v.ptr, v.len); ws_buf_free(&v); }
+    } else if (!strcmp(path, "/kv/exists")) {
+        rc = ws_kv_exists("default", q, strlen(q));
+        res = ws_response_plain(200, "");
+        ws_response_printf(res, "%d\n", rc);
+    } else if (!strcmp(path, "/kv/delete")) {
+        rc = ws_kv_delete("default", q, strlen(q));
+        res = rc ? error(rc) : ws_response_plain(200, "ok\n");
+    } else if (!strcmp(path, "/kv/incr")) {
+        int64_t n;
+        rc = ws_kv_incr("default", q, strlen(q), val ? atoll(val) : 1, &n);
+        if (rc) res = error(rc);
+        else { res = ws_response_plain(200, ""); ws_response_printf(res, "%lld\n", (long long)n); }
+    } else if (!strcmp(path, "/kv/keys")) {
+        ws_buf *keys;
+        size_t count;
+        rc = ws_kv_keys("default", q, strlen(q), &keys, &count);
+        if (rc) res = error(rc);
+        else {
+            res = ws_response_plain(200, "");
+            for (size_t i = 0; i < count; i++) ws_response_printf(res, "%s\n", (char *)keys[i].ptr);
+            ws_kv_keys_free(keys, count);
+        }
+    } else if (!strcmp(path, "/kv/other")) {
+        ws_buf v;
+        rc = ws_kv_get("other", q, strlen(q), &v);
+        res = rc ? error(rc) : ws_response_plain(200, "unexpectedly allowed\n");
+    } else if (!strcmp(path, "/var")) {
+        ws_buf v;
+        rc = ws_var_get(q, &v);
+        if (rc) res = error(rc);
+        else { res = ws_response_plain(200, (char *)v.ptr); ws_buf_free(&v); }
+    } else if (!strcmp(path, "/fetch")) {
+        ws_http_request out = {"GET", q, 0, NULL, {NULL, 0}};
+        ws_http_response got;
+        rc = ws_http_send(&out, &got);
+        if (rc) res = error(rc);
+        else {
+            res = ws_response_plain(200, "");
+            ws_response_printf(res, "status %d\n", got.status);
+            ws_response_write(res, got.body.ptr, got.body.len);
+            ws_http_response_free(&got);
+        }
+    } else if (!strcmp(path, "/log")) {
+        ws_logf(WS_WARN, "probe says %s", q);
+        res = ws_response_plain(200, "logged\n");
+    } else if (!strcmp(path, "/echo")) {
+        res = ws_response_new(200);
+        ws_response_printf(res, "%.*s %.*s\n", (int)req->method.len, (const char *)req->method.ptr,
+                           (int)req->url.len, (const char *)req->url.ptr);
+        for (size_t i = 0; i < req->header_count; i++)
+            ws_response_printf(res, "%.*s: %.*s\n", (int)req->headers[i].name.len, (const char *)req->headers[i].name.ptr,
+                               (int)req->headers[i].value.len, (const char *)req->headers[i].value.ptr);
+        ws_response_write(res, req->body.ptr, req->body.len);
+    } else {
+        res = ws_response_plain(404, "unknown probe\n");
+    }
+    free(path);
+    free(q);
+    return res;
+}
+
+WASM_SERVER_HTTP(probe)
