@@ -18,7 +18,7 @@ Factory = Callable[..., Server]
 
 
 class Upstream(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         body = f"upstream saw {self.path}\n".encode()
         self.send_response(200)
         self.send_header("content-length", str(len(body)))
