@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server, free_port
-from tests.e2e.wat_app import fault_app
+from tests.e2e.conftest import CLI, Server, free_port
+from tests.e2e.wat_app import fault_app, write_app
+from tests.guests import wat
 
 Factory = Callable[..., Server]
 
@@ -199,3 +200,24 @@ def test_sigterm_finishes_in_flight_requests_and_refuses_new(server_factory: Fac
 
 def test_curl_is_available() -> None:
     assert shutil.which("curl"), "scripts/setup installs curl"
+
+
+@pytest.mark.parametrize(
+    ("wasm", "message"),
+    [
+        (wat.guest(version=2), "uses wasm-server ABI version 2; this server supports version 1"),
+        (b"definitely not wasm", "not a WebAssembly module"),
+        (wat.WAGI_HELLO, 'use abi = "wagi"'),
+    ],
+)
+def test_bad_modules_are_refused_at_load_with_exit_2(tmp_path: Path, wasm: bytes, message: str) -> None:
+    app = write_app(tmp_path / "bad", {"bad": (wasm, 'routes = ["/..."]')})
+    out = subprocess.run([*CLI, "up", str(app), "--no-build", "--listen", f"127.0.0.1:{free_port()}"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_port_in_use_is_a_clear_error(server: Server, app_dir: Path) -> None:
+    out = subprocess.run([*CLI, "up", str(app_dir), "--no-build", "--listen", f"127.0.0.1:{server.port}"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and f"cannot listen on http://127.0.0.1:{server.port}" in out.stderr
