@@ -107,10 +107,11 @@ class App:
         target = req.target
         path = target.split(b"?", 1)[0]
         host = None
-        for name, value in req.headers:
-            if name == b"host":
-                host = value.decode("latin-1")
-                break
+        if self.router.uses_hosts:
+            for name, value in req.headers:
+                if name == b"host":
+                    host = value.decode("latin-1")
+                    break
         method = "GET" if head else req.method.decode("latin-1")
         match = self.router.match(method, host, path.decode("latin-1"))
         if match is None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import ConfigError
 from .patterns import Pattern, compile_pattern
@@ -39,9 +40,9 @@ class RouteSpec:
     origin: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """The route a request matched and what the guest learns from it."""
+class Match(NamedTuple):
+    """The route a request matched and what the guest learns from it (a NamedTuple:
+    one is built per request)."""
 
     target: str
     route: str
@@ -128,6 +129,11 @@ class Router:
                         f"'{other.spec.pattern}' (component '{other.spec.target}', {other.spec.origin})"
                     )
             seen.setdefault(key, []).append(r)
+
+    @property
+    def uses_hosts(self) -> bool:
+        """Whether any route has a ``host``; if not, callers need not look the Host header up."""
+        return self._has_host_routes
 
     def match(self, method: str, host: str | None, path: str) -> Match | MethodNotAllowed | None:
         """Find the route for a request; None if nothing matches the path."""
