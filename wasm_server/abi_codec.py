@@ -216,3 +216,44 @@ def decode_key_list(buf: bytes) -> list[bytes]:
     keys = [r.bytes_() for _ in range(n)]
     r.done()
     return keys
+
+
+# -- connection events (docs/abi.md, "Connection events") ----------------------
+
+KIND_TCP_CONNECT = 2
+KIND_TCP_DATA = 3
+KIND_TCP_CLOSE = 4
+KIND_UDP_DATAGRAM = 5
+KIND_WS_OPEN = 6
+KIND_WS_MESSAGE = 7
+KIND_WS_CLOSE = 8
+
+
+def encode_connect(conn_id: int, peer: bytes, local: bytes) -> bytes:
+    """TCP_CONNECT: ``u32 conn, str peer, str local``."""
+    return _pack_u32(conn_id) + _pack_u32(len(peer)) + peer + _pack_u32(len(local)) + local
+
+
+def encode_data(conn_id: int, data: bytes) -> bytes:
+    """TCP_DATA: ``u32 conn, bytes data``."""
+    return _pack_u32(conn_id) + _pack_u32(len(data)) + data
+
+
+def encode_conn(conn_id: int) -> bytes:
+    """TCP_CLOSE: ``u32 conn``."""
+    return _pack_u32(conn_id)
+
+
+def encode_datagram(socket_id: int, peer: bytes, data: bytes) -> bytes:
+    """UDP_DATAGRAM: ``u32 socket, str peer, bytes data``."""
+    return _pack_u32(socket_id) + _pack_u32(len(peer)) + peer + _pack_u32(len(data)) + data
+
+
+def encode_ws_message(conn_id: int, binary: bool, data: bytes) -> bytes:
+    """WS_MESSAGE: ``u32 conn, u32 flags (bit 0 = binary), bytes data``."""
+    return _pack_u32(conn_id) + _pack_u32(1 if binary else 0) + _pack_u32(len(data)) + data
+
+
+def encode_ws_close(conn_id: int, code: int, reason: bytes) -> bytes:
+    """WS_CLOSE: ``u32 conn, u32 code, str reason``."""
+    return _pack_u32(conn_id) + _pack_u32(code) + _pack_u32(len(reason)) + reason

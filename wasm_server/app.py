@@ -19,6 +19,7 @@ from .errors import BadResponse, ConfigError, GuestError, GuestTimeout, LoadErro
 from .executors import Executor, NativeExecutor, WagiExecutor
 from .kv import StoreManager
 from .manifest import AppSpec, ComponentSpec
+from .net.connections import ConnectionRegistry
 from .protocol.http1 import Request, encode_response, error_response
 from .routing import MethodNotAllowed, Router, RouteSpec
 
@@ -46,6 +47,7 @@ class App:
         self.stores = stores
         self.executors: dict[str, Executor] = {}
         self.stats: dict[str, ComponentStats] = {}
+        self.connections = ConnectionRegistry()
         self.router = Router(
             [
                 RouteSpec(r.pattern, c.name, r.host, r.methods, r.origin)
@@ -91,8 +93,12 @@ class App:
             frozenset(comp.key_value_stores),
             self.stores,
             OutboundPolicy(comp.allowed_outbound_hosts),
+            self.connections,
         )
         executor: Executor
+        if comp.abi == "wagi" and (comp.tcp or comp.udp):
+            raise ConfigError("TCP/UDP listeners need abi = \"native\" (WAGI serves HTTP only)",
+                              file=str(comp.manifest), field=f"component '{comp.name}'.abi")
         if comp.abi == "wagi":
             executor = WagiExecutor(self.runtime, loaded, host, comp.limits)
         else:

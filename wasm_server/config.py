@@ -53,6 +53,8 @@ class RuntimeConfig:
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "wasm-server")
     max_body: int = 10 * 1024 * 1024
     log_level: str = "info"
+    #: operator port remaps for raw listeners: "53=5353", "7=127.0.0.1:7007"
+    map_ports: tuple[str, ...] = ()
 
     def data_dir_for(self, manifest: Path) -> Path:
         """The data directory, defaulting to ``.wasm-server/`` beside the manifest."""
@@ -71,6 +73,11 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level"):
             if key in server:
                 values[key] = server[key]
+        if "map_ports" in server:
+            maps = server["map_ports"]
+            if not isinstance(maps, dict):
+                raise ConfigError('expected a table like { "53" = 5353 }', file=str(path), field="server.map_ports")
+            values["map_ports"] = [f"{k}={v}" for k, v in maps.items()]
     for key in ("listen", "data_dir", "cache_dir", "log_level"):
         env = os.environ.get(f"WASM_SERVER_{key.upper()}")
         if env:
@@ -87,4 +94,6 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         kwargs["max_body"] = int(values["max_body"])
     if "log_level" in values:
         kwargs["log_level"] = str(values["log_level"])
+    if "map_ports" in values:
+        kwargs["map_ports"] = tuple(values["map_ports"])
     return RuntimeConfig(**kwargs)

@@ -33,6 +33,21 @@ class RouteEntry:
     host: str | None
     methods: frozenset[str] | None
     origin: str
+    websocket: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListenSpec:
+    """A raw TCP or UDP listener a component asks for (before port mapping)."""
+
+    protocol: str  # "tcp" | "udp"
+    host: str
+    port: int
+    origin: str
+
+
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_IDLE_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +74,10 @@ class ComponentSpec:
     instance_reuse: int
     build: BuildSpec | None
     manifest: Path
+    tcp: tuple[ListenSpec, ...] = ()
+    udp: tuple[ListenSpec, ...] = ()
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +194,10 @@ def _route(raw: Any, f: _Fields, idx: int, mount: str) -> RouteEntry:
         return RouteEntry(_join_mount(mount, raw), None, None, origin)
     if not isinstance(raw, dict):
         raise f.error(key, f"expected a path string or a table {{ path = ... }}, got {raw!r}")
-    r = _Fields(raw, f.file, f.name(key), {"path", "host", "methods"})
+    r = _Fields(raw, f.file, f.name(key), {"path", "host", "methods", "websocket"})
+    websocket = raw.get("websocket", False)
+    if not isinstance(websocket, bool):
+        raise r.error("websocket", f"expected true or false, got {websocket!r}")
     methods = r.str_list("methods")
     host = raw.get("host")
     if host is not None and (not isinstance(host, str) or not host):
@@ -185,13 +207,34 @@ def _route(raw: Any, f: _Fields, idx: int, mount: str) -> RouteEntry:
         host.lower() if host else None,
         frozenset(m.upper() for m in methods) if methods else None,
         origin,
+        websocket,
     )
 
 
 _COMPONENT_FIELDS = {
     "name", "source", "abi", "routes", "key_value_stores", "allowed_outbound_hosts",
-    "variables", "limits", "instance_reuse", "build", "description",
+    "variables", "limits", "instance_reuse", "build", "description", "tcp", "udp", "connections",
 }
+
+
+def _listeners(raw: Any, f: _Fields, protocol: str) -> tuple[ListenSpec, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise f.error(protocol, f"use [[component.{protocol}]] tables with a 'listen' address")
+    out = []
+    for i, entry in enumerate(raw):
+        key = f"{protocol}[{i}]"
+        t = _Fields(entry if isinstance(entry, dict) else {}, f.file, f.name(key), {"listen"})
+        text = t.text("listen")
+        from .config import parse_listen  # here to keep manifest → config one-way at import time
+
+        try:
+            addr = parse_listen(text)
+        except ConfigError as exc:
+            raise t.error("listen", str(exc)) from None
+        out.append(ListenSpec(protocol, addr.host, addr.port, f"{f.file}: {f.name(key)}"))
+    return tuple(out)
 
 
 def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
@@ -220,6 +263,9 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
         parse_rule(e, file=file, field=f.name(f"allowed_outbound_hosts[{i}]"))
         for i, e in enumerate(f.str_list("allowed_outbound_hosts"))
     )
+    conns = _Fields(f.table_("connections"), file, f.name("connections"), {"max", "idle_timeout"})
+    idle = parse_duration(conns.table.get("idle_timeout", DEFAULT_IDLE_TIMEOUT), file=file,
+                          field=conns.name("idle_timeout"))
     return ComponentSpec(
         name=name,
         source=(path.parent / f.text("source")).resolve(),
@@ -232,6 +278,10 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
         instance_reuse=f.integer("instance_reuse", 0),
         build=_build(raw.get("build"), f, path),
         manifest=path,
+        tcp=_listeners(raw.get("tcp"), f, "tcp"),
+        udp=_listeners(raw.get("udp"), f, "udp"),
+        max_connections=conns.integer("max", DEFAULT_MAX_CONNECTIONS),
+        idle_timeout=idle,
     )
 
 

@@ -318,6 +318,16 @@ IMPORT(kv_exists) int32_t ws__kv_exists(const char *s, int32_t sl, const void *k
 IMPORT(kv_keys) int64_t ws__kv_keys(const char *s, int32_t sl, const void *p, int32_t pl);
 IMPORT(kv_incr) int32_t ws__kv_incr(const char *s, int32_t sl, const void *k, int32_t kl, int64_t d, int64_t *out);
 IMPORT(http_send) int64_t ws__http_send(const uint8_t *ptr, int32_t len);
+IMPORT(conn_send) int32_t ws__conn_send(int32_t conn, const void *p, int32_t len);
+IMPORT(ws_send) int32_t ws__ws_send(int32_t conn, int32_t flags, const void *p, int32_t len);
+IMPORT(conn_close) int32_t ws__conn_close(int32_t conn, int32_t code, const char *p, int32_t len);
+IMPORT(conn_peer) int64_t ws__conn_peer(int32_t conn);
+IMPORT(udp_send) int32_t ws__udp_send(int32_t sock, const uint8_t *pp, int32_t pl, const void *dp, int32_t dl);
+IMPORT(publish) int32_t ws__publish(const char *c, int32_t cl, const void *p, int32_t len);
+IMPORT(subscribe) int32_t ws__subscribe(int32_t conn, const char *c, int32_t cl);
+IMPORT(sleep_ms) int32_t ws__sleep_ms(int32_t ms);
+IMPORT(stream_start) int32_t ws__stream_start(const uint8_t *p, int32_t len);
+IMPORT(stream_write) int32_t ws__stream_write(const void *p, int32_t len);
 
 /* Record the message of a failed call; returns the code. */
 static int fail(int64_t code) {
@@ -430,10 +440,130 @@ int ws_http_send(const ws_http_request *req, ws_http_response *out) {
     return WS_OK;
 }
 
+int ws_conn_send(uint32_t conn, const void *data, size_t len) {
+    int32_t rc = ws__conn_send((int32_t)conn, data, (int32_t)len);
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_conn_close(uint32_t conn) {
+    int32_t rc = ws__conn_close((int32_t)conn, 1000, "", 0);
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_conn_peer(uint32_t conn, ws_buf *out) {
+    int64_t n = ws__conn_peer((int32_t)conn);
+    if (n < 0) return fail(n);
+    take(n, out);
+    return WS_OK;
+}
+
+int ws_udp_send(uint32_t socket, ws_bytes peer, const void *data, size_t len) {
+    int32_t rc = ws__udp_send((int32_t)socket, peer.ptr, (int32_t)peer.len, data, (int32_t)len);
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_websocket_send(uint32_t conn, int binary, const void *data, size_t len) {
+    int32_t rc = ws__ws_send((int32_t)conn, binary ? 1 : 0, data, (int32_t)len);
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_websocket_close(uint32_t conn, int code, const char *reason) {
+    int32_t rc = ws__conn_close((int32_t)conn, code, reason, (int32_t)strlen(reason));
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_publish(const char *channel, const void *data, size_t len) {
+    int32_t rc = ws__publish(channel, (int32_t)strlen(channel), data, (int32_t)len);
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_subscribe(uint32_t conn, const char *channel) {
+    int32_t rc = ws__subscribe((int32_t)conn, channel, (int32_t)strlen(channel));
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_sleep_ms(uint32_t ms) {
+    int32_t rc = ws__sleep_ms((int32_t)ms);
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_stream_start(int status, const ws_pair *headers, size_t header_count) {
+    growbuf g = {0, 0, 0};
+    gb_u32(&g, (uint32_t)status);
+    gb_u32(&g, 0);
+    gb_u32(&g, (uint32_t)header_count);
+    for (size_t i = 0; i < header_count; i++) {
+        gb_bytes(&g, headers[i].name.ptr, headers[i].name.len);
+        gb_bytes(&g, headers[i].value.ptr, headers[i].value.len);
+    }
+    gb_u32(&g, 0); /* empty body: it follows through ws_stream_write */
+    int32_t rc = ws__stream_start(g.ptr, (int32_t)g.len);
+    free(g.ptr);
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_stream_write(const void *data, size_t len) {
+    int32_t rc = ws__stream_write(data, (int32_t)len);
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+/* The response of a handler whose body was streamed: flags bit 0 tells the
+   host the head and body are already on their way. */
+static int ws__streamed_marker;
+ws_response *ws_response_streamed(void) { return (ws_response *)&ws__streamed_marker; }
+
 /* ---- exports ------------------------------------------------------------------------ */
 
 ws_handler ws__http_handler = 0;
+ws_tcp_handlers ws__tcp = {0, 0, 0};
+ws_websocket_handlers ws__websocket = {0, 0, 0};
+ws_udp_handler ws__udp = 0;
 static uint8_t *last_response = 0;
+static uint8_t streamed_response[16] = {200, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+
+/* Decode the connection events (docs/abi.md, kinds 2–8). */
+static int64_t connection_event(int32_t kind, const uint8_t *ptr, size_t len) {
+    reader r = {ptr, len, 0, 0};
+    uint32_t id = r_u32(&r);
+    if (r.bad) return -1;
+    switch (kind) {
+    case 2: { /* TCP_CONNECT */
+        ws_bytes peer = r_bytes(&r), local = r_bytes(&r);
+        return ws__tcp.on_connect ? ws__tcp.on_connect(id, peer, local) : 0;
+    }
+    case 3: { /* TCP_DATA */
+        ws_bytes data = r_bytes(&r);
+        return ws__tcp.on_data ? ws__tcp.on_data(id, data) : 0;
+    }
+    case 4: /* TCP_CLOSE */
+        if (ws__tcp.on_close) ws__tcp.on_close(id);
+        return 0;
+    case 5: { /* UDP_DATAGRAM */
+        ws_bytes peer = r_bytes(&r), data = r_bytes(&r);
+        if (ws__udp) ws__udp(id, peer, data);
+        return 0;
+    }
+    case 6: { /* WS_OPEN: conn id, then a request encoding */
+        ws_request req;
+        if (ws_decode_request(ptr + 4, len - 4, &req) != WS_OK) return -1;
+        int rc = ws__websocket.on_open ? ws__websocket.on_open(id, &req) : 0;
+        ws_request_release(&req);
+        return rc;
+    }
+    case 7: { /* WS_MESSAGE */
+        uint32_t flags = r_u32(&r);
+        ws_bytes data = r_bytes(&r);
+        return ws__websocket.on_message ? ws__websocket.on_message(id, (int)(flags & 1), data) : 0;
+    }
+    case 8: { /* WS_CLOSE */
+        uint32_t code = r_u32(&r);
+        ws_bytes reason = r_bytes(&r);
+        if (ws__websocket.on_close) ws__websocket.on_close(id, (int)code, reason);
+        return 0;
+    }
+    }
+    return -1;
+}
 
 __attribute__((export_name("wasm_server_abi_version"))) int32_t wasm_server_abi_version(void) {
     return WS_ABI_VERSION;
@@ -446,7 +576,12 @@ __attribute__((export_name("wasm_server_alloc"))) void *wasm_server_alloc(int32_
 __attribute__((export_name("wasm_server_handle"))) int64_t wasm_server_handle(int32_t kind, uint8_t *ptr, int32_t len) {
     free(last_response); /* the host has copied it by now */
     last_response = 0;
-    if (kind != 1 || !ws__http_handler) {
+    if (kind != 1) {
+        int64_t rc = connection_event(kind, ptr, (size_t)(len > 0 ? len : 0));
+        free(ptr);
+        return rc;
+    }
+    if (!ws__http_handler) {
         free(ptr);
         return -1;
     }
@@ -458,6 +593,9 @@ __attribute__((export_name("wasm_server_handle"))) int64_t wasm_server_handle(in
     ws_response *res = ws__http_handler(&req);
     ws_request_release(&req);
     free(ptr);
+    if (res == ws_response_streamed()) {
+        return ((int64_t)(uintptr_t)streamed_response << 32) | (int64_t)sizeof streamed_response;
+    }
     if (!res) res = ws_response_plain(500, "handler returned no response\n");
     size_t out_len;
     last_response = ws_encode_response(res, &out_len);

@@ -158,10 +158,77 @@ uint8_t *ws_encode_response(const ws_response *res, size_t *len);
 /* Decode a response encoding (used for outbound responses). 0 on success. */
 int ws_decode_response(const uint8_t *buf, size_t len, ws_http_response *out);
 
+/* ---- connections: raw TCP, UDP, WebSockets, pub/sub ----------------------------- */
+
+/* Connection ids are unique within a server process. Each TCP or WebSocket
+   connection runs in its own instance for its whole life, so static
+   variables are per-connection state. */
+typedef struct {
+    int (*on_connect)(uint32_t conn, ws_bytes peer, ws_bytes local); /* <0: close */
+    int (*on_data)(uint32_t conn, ws_bytes data);                    /* <0: close */
+    void (*on_close)(uint32_t conn);
+} ws_tcp_handlers;
+
+typedef struct {
+    int (*on_open)(uint32_t conn, const ws_request *req);            /* <0: close */
+    int (*on_message)(uint32_t conn, int binary, ws_bytes data);     /* <0: close */
+    void (*on_close)(uint32_t conn, int code, ws_bytes reason);
+} ws_websocket_handlers;
+
+typedef void (*ws_udp_handler)(uint32_t socket, ws_bytes peer, ws_bytes data);
+
+/* Write bytes to a TCP connection (binary message on a WebSocket). */
+int ws_conn_send(uint32_t conn, const void *data, size_t len);
+/* Close a connection (WebSockets: close code 1000). */
+int ws_conn_close(uint32_t conn);
+/* The peer address "ip:port" (NUL-terminated). */
+int ws_conn_peer(uint32_t conn, ws_buf *out);
+/* Reply from UDP listener `socket` to `peer` ("ip:port"). */
+int ws_udp_send(uint32_t socket, ws_bytes peer, const void *data, size_t len);
+/* Send a WebSocket message (text unless binary). */
+int ws_websocket_send(uint32_t conn, int binary, const void *data, size_t len);
+/* Close a WebSocket with a close code and reason. */
+int ws_websocket_close(uint32_t conn, int code, const char *reason);
+/* Publish to a channel: every subscribed connection of this component receives it
+   (as a text message on WebSockets, as bytes on TCP) without a guest call each. */
+int ws_publish(const char *channel, const void *data, size_t len);
+/* Subscribe a connection to a channel (until it closes). */
+int ws_subscribe(uint32_t conn, const char *channel);
+/* Suspend this guest for `ms` milliseconds (the server keeps serving others). */
+int ws_sleep_ms(uint32_t ms);
+
+/* ---- streaming HTTP responses ------------------------------------------------- */
+
+/* Send status and headers now and stream the body (chunked) with
+   ws_stream_write; return ws_response_streamed() from the handler. */
+int ws_stream_start(int status, const ws_pair *headers, size_t header_count);
+/* Write one chunk; waits while the client is slow (flow control). <0: client gone. */
+int ws_stream_write(const void *data, size_t len);
+/* The handler's return value after a streamed body. */
+ws_response *ws_response_streamed(void);
+
 /* ---- registration ---------------------------------------------------------- */
 
 typedef ws_response *(*ws_handler)(const ws_request *req);
 extern ws_handler ws__http_handler;
+extern ws_tcp_handlers ws__tcp;
+extern ws_websocket_handlers ws__websocket;
+extern ws_udp_handler ws__udp;
+
+/* Register raw TCP handlers (any may be NULL). */
+#define WASM_SERVER_TCP(connect_fn, data_fn, close_fn) \
+    __attribute__((constructor)) static void ws__register_tcp(void) { \
+        ws__tcp.on_connect = (connect_fn); ws__tcp.on_data = (data_fn); ws__tcp.on_close = (close_fn); }
+
+/* Register WebSocket handlers for routes marked websocket = true (any may be NULL). */
+#define WASM_SERVER_WEBSOCKET(open_fn, message_fn, close_fn) \
+    __attribute__((constructor)) static void ws__register_websocket(void) { \
+        ws__websocket.on_open = (open_fn); ws__websocket.on_message = (message_fn); \
+        ws__websocket.on_close = (close_fn); }
+
+/* Register the UDP datagram handler. */
+#define WASM_SERVER_UDP(fn) \
+    __attribute__((constructor)) static void ws__register_udp(void) { ws__udp = (fn); }
 
 /* Register the HTTP handler of this module. */
 #define WASM_SERVER_HTTP(fn) \

@@ -21,6 +21,8 @@ class ComponentHost:
     key_value_stores: frozenset[str] = frozenset()
     store_manager: Any = None
     outbound: Any = None  # outbound_http.OutboundPolicy
+    connections: Any = None  # net.connections.ConnectionRegistry
+    broker: Any = None  # capabilities.pubsub.Broker
 
     def store(self, label: str) -> Any:
         """The KV store ``label``, if the component declared it."""

@@ -11,6 +11,9 @@ from ..app import App
 from ..config import RuntimeConfig
 from ..manifest import AppSpec
 from ..net.http import ConnectionLimits, HttpServer
+from ..net.listeners import Bind, parse_port_map, plan
+from ..net.tcp import TcpService
+from ..net.udp import UdpService
 from ..routing import routes_table
 
 log = logging.getLogger("wasm_server")
@@ -19,6 +22,9 @@ log = logging.getLogger("wasm_server")
 async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | None = None) -> None:
     """Serve ``spec`` on ``config.listen`` until a shutdown signal."""
     data_dir = config.data_dir_for(spec.path)
+    serves_http = spec.index is not None or any(c.routes for c in spec.components)
+    http = config.listen if serves_http else ()
+    binds = plan(spec, parse_port_map(config.map_ports), http)  # conflicts fail before loading
     app = await App.load(spec, data_dir, config.cache_dir / "modules")
     server = HttpServer(app.respond, ConnectionLimits(max_body=config.max_body))
     stop = asyncio.Event()
@@ -26,26 +32,62 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        for addr in config.listen:
+        for addr in http:
             try:
                 await server.listen(addr.host, addr.port)
             except OSError as exc:
                 from ..errors import WasmServerError
 
                 raise WasmServerError(f"cannot listen on {addr.url()}: {exc.strerror}") from None
+        raw_services = await open_raw_listeners(app, spec, binds)
         for host, pattern, target in routes_table(app.router):
             print(f"  {pattern:<28} -> {target}" + (f"  (host {host})" if host != "*" else ""), file=sys.stderr)
-        urls = ", ".join(a.url() for a in config.listen)
+        urls = ", ".join(a.url() for a in http) or "no HTTP (the app has no routes)"
         count = len(spec.components)
         print(f"wasm-server serving {spec.name} ({count} components) on {urls}", file=sys.stderr, flush=True)
+        for b in binds:
+            moved = "" if b.url() == b.wanted else f"  (manifest: {b.wanted})"
+            print(f"  {b.url():<28} -> {b.component}{moved}", file=sys.stderr)
         print(f"  data dir: {data_dir}", file=sys.stderr, flush=True)
         if ready is not None:
             ready.set()
         await stop.wait()
         print("shutting down: finishing in-flight requests", file=sys.stderr, flush=True)
         await server.shutdown()
+        for svc in raw_services:
+            await svc.close()
     finally:
         await app.close()
+
+
+async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind]) -> list[TcpService | UdpService]:
+    """Open every TCP/UDP listener of the plan; one TcpService per component."""
+    from ..errors import WasmServerError
+    from ..executors import NativeExecutor
+
+    comps = {c.name: c for c in spec.components}
+    tcp: dict[str, TcpService] = {}
+    services: list[TcpService | UdpService] = []
+    for b in binds:
+        executor = app.executors[b.component]
+        assert isinstance(executor, NativeExecutor)
+        comp = comps[b.component]
+        try:
+            if b.protocol == "tcp":
+                svc = tcp.get(b.component)
+                if svc is None:
+                    svc = tcp[b.component] = TcpService(executor, app.connections, comp.max_connections,
+                                                        comp.idle_timeout)
+                    services.append(svc)
+                await svc.listen(b.host, b.port)
+            else:
+                udp = UdpService(executor, app.connections)
+                await udp.listen(b.host, b.port)
+                services.append(udp)
+        except OSError as exc:
+            hint = " (ports below 1024 need privileges: remap with --map-port)" if b.port < 1024 else ""
+            raise WasmServerError(f"cannot listen on {b.url()} for '{b.component}': {exc.strerror}{hint}") from None
+    return services
 
 
 def run(spec: AppSpec, config: RuntimeConfig) -> None:

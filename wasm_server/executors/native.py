@@ -62,6 +62,14 @@ class NativeExecutor:
             self.runtime, self.loaded, self.host, self.limits, deadline=deadline
         )
 
+    async def new_instance(self) -> GuestInstance:
+        """A fresh instance for a connection (it lives as long as the connection)."""
+        return await self._new(time.monotonic() + self.limits.timeout)
+
+    async def deliver(self, inst: GuestInstance, kind: int, payload: bytes) -> int:
+        """One connection event, under the component's deadline."""
+        return await inst.event(kind, payload, time.monotonic() + self.limits.timeout)
+
     async def handle(self, request: GuestRequest) -> GuestResponse:
         """Run one request in a fresh or pooled instance."""
         deadline = time.monotonic() + self.limits.timeout

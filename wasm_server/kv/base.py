@@ -1,64 +1,96 @@
-"""The async KV ``Store`` protocol, its errors and configuration."""
+"""The async KV ``Store`` protocol, its errors, its configuration and the checks every backend shares."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
-from ..errors import CapabilityError
+from ..errors import CapabilityError, ConfigError
 
+# ABI error codes a KV call can return (docs/abi.md, "Error codes")
 DENIED = -2
 TOO_LARGE = -3
 INVALID = -4
 IO = -5
 
 DEFAULT_MAX_VALUE = 1024 * 1024
+BACKENDS = ("sqlite", "memory")
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+
+# Strict on purpose: int() would also take " 42", "4_2" and non-ASCII digits,
+# which other backends (and SDKs reading the counter back) would not.
+_DECIMAL = re.compile(rb"[+-]?[0-9]+")
+_MAX_DIGITS = 20  # sign + 19 digits hold any i64; longer strings are out of range without parsing them
 
 
 class KVError(CapabilityError):
-    """A KV failure with the ABI error code the guest sees (docs/abi.md)."""
+    """A KV failure carrying the ABI error code the guest sees (``code``) and a message."""
 
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """One labelled store: its backend and limits."""
+    """One labelled store: which backend holds it, where, and its limits.
+
+    ``path`` is the SQLite file (relative paths are under the data directory;
+    None means ``<data_dir>/kv.sqlite3``). ``synchronous = "full"`` makes every
+    write survive a power loss too, at the price of an fsync per write (see
+    kv/sqlite.py); stores sharing a file share the strictest setting.
+    """
 
     label: str
-    type: str = "sqlite"  # "sqlite" | "memory"
+    type: Literal["sqlite", "memory"] = "sqlite"
     path: Path | None = None
     max_value_size: int = DEFAULT_MAX_VALUE
+    synchronous: Literal["normal", "full"] = "normal"
+
+    def __post_init__(self) -> None:
+        where = f"key_value_stores.{self.label}"
+        if not self.label:
+            raise ConfigError("a store label must not be empty", field="key_value_stores")
+        if self.type not in BACKENDS:
+            raise ConfigError(f"unknown type '{self.type}' (choose {', '.join(BACKENDS)})", field=f"{where}.type")
+        if self.max_value_size <= 0:
+            raise ConfigError(f"must be positive, got {self.max_value_size}", field=f"{where}.max_value_size")
+        if self.synchronous not in ("normal", "full"):
+            raise ConfigError(f"choose normal or full, got '{self.synchronous}'", field=f"{where}.synchronous")
 
 
 class Store(Protocol):
-    """What every backend implements. Keys and values are bytes; keys sort byte-wise.
+    """What every backend implements: bytes keys (sorted byte-wise) to bytes values.
 
-    A backend whose coroutines never suspend sets ``eager = True`` so the
-    host can run them inline (see capabilities/kv.py).
+    Errors are :class:`KVError` with an ABI code. A backend whose coroutines
+    never suspend sets ``eager = True`` so the host runs them inline, without
+    a trip through the event loop (see capabilities/kv.py).
     """
 
     eager: bool
 
     async def get(self, key: bytes) -> bytes | None:
-        """The value, or None if absent."""
+        """The value of ``key``, or None if absent."""
 
     async def set(self, key: bytes, value: bytes) -> None:
-        """Store a value (durable when this returns)."""
+        """Store ``value`` under ``key``; committed when this returns. TOO_LARGE over the limit."""
 
     async def delete(self, key: bytes) -> None:
-        """Remove a key; absent keys are fine."""
+        """Remove ``key``; removing an absent key is not an error."""
 
     async def exists(self, key: bytes) -> bool:
-        """Whether the key is present."""
+        """Whether ``key`` is present."""
 
     async def keys(self, prefix: bytes) -> list[bytes]:
-        """Keys starting with ``prefix``, ascending."""
+        """Every key starting with ``prefix`` (byte-wise, no wildcards), ascending."""
 
     async def incr(self, key: bytes, delta: int) -> int:
-        """Atomically add ``delta`` to a decimal counter (absent = 0); the new value."""
+        """Atomically add ``delta`` to the decimal counter at ``key`` (absent = 0); the new value.
+
+        INVALID if the stored value is not a decimal integer or the result
+        leaves the signed 64-bit range; the value is then unchanged.
+        """
 
     async def close(self) -> None:
-        """Release resources."""
+        """Release the backend's resources."""
 
 
 def check_value(config: StoreConfig, value: bytes) -> None:
@@ -70,29 +102,27 @@ def check_value(config: StoreConfig, value: bytes) -> None:
         )
 
 
-def parse_counter(label: str, key: bytes, raw: bytes | None) -> int:
-    """The integer in a counter value; INVALID if it is not a decimal integer."""
-    if raw is None:
-        return 0
-    try:
-        return int(raw.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
-        raise KVError(INVALID, f"value of key {key[:64]!r} in store '{label}' is not an integer") from None
+def check_delta(label: str, delta: int) -> None:
+    """Deltas are i64 in the ABI; refuse others before touching the store."""
+    if not I64_MIN <= delta <= I64_MAX:
+        raise KVError(INVALID, f"increment {delta} for store '{label}' is not a signed 64-bit integer")
 
 
-I64_MIN, I64_MAX = -(2**63), 2**63 - 1
-
-
-def check_i64(label: str, value: int) -> int:
-    """Counters are i64 in the ABI; refuse to overflow."""
-    if not I64_MIN <= value <= I64_MAX:
-        raise KVError(INVALID, f"counter in store '{label}' would overflow a signed 64-bit integer")
+def add_to_counter(label: str, key: bytes, raw: bytes | None, delta: int) -> int:
+    """``raw`` (a decimal counter, None = 0) plus ``delta``; INVALID if not a counter or out of range."""
+    if raw is not None and not _DECIMAL.fullmatch(raw):
+        raise KVError(INVALID, f"value of key {key[:64]!r} in store '{label}' is not a decimal integer")
+    value = delta if raw is None else int(raw) + delta if len(raw) <= _MAX_DIGITS else None
+    if value is None or not I64_MIN <= value <= I64_MAX:
+        raise KVError(INVALID, f"counter {key[:64]!r} in store '{label}' would leave the signed 64-bit range")
     return value
 
 
 def prefix_end(prefix: bytes) -> bytes | None:
-    """The smallest byte string greater than every string starting with ``prefix``
-    (None when there is none, i.e. the prefix is all 0xff)."""
+    """The smallest byte string greater than every string starting with ``prefix``.
+
+    None when there is none: the prefix is empty or all 0xff, so the range has no upper bound.
+    """
     stripped = prefix.rstrip(b"\xff")
     if not stripped:
         return None

@@ -1,12 +1,12 @@
-"""In-process KV backend: a dict per store. Lost on restart; for tests and scratch data."""
+"""In-process KV backend: one dict per store, lost on restart. For tests and scratch data."""
 
 from __future__ import annotations
 
-from .base import StoreConfig, check_i64, check_value, parse_counter
+from .base import StoreConfig, add_to_counter, check_delta, check_value
 
 
 class MemoryStore:
-    """A dict-backed :class:`~wasm_server.kv.base.Store`."""
+    """A dict-backed :class:`~wasm_server.kv.base.Store`; single process only."""
 
     eager = True
 
@@ -19,12 +19,13 @@ class MemoryStore:
         return self.data.get(key)
 
     async def set(self, key: bytes, value: bytes) -> None:
-        """Store a value."""
+        """Store a value (TOO_LARGE over the limit)."""
         check_value(self.config, value)
-        self.data[key] = value
+        # bytes() so a caller's bytearray or memoryview cannot change the stored value later
+        self.data[bytes(key)] = bytes(value)
 
     async def delete(self, key: bytes) -> None:
-        """Remove a key."""
+        """Remove a key if present."""
         self.data.pop(key, None)
 
     async def exists(self, key: bytes) -> bool:
@@ -32,14 +33,16 @@ class MemoryStore:
         return key in self.data
 
     async def keys(self, prefix: bytes) -> list[bytes]:
-        """Keys with ``prefix``, ascending."""
+        """Keys starting with ``prefix``, ascending (a full scan: fine for scratch data)."""
         return sorted(k for k in self.data if k.startswith(prefix))
 
     async def incr(self, key: bytes, delta: int) -> int:
-        """Add ``delta`` to a counter."""
-        value = check_i64(self.config.label, parse_counter(self.config.label, key, self.data.get(key)) + delta)
-        self.data[key] = str(value).encode()
+        """Add ``delta`` to a counter; atomic because nothing here awaits."""
+        check_delta(self.config.label, delta)
+        value = add_to_counter(self.config.label, key, self.data.get(key), delta)
+        self.data[bytes(key)] = b"%d" % value
         return value
 
     async def close(self) -> None:
-        """Nothing to release."""
+        """Drop the data."""
+        self.data.clear()
