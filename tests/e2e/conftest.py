@@ -66,7 +66,10 @@ class Server:
         return self.proc.returncode
 
 
-def start_server(path: Path, data_dir: Path, *extra: str, listen: list[str] | None = None) -> Server:
+def start_server(path: Path, data_dir: Path, *extra: str, listen: list[str] | None = None,
+                 listen_check: int | None | bool = True) -> Server:
+    """Start ``wasm-server up``; waits for the HTTP port, or for ``listen_check`` (a TCP
+    port to wait on), or for the start-up line when it is None (UDP-only apps)."""
     port = free_port()
     listens = listen or [f"127.0.0.1:{port}"]
     args = [*CLI, "up", str(path), "--no-build", "--data-dir", str(data_dir)]
@@ -80,7 +83,16 @@ def start_server(path: Path, data_dir: Path, *extra: str, listen: list[str] | No
     first = listens[0]
     host, _, p = first.rpartition(":")
     try:
-        wait_port(host.strip("[]"), int(p), proc)
+        if listen_check is True:
+            wait_port(host.strip("[]"), int(p), proc)
+        elif isinstance(listen_check, int):
+            wait_port("127.0.0.1", listen_check, proc)
+        else:
+            deadline = time.monotonic() + 60
+            while b"wasm-server serving" not in log_path.read_bytes():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("no start-up line")
+                time.sleep(0.05)
     except BaseException:
         proc.kill()
         proc.wait()
@@ -103,8 +115,8 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
     servers: list[Server] = []
 
     def factory(path: Path, *extra: str, data_dir: Path | None = None,
-                listen: list[str] | None = None) -> Server:
-        s = start_server(path, data_dir or tmp_path / "data", *extra, listen=listen)
+                listen: list[str] | None = None, listen_check: int | None | bool = True) -> Server:
+        s = start_server(path, data_dir or tmp_path / "data", *extra, listen=listen, listen_check=listen_check)
         servers.append(s)
         return s
 

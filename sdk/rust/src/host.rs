@@ -15,6 +15,14 @@ extern "C" {
     pub fn kv_keys(s: *const u8, sl: i32, p: *const u8, pl: i32) -> i64;
     pub fn kv_incr(s: *const u8, sl: i32, k: *const u8, kl: i32, delta: i64, out: *mut i64) -> i32;
     pub fn http_send(ptr: *const u8, len: i32) -> i64;
+    pub fn conn_send(conn: i32, ptr: *const u8, len: i32) -> i32;
+    pub fn ws_send(conn: i32, flags: i32, ptr: *const u8, len: i32) -> i32;
+    pub fn conn_close(conn: i32, code: i32, ptr: *const u8, len: i32) -> i32;
+    pub fn conn_peer(conn: i32) -> i64;
+    pub fn udp_send(sock: i32, pp: *const u8, pl: i32, dp: *const u8, dl: i32) -> i32;
+    pub fn publish(c: *const u8, cl: i32, p: *const u8, pl: i32) -> i32;
+    pub fn subscribe(conn: i32, c: *const u8, cl: i32) -> i32;
+    pub fn sleep_ms(ms: i32) -> i32;
 }
 
 // Native builds (unit tests) have no host: every call fails with IO.
@@ -50,6 +58,30 @@ mod native {
         -5
     }
     pub unsafe fn http_send(_p: *const u8, _l: i32) -> i64 {
+        -5
+    }
+    pub unsafe fn conn_send(_c: i32, _p: *const u8, _l: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn ws_send(_c: i32, _f: i32, _p: *const u8, _l: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn conn_close(_c: i32, _code: i32, _p: *const u8, _l: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn conn_peer(_c: i32) -> i64 {
+        -5
+    }
+    pub unsafe fn udp_send(_s: i32, _pp: *const u8, _pl: i32, _dp: *const u8, _dl: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn publish(_c: *const u8, _cl: i32, _p: *const u8, _pl: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn subscribe(_conn: i32, _c: *const u8, _cl: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn sleep_ms(_ms: i32) -> i32 {
         -5
     }
 }

@@ -17,6 +17,7 @@ mod host;
 pub mod http;
 pub mod kv;
 pub mod log;
+pub mod net;
 pub mod variables;
 
 use std::fmt;
@@ -210,6 +211,15 @@ pub mod __rt {
         unsafe { alloc(Layout::from_size_align_unchecked(size, 1)) }
     }
 
+    /// Take ownership of the event payload the host wrote at `ptr`.
+    pub fn payload(ptr: *mut u8, len: i32) -> Vec<u8> {
+        LAST.with(|l| *l.borrow_mut() = Vec::new());
+        let size = if len > 0 { len as usize } else { 1 };
+        let data = unsafe { std::slice::from_raw_parts(ptr, len.max(0) as usize) }.to_vec();
+        unsafe { dealloc(ptr, Layout::from_size_align_unchecked(size, 1)) };
+        data
+    }
+
     pub fn handle(kind: i32, ptr: *mut u8, len: i32, f: impl FnOnce(super::Request) -> super::Response) -> i64 {
         LAST.with(|l| *l.borrow_mut() = Vec::new()); // the host copied the previous response
         let size = if len > 0 { len as usize } else { 1 };
@@ -230,6 +240,81 @@ pub mod __rt {
             ((l.as_ptr() as usize as i64) << 32) | l.len() as i64
         })
     }
+}
+
+/// Register connection handlers: `service!(tcp: MyTcp::new(), udp: MyUdp, websocket: MyWs)` —
+/// each part optional, each a value implementing the matching trait in [`net`]. Use it
+/// instead of `http_handler!` for modules without HTTP routes, or together with
+/// `http = my_fn` for modules with both.
+#[macro_export]
+macro_rules! service {
+    ($($key:ident : $value:expr),* $(,)?) => {
+        #[no_mangle]
+        pub extern "C" fn wasm_server_abi_version() -> i32 {
+            $crate::ABI_VERSION
+        }
+        #[no_mangle]
+        pub extern "C" fn wasm_server_alloc(size: i32) -> *mut u8 {
+            $crate::__rt::alloc_bytes(size)
+        }
+        #[no_mangle]
+        pub extern "C" fn wasm_server_handle(kind: i32, ptr: *mut u8, len: i32) -> i64 {
+            $crate::__service_dispatch!(kind, ptr, len; $($key : $value),*)
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __service_dispatch {
+    ($kind:ident, $ptr:ident, $len:ident; $($key:ident : $value:expr),*) => {{
+        $( $crate::__service_arm!($kind, $ptr, $len, $key, $value); )*
+        let _ = $crate::__rt::payload($ptr, $len);
+        -1
+    }};
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __service_arm {
+    ($kind:ident, $ptr:ident, $len:ident, http, $value:expr) => {
+        if $kind == 1 {
+            return $crate::__rt::handle($kind, $ptr, $len, |req| $crate::IntoResponse::into_response($value(req)));
+        }
+    };
+    ($kind:ident, $ptr:ident, $len:ident, tcp, $value:expr) => {
+        if (2..=4).contains(&$kind) {
+            thread_local! { static H: std::cell::RefCell<Option<Box<dyn $crate::net::TcpHandler>>> = std::cell::RefCell::new(None); }
+            let p = $crate::__rt::payload($ptr, $len);
+            return H.with(|h| {
+                let mut h = h.borrow_mut();
+                let handler = h.get_or_insert_with(|| Box::new($value));
+                $crate::net::dispatch_tcp(handler.as_mut(), $kind, &p)
+            });
+        }
+    };
+    ($kind:ident, $ptr:ident, $len:ident, udp, $value:expr) => {
+        if $kind == 5 {
+            thread_local! { static H: std::cell::RefCell<Option<Box<dyn $crate::net::UdpHandler>>> = std::cell::RefCell::new(None); }
+            let p = $crate::__rt::payload($ptr, $len);
+            return H.with(|h| {
+                let mut h = h.borrow_mut();
+                let handler = h.get_or_insert_with(|| Box::new($value));
+                $crate::net::dispatch_udp(handler.as_mut(), &p)
+            });
+        }
+    };
+    ($kind:ident, $ptr:ident, $len:ident, websocket, $value:expr) => {
+        if (6..=8).contains(&$kind) {
+            thread_local! { static H: std::cell::RefCell<Option<Box<dyn $crate::net::WebSocketHandler>>> = std::cell::RefCell::new(None); }
+            let p = $crate::__rt::payload($ptr, $len);
+            return H.with(|h| {
+                let mut h = h.borrow_mut();
+                let handler = h.get_or_insert_with(|| Box::new($value));
+                $crate::net::dispatch_ws(handler.as_mut(), $kind, &p)
+            });
+        }
+    };
 }
 
 /// Register the HTTP handler of this module: `fn(Request) -> Response` (or `Result<Response, E>`).

@@ -1,0 +1,156 @@
+"""Raw TCP and UDP services driven with clients nobody here wrote: nc, socat, dig."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import EXAMPLES, Server, free_port
+
+Factory = Callable[..., Server]
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def echo(built_examples: Path, server_factory: Factory) -> tuple[Server, int]:
+    port = free_port()
+    s = server_factory(EXAMPLES / "tcp-echo" / "c", "--map-port", f"7=127.0.0.1:{port}", listen_check=port)
+    return s, port
+
+
+def test_echo_with_nc_and_socat(echo: tuple[Server, int]) -> None:
+    _, port = echo
+    out = subprocess.run(["nc", "-q", "1", "127.0.0.1", str(port)], input=b"hello echo\n", capture_output=True,
+                         timeout=10)
+    assert out.stdout == b"hello echo\n"
+    out = subprocess.run(["socat", "-", f"TCP:127.0.0.1:{port}"], input=bytes(range(256)) * 64,
+                         capture_output=True, timeout=10)
+    assert out.stdout == bytes(range(256)) * 64
+
+
+def test_many_connections_each_get_their_bytes(echo: tuple[Server, int]) -> None:
+    _, port = echo
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+    for i, s in enumerate(socks):
+        s.sendall(f"conn {i}\n".encode())
+    for i, s in enumerate(socks):
+        assert s.recv(100) == f"conn {i}\n".encode()
+        s.close()
+
+
+def test_half_open_connection_is_closed_and_others_continue(echo: tuple[Server, int]) -> None:
+    _, port = echo
+    half = socket.create_connection(("127.0.0.1", port), timeout=5)
+    half.shutdown(socket.SHUT_WR)
+    assert half.recv(10) == b""  # the server closes its side too
+    half.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"still here")
+        assert s.recv(100) == b"still here"
+
+
+def test_flood_past_max_connections_is_refused_not_crashed(built_examples: Path, server_factory: Factory,
+                                                           tmp_path: Path) -> None:
+    app = tmp_path / "echo"
+    app.mkdir()
+    (app / "tcp-echo.wasm").write_bytes((EXAMPLES / "tcp-echo" / "c" / "tcp-echo.wasm").read_bytes())
+    (app / "wasm-server.toml").write_text('[[component]]\nname = "echo"\nsource = "tcp-echo.wasm"\n'
+                                          '[[component.tcp]]\nlisten = "127.0.0.1:7"\n[component.connections]\nmax = 5\n')
+    port = free_port()
+    s = server_factory(app, "--map-port", f"7={port}", listen_check=port)
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(5)]
+    for h in held:
+        h.sendall(b"x")
+        assert h.recv(1) == b"x"
+    extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+    assert extra.recv(10) == b""  # refused: closed at once
+    extra.close()
+    held[0].close()
+    time.sleep(0.2)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as again:
+        again.sendall(b"y")
+        assert again.recv(1) == b"y"
+    for h in held[1:]:
+        h.close()
+    assert "connections is the limit" in s.log()
+
+
+def dig(port: int, *args: str) -> str:
+    out = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+time=2", "+tries=1", *args],
+                         capture_output=True, text=True, timeout=15)
+    return out.stdout
+
+
+@pytest.fixture
+def dns(built_examples: Path, server_factory: Factory) -> int:
+    port = free_udp_port()
+    server_factory(EXAMPLES / "dns" / "c", "--map-port", f"53=127.0.0.1:{port}", listen_check=None)
+    time.sleep(1.0)
+    return port
+
+
+def test_dns_answers_a_aaaa_txt(dns: int) -> None:
+    assert dig(dns, "hello.wasm.test", "A", "+short").strip() == "192.0.2.10"
+    assert dig(dns, "hello.wasm.test", "AAAA", "+short").strip() == "2001:db8::10"
+    assert dig(dns, "HeLLo.Wasm.Test", "TXT", "+short").strip() == '"hello from wasm"'
+
+
+def test_dns_flags_nxdomain_and_nodata(dns: int) -> None:
+    full = dig(dns, "hello.wasm.test", "A")
+    assert "status: NOERROR" in full and "flags: qr aa rd;" in full and "ANSWER: 1" in full
+    assert "status: NXDOMAIN" in dig(dns, "nope.wasm.test", "A")
+    nodata = dig(dns, "hello.wasm.test", "MX")
+    assert "status: NOERROR" in nodata and "ANSWER: 0" in nodata
+
+
+def test_dns_bad_packets_get_formerr_or_silence_and_the_server_lives(dns: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(1.0)
+        s.sendto(b"\x12\x34\x01", ("127.0.0.1", dns))  # shorter than a header: dropped
+        with pytest.raises(TimeoutError):
+            s.recvfrom(512)
+        truncated = b"\xab\xcd\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05hel"
+        s.sendto(truncated, ("127.0.0.1", dns))
+        reply, _ = s.recvfrom(512)
+        assert reply[:2] == b"\xab\xcd" and reply[3] & 0x0F == 1  # FORMERR
+        loop = b"\xab\xce\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\xc0\x0c\x00\x01\x00\x01"
+        s.sendto(loop, ("127.0.0.1", dns))  # a compression pointer to itself
+        reply, _ = s.recvfrom(512)
+        assert reply[3] & 0x0F == 1
+    assert dig(dns, "hello.wasm.test", "A", "+short").strip() == "192.0.2.10"
+
+
+def test_dns_compressed_question_is_understood(dns: int) -> None:
+    # header + "hello.wasm.test" written as a pointer to a name placed after the question
+    name = b"\x05hello\x04wasm\x04test\x00"
+    q = b"\x00\x07\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + b"\xc0\x12" + b"\x00\x01\x00\x01" + name
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(2.0)
+        s.sendto(q, ("127.0.0.1", dns))
+        reply, _ = s.recvfrom(512)
+    assert reply[3] & 0x0F == 0 and reply[6:8] == b"\x00\x01" and reply.endswith(bytes([192, 0, 2, 10]))
+
+
+def test_conflicting_listeners_are_refused(tmp_path: Path, built_examples: Path) -> None:
+    from tests.e2e.conftest import CLI
+
+    app = tmp_path / "two"
+    app.mkdir()
+    wasm = (EXAMPLES / "tcp-echo" / "c" / "tcp-echo.wasm").read_bytes()
+    parts = []
+    for name in ("one", "two"):
+        (app / f"{name}.wasm").write_bytes(wasm)
+        parts.append(f'[[component]]\nname = "{name}"\nsource = "{name}.wasm"\n[[component.tcp]]\nlisten = "0.0.0.0:7"\n')
+    (app / "wasm-server.toml").write_text("\n".join(parts))
+    out = subprocess.run([*CLI, "up", str(app), "--no-build"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "conflicts with" in out.stderr and "--map-port" in out.stderr
