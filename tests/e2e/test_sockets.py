@@ -154,3 +154,69 @@ def test_conflicting_listeners_are_refused(tmp_path: Path, built_examples: Path)
     (app / "wasm-server.toml").write_text("\n".join(parts))
     out = subprocess.run([*CLI, "up", str(app), "--no-build"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "conflicts with" in out.stderr and "--map-port" in out.stderr
+
+
+def test_rust_echo_with_socat(built_examples: Path, server_factory: Factory) -> None:
+    port = free_port()
+    server_factory(EXAMPLES / "tcp-echo" / "rust", "--map-port", f"7=127.0.0.1:{port}", listen_check=port)
+    out = subprocess.run(["socat", "-", f"TCP:127.0.0.1:{port}"], input=b"from rust\n" * 1000,
+                         capture_output=True, timeout=10)
+    assert out.stdout == b"from rust\n" * 1000
+
+
+@pytest.fixture
+def resp(built_examples: Path, server_factory: Factory) -> int:
+    port = free_port()
+    server_factory(EXAMPLES / "resp-kv" / "rust", "--map-port", f"6379=127.0.0.1:{port}", listen_check=port)
+    return port
+
+
+def cli(port: int, *args: str, stdin: bytes | None = None) -> str:
+    out = subprocess.run(["redis-cli", "-p", str(port), *args], input=stdin, capture_output=True, timeout=15)
+    return out.stdout.decode()
+
+
+def test_resp_commands_with_redis_cli(resp: int) -> None:
+    assert cli(resp, "PING") == "PONG\n"
+    assert cli(resp, "ECHO", "hi there") == "hi there\n"
+    assert cli(resp, "SET", "greeting", "hello world") == "OK\n"
+    assert cli(resp, "GET", "greeting") == "hello world\n"
+    assert cli(resp, "GET", "missing") == "\n"
+    assert cli(resp, "INCR", "n") == "1\n" and cli(resp, "INCR", "n") == "2\n"
+    assert "not an integer" in cli(resp, "INCR", "greeting")
+    assert sorted(cli(resp, "KEYS", "*").split()) == ["greeting", "n"]
+    assert cli(resp, "KEYS", "g*") == "greeting\n"
+    assert cli(resp, "EXISTS", "greeting", "n", "nope") == "2\n"
+    assert cli(resp, "DEL", "n", "nope") == "1\n" and cli(resp, "EXISTS", "n") == "0\n"
+    assert "unknown command" in cli(resp, "FLUSHALL")
+
+
+def test_resp_binary_safe_values_and_pipelining(resp: int) -> None:
+    value = bytes(range(256))
+    with socket.create_connection(("127.0.0.1", resp), timeout=5) as s:
+        frames = b"".join(
+            b"*3\r\n$3\r\nSET\r\n$1\r\n" + bytes([65 + i]) + b"\r\n$256\r\n" + value + b"\r\n" for i in range(10)
+        ) + b"*2\r\n$3\r\nGET\r\n$1\r\nC\r\n"
+        for i in range(0, len(frames), 7):  # split mid-frame: the guest buffers per connection
+            s.sendall(frames[i : i + 7])
+        expected = b"+OK\r\n" * 10 + b"$256\r\n" + value + b"\r\n"
+        got = b""
+        while len(got) < len(expected):
+            chunk = s.recv(65536)
+            assert chunk
+            got += chunk
+        assert got == expected
+
+
+def test_resp_garbage_frame_gets_an_error_and_a_close(resp: int) -> None:
+    with socket.create_connection(("127.0.0.1", resp), timeout=5) as s:
+        s.sendall(b"*1\r\n$x\r\n")
+        assert s.recv(1000).startswith(b"-ERR Protocol error")
+        assert s.recv(1000) == b""
+    assert cli(resp, "PING") == "PONG\n"
+
+
+def test_resp_with_redis_benchmark(resp: int) -> None:
+    out = subprocess.run(["redis-benchmark", "-p", str(resp), "-t", "set,get", "-n", "2000", "-P", "16", "-q"],
+                         capture_output=True, text=True, timeout=120)
+    assert "SET:" in out.stdout and "GET:" in out.stdout

@@ -87,6 +87,7 @@ class TcpConnection(asyncio.Protocol):
         self.instance: GuestInstance | None = None
         self.closed = False
         self.reading_paused = False
+        self.eof = False
         self.pump = EventPump(self._deliver, self._failed)
 
     # -- asyncio callbacks ---------------------------------------------------
@@ -114,7 +115,12 @@ class TcpConnection(asyncio.Protocol):
             self._pause()
 
     def eof_received(self) -> bool:
-        return False  # half-open: close our side too, the guest gets TCP_CLOSE
+        # the peer finished sending: let the guest answer what it already got,
+        # then close our side too (the guest then gets TCP_CLOSE)
+        self.eof = True
+        if not self.pump.busy():
+            self.close()
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.conn_id == 0:
@@ -153,7 +159,7 @@ class TcpConnection(asyncio.Protocol):
         ret = await executor.deliver(self.instance, kind, payload)
         if kind == KIND_TCP_CLOSE:
             self.instance = None  # the connection is over: free the instance
-        elif ret < 0:
+        elif ret < 0 or (self.eof and not self.pump.queue):
             self.close()
         if len(self.pump.queue) < self.pump.max_queue // 2 and (
             self.transport is None or self.transport.get_write_buffer_size() < HIGH_WATER
