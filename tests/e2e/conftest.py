@@ -67,7 +67,7 @@ class Server:
 
 
 def start_server(path: Path, data_dir: Path, *extra: str, listen: list[str] | None = None,
-                 listen_check: int | None | bool = True) -> Server:
+                 listen_check: int | bool | None = True) -> Server:
     """Start ``wasm-server up``; waits for the HTTP port, or for ``listen_check`` (a TCP
     port to wait on), or for the start-up line when it is None (UDP-only apps)."""
     port = free_port()
@@ -115,7 +115,7 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
     servers: list[Server] = []
 
     def factory(path: Path, *extra: str, data_dir: Path | None = None,
-                listen: list[str] | None = None, listen_check: int | None | bool = True) -> Server:
+                listen: list[str] | None = None, listen_check: int | bool | None = True) -> Server:
         s = start_server(path, data_dir or tmp_path / "data", *extra, listen=listen, listen_check=listen_check)
         servers.append(s)
         return s

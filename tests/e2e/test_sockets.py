@@ -64,8 +64,10 @@ def test_flood_past_max_connections_is_refused_not_crashed(built_examples: Path,
     app = tmp_path / "echo"
     app.mkdir()
     (app / "tcp-echo.wasm").write_bytes((EXAMPLES / "tcp-echo" / "c" / "tcp-echo.wasm").read_bytes())
-    (app / "wasm-server.toml").write_text('[[component]]\nname = "echo"\nsource = "tcp-echo.wasm"\n'
-                                          '[[component.tcp]]\nlisten = "127.0.0.1:7"\n[component.connections]\nmax = 5\n')
+    (app / "wasm-server.toml").write_text(
+        '[[component]]\nname = "echo"\nsource = "tcp-echo.wasm"\n'
+        '[[component.tcp]]\nlisten = "127.0.0.1:7"\n[component.connections]\nmax = 5\n'
+    )
     port = free_port()
     s = server_factory(app, "--map-port", f"7={port}", listen_check=port)
     held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(5)]
@@ -150,7 +152,8 @@ def test_conflicting_listeners_are_refused(tmp_path: Path, built_examples: Path)
     parts = []
     for name in ("one", "two"):
         (app / f"{name}.wasm").write_bytes(wasm)
-        parts.append(f'[[component]]\nname = "{name}"\nsource = "{name}.wasm"\n[[component.tcp]]\nlisten = "0.0.0.0:7"\n')
+        parts.append(f'[[component]]\nname = "{name}"\nsource = "{name}.wasm"\n'
+                     '[[component.tcp]]\nlisten = "0.0.0.0:7"\n')
     (app / "wasm-server.toml").write_text("\n".join(parts))
     out = subprocess.run([*CLI, "up", str(app), "--no-build"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "conflicts with" in out.stderr and "--map-port" in out.stderr
