@@ -1,34 +1,42 @@
-"""``StoreManager``: labelled stores, opened lazily, backends chosen by ``type``."""
+"""``StoreManager``: labelled stores opened lazily, backends chosen by ``type``; load-time checks."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ..errors import ConfigError
 from .base import DENIED, KVError, Store, StoreConfig
 from .memory import MemoryStore
-from .sqlite import SqliteStore, connect
+from .sqlite import SqliteFile, SqliteStore
 
-BACKENDS = ("sqlite", "memory")
+DEFAULT_LABEL = "default"
+DEFAULT_FILE = "kv.sqlite3"
+
+
+def default_configs() -> dict[str, StoreConfig]:
+    """What a runtime config that says nothing about stores means: ``default`` in ``<data_dir>/kv.sqlite3``."""
+    return {DEFAULT_LABEL: StoreConfig(DEFAULT_LABEL, "sqlite")}
 
 
 class StoreManager:
-    """Maps store labels to open stores."""
+    """Maps store labels to open stores; SQLite stores sharing a file share one connection."""
 
-    def __init__(self, configs: Mapping[str, StoreConfig], data_dir: Path) -> None:
-        for cfg in configs.values():
-            if cfg.type not in BACKENDS:
-                raise ValueError(f"store '{cfg.label}': unknown type '{cfg.type}' (choose {', '.join(BACKENDS)})")
+    def __init__(self, configs: Mapping[str, StoreConfig] | None, data_dir: Path) -> None:
+        """``configs`` maps label → config (None: :func:`default_configs`); ``data_dir`` holds relative files."""
+        configs = default_configs() if configs is None else configs
+        for label, cfg in configs.items():
+            if cfg.label != label:
+                raise ConfigError(f"store '{label}' is configured with label '{cfg.label}'", field="key_value_stores")
         self.configs = dict(configs)
         self.data_dir = data_dir
         self._open: dict[str, Store] = {}
-        self._dbs: dict[Path, sqlite3.Connection] = {}
+        self._files: dict[Path, SqliteFile] = {}
 
     @classmethod
     def default(cls, data_dir: Path) -> StoreManager:
-        """The embedded default: store ``default`` in ``<data_dir>/kv.sqlite3``."""
-        return cls({"default": StoreConfig("default", "sqlite")}, data_dir)
+        """The manager for a runtime config that configures no stores."""
+        return cls(None, data_dir)
 
     def has(self, label: str) -> bool:
         """Whether a store with this label is configured."""
@@ -39,30 +47,52 @@ class StoreManager:
         return sorted(self.configs)
 
     def get(self, label: str) -> Store:
-        """The store ``label`` (opened on first use)."""
+        """The store ``label``, opened on first use; DENIED if not configured, IO if it cannot open."""
         store = self._open.get(label)
         if store is None:
             cfg = self.configs.get(label)
             if cfg is None:
                 raise KVError(DENIED, f"store '{label}' is not configured")
-            store = self._create(cfg)
-            self._open[label] = store
+            store = self._open[label] = self._create(cfg)
         return store
+
+    def path_of(self, cfg: StoreConfig) -> Path:
+        """The SQLite file of a store: its ``path`` under the data dir, or ``<data_dir>/kv.sqlite3``."""
+        return self.data_dir / (cfg.path or DEFAULT_FILE)
 
     def _create(self, cfg: StoreConfig) -> Store:
         if cfg.type == "memory":
             return MemoryStore(cfg)
-        path = cfg.path or self.data_dir / "kv.sqlite3"
-        db = self._dbs.get(path)
-        if db is None:
-            db = self._dbs[path] = connect(path)
-        return SqliteStore(cfg, db)
+        path = self.path_of(cfg)
+        file = self._files.get(path)
+        if file is None:
+            file = self._files[path] = SqliteFile.open(path, self._synchronous(path))
+        return SqliteStore(cfg, file)
+
+    def _synchronous(self, path: Path) -> str:
+        # one connection per file, so the strictest setting among the file's stores wins
+        stores = [c for c in self.configs.values() if c.type == "sqlite" and self.path_of(c) == path]
+        return "full" if any(c.synchronous == "full" for c in stores) else "normal"
 
     async def close(self) -> None:
-        """Close every store and database connection."""
+        """Close every open store and file; a later :meth:`get` opens them again."""
         for store in self._open.values():
             await store.close()
-        for db in self._dbs.values():
-            db.close()
+        for file in self._files.values():
+            file.close()
         self._open.clear()
-        self._dbs.clear()
+        self._files.clear()
+
+
+def validate_declared(
+    component_name: str, declared_labels: Iterable[str], manager: StoreManager, *, file: str | None = None
+) -> None:
+    """At load time: ConfigError naming the component and the first declared store that is not configured."""
+    for label in declared_labels:
+        if not manager.has(label):
+            raise ConfigError(
+                f"component '{component_name}' declares key-value store '{label}', which is not configured "
+                f"(configured: {', '.join(manager.labels()) or 'none'})",
+                file=file,
+                field=f"component '{component_name}'.key_value_stores",
+            )

@@ -1,17 +1,28 @@
-"""The default KV backend: one SQLite file in the data directory.
+"""The default KV backend: one SQLite file in the data directory, shared by every store and worker.
 
-Durability: WAL mode with ``synchronous=FULL``, each write its own
-transaction, committed before the host call returns. ``NORMAL`` would
-survive ``kill -9`` of the process (committed WAL frames are in the OS page
-cache) but not a power loss; ``FULL`` syncs the WAL on every commit, which
-is what "a write answered 200 is never lost" promises. Calls run inline on
-the event-loop thread: a local SQLite call takes microseconds, far less
-than a thread-pool round trip.
+Durability. The file is in WAL mode and every write is its own transaction,
+committed before the call returns. With ``synchronous = NORMAL`` a commit
+write()s its WAL frames but does not fsync them. That is enough for the
+promise in docs/operations.md — a write the guest was told succeeded
+survives a crash of the server process (``kill -9``, OOM kill, a segfault):
+the frames are in the OS page cache, which the kernel writes out whether or
+not the process lives, and the next opener replays the WAL. Only an OS crash
+or power loss can drop the last commits (never corrupt the file). ``FULL``
+closes that gap with an fsync per commit, and since calls run on the
+event-loop thread, every request in the process would wait for that disk
+flush (milliseconds on ordinary disks). So NORMAL is the default and
+``synchronous = "full"`` is a per-store opt-in.
 
-Several worker processes may share the file: ``busy_timeout`` makes a
-writer wait for the lock instead of failing, and increments are a single
-``INSERT … ON CONFLICT … RETURNING`` statement inside ``BEGIN IMMEDIATE``,
-so no update is lost between processes.
+Threading. Calls run inline on the event-loop thread: a local SQLite call
+takes microseconds, less than handing work to a thread pool and back.
+
+Several processes. Workers open the same file; ``busy_timeout`` makes a
+writer wait for the lock instead of failing (writers hold it for
+microseconds). An increment is one ``INSERT … ON CONFLICT DO UPDATE …
+RETURNING`` statement: a write statement takes the write lock before it
+reads the old value, so no increment from another process can slip in
+between. The parsing and range check run inside that statement as the SQL
+function ``kv_add``.
 """
 
 from __future__ import annotations
@@ -19,7 +30,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from .base import IO, KVError, StoreConfig, check_i64, check_value, parse_counter, prefix_end
+from .base import IO, KVError, StoreConfig, add_to_counter, check_delta, check_value, prefix_end
+
+BUSY_TIMEOUT_MS = 5000
+HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+_MIN_VERSION = (3, 24, 0)  # UPSERT
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (
@@ -30,27 +45,84 @@ CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID
 """
 
+_GET = "SELECT value FROM kv WHERE store = ? AND key = ?"
+_EXISTS = "SELECT 1 FROM kv WHERE store = ? AND key = ?"
+_SET = (
+    "INSERT INTO kv (store, key, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (store, key) DO UPDATE SET value = excluded.value"
+)
+_DELETE = "DELETE FROM kv WHERE store = ? AND key = ?"
+# a range scan on the primary key: byte-wise, and no LIKE wildcards to escape
+_KEYS_FROM = "SELECT key FROM kv WHERE store = ? AND key >= ? ORDER BY key"
+_KEYS_RANGE = "SELECT key FROM kv WHERE store = ? AND key >= ? AND key < ? ORDER BY key"
+_INCR = (
+    "INSERT INTO kv (store, key, value) VALUES (:s, :k, kv_add(:s, :k, NULL, :d)) "
+    "ON CONFLICT (store, key) DO UPDATE SET value = kv_add(:s, :k, kv.value, :d)"
+)
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating) the KV file with the pragmas described above."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA busy_timeout = 10000")
-    db.execute("PRAGMA journal_mode = WAL")
-    db.execute("PRAGMA synchronous = FULL")
-    db.execute(SCHEMA)
-    return db
+
+class _Adder:
+    """The SQL function ``kv_add(store, key, old, delta)``; keeps the KVError SQLite cannot carry."""
+
+    def __init__(self) -> None:
+        self.error: KVError | None = None
+
+    def __call__(self, label: str, key: bytes, old: bytes | str | int | None, delta: int) -> bytes:
+        raw = old if old is None or isinstance(old, bytes) else str(old).encode()  # written by other tools
+        try:
+            return b"%d" % add_to_counter(label, key, raw, delta)
+        except KVError as exc:
+            self.error = exc
+            raise
+
+
+class SqliteFile:
+    """One open SQLite file and its connection; every store in the file uses it."""
+
+    def __init__(self, db: sqlite3.Connection, adder: _Adder) -> None:
+        self.db = db
+        self.adder = adder
+
+    @classmethod
+    def open(cls, path: Path, synchronous: str = "normal") -> SqliteFile:
+        """Open (creating) the file with the pragmas explained in the module docstring."""
+        if sqlite3.sqlite_version_info < _MIN_VERSION:
+            raise KVError(IO, f"the KV store needs SQLite 3.24 or newer; Python uses {sqlite3.sqlite_version}")
+        adder = _Adder()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: autocommit, one statement = one transaction.
+            # check_same_thread=False: shutdown may close from another thread; use stays on the loop thread.
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            try:
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # first: the next lines may wait
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
+                db.execute(SCHEMA)
+                db.create_function("kv_add", 4, adder, deterministic=True)
+            except BaseException:
+                db.close()
+                raise
+        except (OSError, sqlite3.Error) as exc:
+            raise KVError(IO, f"cannot open the KV file {path}: {exc}") from None
+        return cls(db, adder)
+
+    def close(self) -> None:
+        """Close the connection (stores using it stop working)."""
+        self.db.close()
 
 
 class SqliteStore:
-    """One labelled store inside the shared SQLite file."""
+    """One labelled store inside a shared :class:`SqliteFile`, told apart by the ``store`` column."""
 
     eager = True
 
-    def __init__(self, config: StoreConfig, db: sqlite3.Connection) -> None:
+    def __init__(self, config: StoreConfig, file: SqliteFile, *, use_returning: bool = HAS_RETURNING) -> None:
         self.config = config
         self.label = config.label
-        self.db = db
+        self.file = file
+        self.db = file.db
+        self.use_returning = use_returning
 
     def _fail(self, exc: sqlite3.Error) -> KVError:
         return KVError(IO, f"store '{self.label}': {exc}")
@@ -58,72 +130,72 @@ class SqliteStore:
     async def get(self, key: bytes) -> bytes | None:
         """The value, or None."""
         try:
-            row = self.db.execute("SELECT value FROM kv WHERE store = ? AND key = ?", (self.label, key)).fetchone()
+            row = self.db.execute(_GET, (self.label, key)).fetchone()
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         return None if row is None else bytes(row[0])
 
     async def set(self, key: bytes, value: bytes) -> None:
-        """Store a value (committed on return)."""
+        """Store a value; committed (see the module docstring) when this returns."""
         check_value(self.config, value)
         try:
-            self.db.execute(
-                "INSERT INTO kv (store, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                (self.label, key, value),
-            )
+            self.db.execute(_SET, (self.label, key, value))
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
 
     async def delete(self, key: bytes) -> None:
-        """Remove a key."""
+        """Remove a key if present."""
         try:
-            self.db.execute("DELETE FROM kv WHERE store = ? AND key = ?", (self.label, key))
+            self.db.execute(_DELETE, (self.label, key))
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
 
     async def exists(self, key: bytes) -> bool:
-        """Whether the key is present."""
-        return await self.get(key) is not None
+        """Whether the key is present (without reading its value)."""
+        try:
+            return self.db.execute(_EXISTS, (self.label, key)).fetchone() is not None
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
 
     async def keys(self, prefix: bytes) -> list[bytes]:
-        """Keys with ``prefix``, ascending: a range scan on the primary key, no LIKE."""
+        """Keys starting with ``prefix``, ascending."""
         end = prefix_end(prefix)
         try:
             if end is None:
-                rows = self.db.execute(
-                    "SELECT key FROM kv WHERE store = ? AND key >= ? ORDER BY key", (self.label, prefix)
-                ).fetchall()
+                rows = self.db.execute(_KEYS_FROM, (self.label, prefix)).fetchall()
             else:
-                rows = self.db.execute(
-                    "SELECT key FROM kv WHERE store = ? AND key >= ? AND key < ? ORDER BY key",
-                    (self.label, prefix, end),
-                ).fetchall()
+                rows = self.db.execute(_KEYS_RANGE, (self.label, prefix, end)).fetchall()
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         return [bytes(r[0]) for r in rows]
 
     async def incr(self, key: bytes, delta: int) -> int:
         """Add ``delta`` to a counter atomically, across processes too."""
-        db = self.db
+        check_delta(self.label, delta)
+        params = {"s": self.label, "k": key, "d": delta}
+        self.file.adder.error = None
         try:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute("SELECT value FROM kv WHERE store = ? AND key = ?", (self.label, key)).fetchone()
-                old = parse_counter(self.label, key, None if row is None else bytes(row[0]))
-                value = check_i64(self.label, old + delta)
-                db.execute(
-                    "INSERT INTO kv (store, key, value) VALUES (?, ?, ?) "
-                    "ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
-                    (self.label, key, str(value).encode()),
-                )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            if self.use_returning:
+                # fetchall() steps the statement to its end, which commits it and releases the lock
+                rows = self.db.execute(_INCR + " RETURNING value", params).fetchall()
+            else:
+                rows = self._incr_in_transaction(params)
         except sqlite3.Error as exc:
-            raise self._fail(exc) from None
-        return value
+            raise (self.file.adder.error or self._fail(exc)) from None
+        return int(rows[0][0])
+
+    def _incr_in_transaction(self, params: dict[str, object]) -> list[tuple[bytes]]:
+        # SQLite < 3.35 has no RETURNING: read the new value back inside the same write transaction
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(_INCR, params)
+            rows: list[tuple[bytes]] = self.db.execute(_GET, (params["s"], params["k"])).fetchall()
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:  # some errors end the transaction themselves
+                self.db.execute("ROLLBACK")
+            raise
+        return rows
 
     async def close(self) -> None:
-        """The connection is shared; the manager closes it."""
+        """Nothing of its own: the file is shared, and the StoreManager closes it."""
