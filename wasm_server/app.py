@@ -10,18 +10,21 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .abi_codec import GuestRequest, GuestResponse
 from .capabilities import ComponentHost, define_all
 from .capabilities.outbound_http import OutboundPolicy
+from .capabilities.pubsub import LocalBroker
 from .engine import Runtime
 from .errors import BadResponse, ConfigError, GuestError, GuestTimeout, LoadError
 from .executors import Executor, NativeExecutor, WagiExecutor
 from .kv import StoreManager
 from .manifest import AppSpec, ComponentSpec
 from .net.connections import ConnectionRegistry
-from .protocol.http1 import Request, encode_response, error_response
-from .routing import MethodNotAllowed, Router, RouteSpec
+from .net.websocket import WebSocketSession, accept_response, handshake_error
+from .protocol.http1 import LAST_CHUNK, Request, encode_response, error_response
+from .routing import Match, MethodNotAllowed, Router, RouteSpec
 
 log = logging.getLogger("wasm_server")
 guest_log = logging.getLogger("wasm_server.guest")
@@ -48,6 +51,13 @@ class App:
         self.executors: dict[str, Executor] = {}
         self.stats: dict[str, ComponentStats] = {}
         self.connections = ConnectionRegistry()
+        self.broker = LocalBroker(self.connections)
+        #: component → {(component, pattern)} of routes marked websocket = true
+        self.websocket_routes: dict[str, set[tuple[str, str]]] = {}
+        for c in spec.components:
+            for r in c.routes:
+                if r.websocket:
+                    self.websocket_routes.setdefault(c.name, set()).add((c.name, r.pattern))
         self.router = Router(
             [
                 RouteSpec(r.pattern, c.name, r.host, r.methods, r.origin)
@@ -94,6 +104,7 @@ class App:
             self.stores,
             OutboundPolicy(comp.allowed_outbound_hosts),
             self.connections,
+            self.broker,
         )
         executor: Executor
         if comp.abi == "wagi" and (comp.tcp or comp.udp):
@@ -106,8 +117,11 @@ class App:
         await executor.check()
         return executor
 
-    async def respond(self, req: Request, client: str) -> bytes:
-        """Serve one parsed request; always returns response bytes."""
+    async def respond(self, req: Request, client: str, stream: Any = None) -> bytes:
+        """Serve one parsed request; always returns response bytes.
+
+        ``stream`` (the connection) lets a guest stream its body; the bytes
+        returned then only finish the chunked body."""
         keep_alive = req.keep_alive
         head = req.method == b"HEAD"
         target = req.target
@@ -132,6 +146,9 @@ class App:
             allow = ", ".join(match.allowed).encode()
             body = f"method {method} not allowed here\n".encode()
             return encode_response(405, [*TEXT, (b"allow", allow)], body, keep_alive=keep_alive, head=head)
+        if match.target in self.websocket_routes and (match.target, match.route) in self.websocket_routes[match.target]:
+            return encode_response(426, [*TEXT, (b"upgrade", b"websocket")], b"this route speaks WebSocket\n",
+                                   keep_alive=keep_alive, head=head)
         greq = GuestRequest(
             req.method,
             target,
@@ -143,15 +160,20 @@ class App:
             req.headers,
             req.body,
         )
-        resp = await self._run(match.target, greq)
+        resp = await self._run(match.target, greq, stream)
+        if resp.flags & 1:  # the body was streamed through the connection
+            if stream is not None and stream.started:
+                return LAST_CHUNK
+            return error_response(500, f"component '{match.target}' marked its response streamed but "
+                                  "never started a stream", keep_alive=keep_alive)
         return encode_response(resp.status, resp.headers, resp.body, keep_alive=keep_alive, head=head)
 
-    async def _run(self, name: str, greq: GuestRequest) -> GuestResponse:
+    async def _run(self, name: str, greq: GuestRequest, stream: Any = None) -> GuestResponse:
         stats = self.stats[name]
         stats.requests += 1
         started = time.monotonic()
         try:
-            return await self.executors[name].handle(greq)
+            return await self.executors[name].handle(greq, stream)
         except GuestTimeout:
             stats.timeouts += 1
             waited = time.monotonic() - started
@@ -165,6 +187,28 @@ class App:
             stats.errors += 1
             log.error("component '%s' failed: %s", name, _first_line(str(exc)))
             return _plain(500, f"component '{name}' failed\n")
+
+    async def upgrade(self, req: Request, client: str, proto: Any, rest: bytes) -> tuple[bytes, Any]:
+        """A request asked to switch protocols: a WebSocket session for websocket routes;
+        anything else is answered as a plain request (and the connection then closes)."""
+        path = req.target.split(b"?", 1)[0].decode("latin-1")
+        host = dict(req.headers).get(b"host", b"").decode("latin-1") or None
+        match = self.router.match(req.method.decode("latin-1"), host, path)
+        if not isinstance(match, Match) or (match.target, match.route) not in self.websocket_routes.get(
+            match.target, set()
+        ):
+            closing = Request(req.method, req.target, req.headers, req.body, False, req.http_version)
+            return await self.respond(closing, client), None
+        problem = handshake_error(req.headers)
+        if problem is not None:
+            return error_response(400, f"bad WebSocket handshake: {problem}"), None
+        executor = self.executors[match.target]
+        assert isinstance(executor, NativeExecutor)
+        greq = GuestRequest(req.method, req.target, match.route.encode(), match.base.encode("latin-1"),
+                            match.path_info.encode("latin-1"), client.encode(),
+                            [(k.encode(), v.encode("latin-1")) for k, v in match.params], req.headers, b"")
+        session = WebSocketSession(executor, self.connections, proto.transport, greq, client)
+        return accept_response(req.headers), session
 
     async def close(self) -> None:
         """Release stores and stop the engine's ticker."""

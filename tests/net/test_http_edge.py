@@ -43,7 +43,7 @@ async def connect(respond: Any) -> tuple[HttpProtocol, MockTransport]:
     return proto, transport
 
 
-async def echo_target(req: Request, client: str) -> bytes:
+async def echo_target(req: Request, client: str, stream: object = None) -> bytes:
     return encode_response(200, [], req.target + b" " + client.encode(), keep_alive=req.keep_alive)
 
 
@@ -74,7 +74,7 @@ async def test_protocol_error_answers_and_closes() -> None:
 
 
 async def test_responder_crash_is_a_500_not_a_dead_server() -> None:
-    async def broken(req: Request, client: str) -> bytes:
+    async def broken(req: Request, client: str, stream: object = None) -> bytes:
         raise RuntimeError("boom")
 
     proto, t = await connect(broken)
@@ -86,7 +86,7 @@ async def test_responder_crash_is_a_500_not_a_dead_server() -> None:
 async def test_deep_pipelines_pause_reading_until_drained() -> None:
     gate = asyncio.Event()
 
-    async def slow(req: Request, client: str) -> bytes:
+    async def slow(req: Request, client: str, stream: object = None) -> bytes:
         await gate.wait()
         return encode_response(200, [], b"ok")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import kv, log, outbound_http, result, sockets, variables
+from . import kv, log, outbound_http, pubsub, result, sockets, streams, variables
 from ._spec import ImportSpec, define
 from .host import ComponentHost
 
@@ -21,6 +21,8 @@ ALL_IMPORTS: list[ImportSpec] = [
     *kv.IMPORTS,
     *outbound_http.IMPORTS,
     *sockets.IMPORTS,
+    *pubsub.IMPORTS,
+    *streams.IMPORTS,
 ]
 
 

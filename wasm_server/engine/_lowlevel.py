@@ -69,7 +69,7 @@ class CallState:
     """Per-instance state that host imports need while a guest call runs."""
 
     __slots__ = ("ctx", "err", "err_ref", "host", "mem_ref", "memory", "pending", "pending_results", "result",
-                 "trap", "trap_ref")
+                 "stream", "trap", "trap_ref")
 
     def __init__(self, ctx: Any, host: Any) -> None:
         self.ctx = ctx
@@ -83,6 +83,8 @@ class CallState:
         self.pending: asyncio.Future[int] | None = None
         self.pending_results: Any = None
         self.mem_ref: Any = None
+        #: the response stream of the HTTP request being handled (see capabilities/streams.py)
+        self.stream: Any = None
         self.trap: Any = None
         self.err: Any = None
         self.trap_ref: Any = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..abi_codec import GuestRequest, GuestResponse
 
@@ -15,5 +15,5 @@ class Executor(Protocol):
     async def check(self) -> None:
         """Instantiate once at load time and verify the module fits this ABI."""
 
-    async def handle(self, request: GuestRequest) -> GuestResponse:
+    async def handle(self, request: GuestRequest, stream: Any = None) -> GuestResponse:
         """Run one request; raises GuestError / GuestTimeout / BadResponse on failure."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from ..abi_codec import ABI_VERSION, KIND_HTTP_REQUEST, GuestRequest, GuestResponse, decode_response, encode_request
 from ..capabilities import ComponentHost
@@ -70,11 +71,13 @@ class NativeExecutor:
         """One connection event, under the component's deadline."""
         return await inst.event(kind, payload, time.monotonic() + self.limits.timeout)
 
-    async def handle(self, request: GuestRequest) -> GuestResponse:
-        """Run one request in a fresh or pooled instance."""
+    async def handle(self, request: GuestRequest, stream: Any = None) -> GuestResponse:
+        """Run one request in a fresh or pooled instance (``stream``: see capabilities/streams.py)."""
         deadline = time.monotonic() + self.limits.timeout
         inst = self._idle.pop() if self._idle else await self._new(deadline)
+        inst.state.stream = stream
         ret = await inst.event(KIND_HTTP_REQUEST, encode_request(request), deadline)
+        inst.state.stream = None
         if ret < 0:
             raise GuestError(f"guest returned error code {ret}")
         response = decode_response(inst.read(ret >> 32, ret & 0xFFFFFFFF))

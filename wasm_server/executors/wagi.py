@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+from typing import Any
 from urllib.parse import unquote
 
 import wasmtime
@@ -143,7 +144,7 @@ class WagiExecutor:
         ffi.wasi_config_set_stdin_bytes(cfg.ptr(), ctypes.byref(vec))
         return cfg
 
-    async def handle(self, request: GuestRequest) -> GuestResponse:
+    async def handle(self, request: GuestRequest, stream: Any = None) -> GuestResponse:
         """Run the program for one request and parse what it printed."""
         deadline = time.monotonic() + self.limits.timeout
         out = bytearray()

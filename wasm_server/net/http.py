@@ -13,22 +13,27 @@ import logging
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import cast
+from typing import Any, cast
 
 from ..protocol.http1 import (
     CONTINUE,
     ContinueNeeded,
-    Event,
     H1Connection,
+    Headers,
     ProtocolError,
     Request,
+    Upgrade,
+    encode_chunk,
+    encode_head,
     error_response,
 )
 from .eager import run_eager
 
 log = logging.getLogger("wasm_server")
 
-Responder = Callable[[Request, str], Awaitable[bytes]]
+Responder = Callable[[Request, str, "HttpProtocol"], Awaitable[bytes]]
+#: ``(request, client, protocol, bytes after the head) -> (bytes to write, session or None)``
+Upgrader = Callable[[Request, str, "HttpProtocol", bytes], Awaitable[tuple[bytes, Any]]]
 
 MAX_PIPELINE = 32
 IDLE_TIMEOUT = 60.0
@@ -49,13 +54,21 @@ class HttpProtocol(asyncio.Protocol):
     def __init__(self, server: HttpServer) -> None:
         self.server = server
         self.conn = H1Connection(server.limits.max_body, server.limits.max_header_bytes)
-        self.queue: deque[Event] = deque()
+        self.queue: deque[Request | ContinueNeeded | ProtocolError] = deque()
         self.transport: asyncio.Transport | None = None
         self.worker: asyncio.Task[None] | None = None
         self.client = ""
         self.paused = False
         self.closing = False
         self.last_active = server.loop.time()
+        #: a WebSocket (or other upgraded protocol) that took the connection over
+        self.session: Any = None
+        self.upgrade_rest: bytes | None = None
+        #: streaming state of the current response (see capabilities/streams.py)
+        self.started = False
+        self.keep_alive = True
+        self.writable = asyncio.Event()
+        self.writable.set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses
@@ -75,6 +88,9 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.server.connections.discard(self)
         self.closing = True
+        self.writable.set()  # wake a stream waiting to write: it will see the close
+        if self.session is not None:
+            self.session.connection_lost()
         if self.worker is not None and not self.worker.done():
             self.worker.cancel()
 
@@ -82,8 +98,17 @@ class HttpProtocol(asyncio.Protocol):
         """True while a request of this connection is being served."""
         return self.worker is not None and not self.worker.done()
 
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
     def data_received(self, data: bytes) -> None:
         self.last_active = self.server.loop.time()
+        if self.session is not None:
+            self.session.data_received(data)
+            return
         conn = self.conn
         conn.receive_data(data)
         while (event := conn.next_event()) is not None:
@@ -97,6 +122,11 @@ class HttpProtocol(asyncio.Protocol):
                     self.queue.append(event)
             elif isinstance(event, ProtocolError):
                 self.queue.append(event)
+                break
+            elif isinstance(event, Upgrade):
+                self.upgrade_rest = event.rest
+                if self.transport is not None:
+                    self.transport.pause_reading()  # nothing more until the upgrade is decided
                 break
         if self.queue and (self.worker is None or self.worker.done()):
             self.worker = run_eager(self.server.loop, self._work())
@@ -119,9 +149,14 @@ class HttpProtocol(asyncio.Protocol):
             if isinstance(item, ContinueNeeded):
                 transport.write(CONTINUE)
                 continue
+            if self.upgrade_rest is not None and not queue:
+                await self._upgrade(item)
+                return
             self.server.in_flight += 1
+            self.started = False
+            self.keep_alive = item.keep_alive
             try:
-                data = await respond(item, self.client)
+                data = await respond(item, self.client, self)
             except Exception:
                 log.exception("internal error while serving %s", item.target[:200])
                 data = error_response(500, "internal server error")
@@ -137,12 +172,51 @@ class HttpProtocol(asyncio.Protocol):
                 transport.resume_reading()
         self.last_active = self.server.loop.time()
 
+    async def _upgrade(self, request: Request) -> None:
+        """The last request asked to switch protocols: hand the connection over, or answer and close."""
+        transport = self.transport
+        assert transport is not None and self.upgrade_rest is not None
+        rest, self.upgrade_rest = self.upgrade_rest, None
+        data, session = await self.server.upgrade(request, self.client, self, rest)
+        transport.write(data)
+        if session is None:
+            transport.close()  # the bytes after the head were not HTTP: nothing more to parse
+            return
+        self.session = session
+        transport.resume_reading()
+        session.start(rest)
+
+    # -- response streaming (what capabilities/streams.py calls) -----------------
+
+    def start(self, status: int, headers: Headers) -> bool:
+        """Send the head of a chunked response now; False if one was already sent."""
+        if self.started or self.transport is None or self.closing:
+            return False
+        self.started = True
+        self.transport.write(encode_head(status, headers, keep_alive=self.keep_alive, length=None))
+        return True
+
+    async def write(self, data: bytes) -> bool:
+        """Send one chunk, waiting while the client is slow; False once it has gone."""
+        if self.closing or self.transport is None:
+            return False
+        self.transport.write(encode_chunk(data))
+        if not self.writable.is_set():
+            await self.writable.wait()
+        return not self.closing
+
+
+async def _no_upgrade(request: Request, client: str, proto: HttpProtocol, rest: bytes) -> tuple[bytes, Any]:
+    return error_response(501, "protocol upgrades are not supported here"), None
+
 
 class HttpServer:
     """Listeners on one or more addresses sharing one responder."""
 
-    def __init__(self, respond: Responder, limits: ConnectionLimits | None = None) -> None:
+    def __init__(self, respond: Responder, limits: ConnectionLimits | None = None,
+                 upgrade: Upgrader | None = None) -> None:
         self.respond = respond
+        self.upgrade = upgrade or _no_upgrade
         self.limits = limits or ConnectionLimits()
         self.loop = asyncio.get_running_loop()
         self.servers: list[asyncio.Server] = []

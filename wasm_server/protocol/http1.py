@@ -53,6 +53,14 @@ class ContinueNeeded:
 
 
 @dataclass(frozen=True, slots=True)
+class Upgrade:
+    """The request before this event asked to switch protocols; ``rest`` are the
+    bytes that followed its head (already the new protocol's)."""
+
+    rest: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ProtocolError:
     """Unusable input: answer ``status`` with ``reason`` and close."""
 
@@ -60,7 +68,7 @@ class ProtocolError:
     reason: str
 
 
-Event = Request | ContinueNeeded | ProtocolError
+Event = Request | ContinueNeeded | ProtocolError | Upgrade
 
 _CONTINUE_EVENT = ContinueNeeded()
 
@@ -156,9 +164,12 @@ class H1Connection:
             self._parser.feed_data(data)
         except _Limit as exc:
             self._fail(exc.status, exc.reason)
-        except httptools.HttpParserUpgrade:
-            # upgrades are not served on this path yet: answer plainly
-            self._fail(501, "protocol upgrade is not supported on this route")
+        except httptools.HttpParserUpgrade as exc:
+            # the head is parsed (a Request event is queued); what follows is
+            # the new protocol's, so this parser stops here
+            offset = exc.args[0] if exc.args and isinstance(exc.args[0], int) else len(data)
+            self._failed = True
+            self._events.append(Upgrade(bytes(data[offset:])))
         except httptools.HttpParserError as exc:
             cause = exc.__context__
             if isinstance(cause, _Limit):
