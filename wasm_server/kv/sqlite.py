@@ -28,6 +28,7 @@ function ``kv_add``.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from .base import IO, KVError, StoreConfig, add_to_counter, check_delta, check_value, prefix_end
@@ -59,6 +60,22 @@ _INCR = (
     "INSERT INTO kv (store, key, value) VALUES (:s, :k, kv_add(:s, :k, NULL, :d)) "
     "ON CONFLICT (store, key) DO UPDATE SET value = kv_add(:s, :k, kv.value, :d)"
 )
+
+
+def _enable_wal(db: sqlite3.Connection) -> None:
+    # Turning a new file to WAL takes an exclusive lock without calling the busy
+    # handler, so workers opening a fresh file together can see "database is
+    # locked" (seen: 7 of 360 openers, 12 at a time). Retry briefly; this runs
+    # once per file and process. Once the file is WAL it stays WAL and this is a no-op.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 class _Adder:
@@ -96,7 +113,7 @@ class SqliteFile:
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             try:
                 db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # first: the next lines may wait
-                db.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(db)
                 db.execute(f"PRAGMA synchronous = {'FULL' if synchronous == 'full' else 'NORMAL'}")
                 db.execute(SCHEMA)
                 db.create_function("kv_add", 4, adder, deterministic=True)

@@ -1,0 +1,103 @@
+"""StoreManager: labels to stores, defaults, lazy opening, and the load-time check of declared stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wasm_server.errors import ConfigError
+from wasm_server.kv import KVError, MemoryStore, SqliteStore, StoreConfig, StoreManager, validate_declared
+
+
+async def test_default_is_one_sqlite_store_in_the_data_dir(tmp_path: Path) -> None:
+    m = StoreManager.default(tmp_path / "data")
+    assert m.labels() == ["default"]
+    assert not (tmp_path / "data").exists()  # nothing is opened until first use
+    store = m.get("default")
+    assert isinstance(store, SqliteStore)
+    assert (tmp_path / "data" / "kv.sqlite3").exists()
+    await m.close()
+
+
+async def test_none_means_default_and_empty_means_no_stores(tmp_path: Path) -> None:
+    assert StoreManager(None, tmp_path).labels() == ["default"]
+    assert StoreManager({}, tmp_path).labels() == []
+
+
+async def test_get_is_cached_per_label_and_backend_follows_type(tmp_path: Path) -> None:
+    m = StoreManager({"s": StoreConfig("s"), "m": StoreConfig("m", "memory")}, tmp_path)
+    assert m.get("s") is m.get("s")
+    assert isinstance(m.get("m"), MemoryStore)
+    assert m.has("s") and m.has("m") and not m.has("x")
+    await m.close()
+    assert isinstance(m.get("s"), SqliteStore)  # reopens after close
+    await m.close()
+
+
+async def test_unknown_label_is_denied(tmp_path: Path) -> None:
+    m = StoreManager.default(tmp_path)
+    with pytest.raises(KVError) as info:
+        m.get("x")
+    assert info.value.code == -2
+    assert str(info.value) == "store 'x' is not configured"
+
+
+async def test_paths_are_relative_to_the_data_dir_unless_absolute(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere" / "abs.sqlite3"
+    m = StoreManager(
+        {"rel": StoreConfig("rel", path=Path("sub/rel.sqlite3")), "abs": StoreConfig("abs", path=elsewhere)},
+        tmp_path / "data",
+    )
+    await m.get("rel").set(b"k", b"v")
+    await m.get("abs").set(b"k", b"v")
+    assert (tmp_path / "data" / "sub" / "rel.sqlite3").exists()
+    assert elsewhere.exists()
+    await m.close()
+
+
+def test_label_must_match_its_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="store 'a' is configured with label 'b'"):
+        StoreManager({"a": StoreConfig("b")}, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"type": "redis"}, "key_value_stores.s.type: unknown type 'redis' (choose sqlite, memory)"),
+        ({"max_value_size": 0}, "key_value_stores.s.max_value_size: must be positive, got 0"),
+        ({"synchronous": "off"}, "key_value_stores.s.synchronous: choose normal or full, got 'off'"),
+    ],
+)
+def test_bad_store_config_is_a_config_error(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        StoreConfig("s", **kwargs)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+def test_empty_label_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="must not be empty"):
+        StoreConfig("")
+
+
+def test_validate_declared_accepts_configured_stores(tmp_path: Path) -> None:
+    m = StoreManager({"default": StoreConfig("default"), "cache": StoreConfig("cache", "memory")}, tmp_path)
+    validate_declared("api", ["default", "cache"], m)
+    validate_declared("api", [], m)
+    assert not tmp_path.joinpath("kv.sqlite3").exists()  # checking does not open anything
+
+
+def test_validate_declared_names_the_component_and_the_store(tmp_path: Path) -> None:
+    m = StoreManager.default(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        validate_declared("api", ["default", "sessions"], m, file="app/wasm-server.toml")
+    assert str(info.value) == (
+        "app/wasm-server.toml: component 'api'.key_value_stores: component 'api' declares key-value store "
+        "'sessions', which is not configured (configured: default)"
+    )
+    assert info.value.file == "app/wasm-server.toml"
+
+
+def test_validate_declared_with_no_stores_configured(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'x'.*\(configured: none\)"):
+        validate_declared("c", ["x"], StoreManager({}, tmp_path))
