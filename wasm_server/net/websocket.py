@@ -30,7 +30,7 @@ from ..abi_codec import (
 )
 from ..engine import GuestInstance
 from ..executors import NativeExecutor
-from ..protocol.http1 import Headers, encode_response
+from ..protocol.http1 import Headers
 from .connections import ConnectionRegistry, EventPump
 
 log = logging.getLogger("wasm_server")
@@ -62,9 +62,9 @@ def accept_response(headers: Headers) -> bytes:
     """The 101 Switching Protocols response for a valid upgrade request."""
     key = dict(headers)[b"sec-websocket-key"]
     accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
-    return encode_response(
-        101, [(b"upgrade", b"websocket"), (b"connection", b"Upgrade"), (b"sec-websocket-accept", accept)], b""
-    )
+    # written by hand: the generic encoder leaves Connection to the server's keep-alive logic
+    return (b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
+            b"sec-websocket-accept: " + accept + b"\r\n\r\n")
 
 
 class WebSocketSession:
@@ -137,9 +137,14 @@ class WebSocketSession:
         self._close_event(1006, b"")
 
     def _flush(self) -> None:
-        data = self.proto.data_to_send()
-        if data and not self.transport.is_closing():
-            self.transport.write(b"".join(data))
+        for chunk in self.proto.data_to_send():
+            if self.transport.is_closing():
+                return
+            if chunk:
+                self.transport.write(chunk)
+            else:  # websockets' signal that the TCP connection should end now
+                self.transport.close()
+                self._close_event(self.proto.close_code or 1006, (self.proto.close_reason or "").encode())
 
     async def _deliver(self, kind: int, payload: bytes) -> int:
         if self.instance is None:
