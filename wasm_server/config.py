@@ -53,6 +53,8 @@ class RuntimeConfig:
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "wasm-server")
     max_body: int = 10 * 1024 * 1024
     log_level: str = "info"
+    #: worker processes sharing the listeners (SO_REUSEPORT)
+    workers: int = 1
     #: operator port remaps for raw listeners: "53=5353", "7=127.0.0.1:7007"
     map_ports: tuple[str, ...] = ()
 
@@ -70,7 +72,7 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot load runtime config: {exc}", file=str(path)) from None
         server = raw.get("server", {})
-        for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level"):
+        for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level", "workers"):
             if key in server:
                 values[key] = server[key]
         if "map_ports" in server:
@@ -78,7 +80,7 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
             if not isinstance(maps, dict):
                 raise ConfigError('expected a table like { "53" = 5353 }', file=str(path), field="server.map_ports")
             values["map_ports"] = [f"{k}={v}" for k, v in maps.items()]
-    for key in ("listen", "data_dir", "cache_dir", "log_level"):
+    for key in ("listen", "data_dir", "cache_dir", "log_level", "workers"):
         env = os.environ.get(f"WASM_SERVER_{key.upper()}")
         if env:
             values[key] = env.split(",") if key == "listen" else env
@@ -94,6 +96,11 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         kwargs["max_body"] = int(values["max_body"])
     if "log_level" in values:
         kwargs["log_level"] = str(values["log_level"])
+    if "workers" in values:
+        workers = int(values["workers"])
+        if not 1 <= workers <= 256:
+            raise ConfigError(f"workers must be 1..256, got {workers}")
+        kwargs["workers"] = workers
     if "map_ports" in values:
         kwargs["map_ports"] = tuple(values["map_ports"])
     return RuntimeConfig(**kwargs)

@@ -223,3 +223,23 @@ def test_resp_with_redis_benchmark(resp: int) -> None:
     out = subprocess.run(["redis-benchmark", "-p", str(resp), "-t", "set,get", "-n", "2000", "-P", "16", "-q"],
                          capture_output=True, text=True, timeout=120)
     assert "SET:" in out.stdout and "GET:" in out.stdout
+
+
+def test_workers_share_tcp_and_http_ports(built_examples: Path, server_factory: Factory) -> None:
+    import httpx
+
+    port = free_port()
+    s = server_factory(EXAMPLES / "gallery", "--workers", "2", "--map-port", f"7=127.0.0.1:{port}",
+                       "--map-port", f"53=127.0.0.1:{free_udp_port()}")
+    pids = set()
+    for _ in range(40):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(b"ping")
+            assert c.recv(10) == b"ping"
+        assert httpx.get(s.url + "/hello/c").status_code == 200
+    out = subprocess.run(["pgrep", "-P", str(s.proc.pid)], capture_output=True, text=True)
+    pids = set(out.stdout.split())
+    assert len(pids) == 2  # two workers under the supervisor
+    counts = [int(httpx.post(s.url + "/count/c").text) for _ in range(10)]
+    assert counts == sorted(counts) and len(set(counts)) == 10  # one KV file, atomic across workers
+    assert s.stop() == 0

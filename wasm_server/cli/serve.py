@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -34,21 +35,27 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
     try:
         for addr in http:
             try:
-                await server.listen(addr.host, addr.port)
+                await server.listen(addr.host, addr.port, reuse_port=config.workers > 1)
             except OSError as exc:
                 from ..errors import WasmServerError
 
                 raise WasmServerError(f"cannot listen on {addr.url()}: {exc.strerror}") from None
-        raw_services = await open_raw_listeners(app, spec, binds)
-        for host, pattern, target in routes_table(app.router):
+        raw_services = await open_raw_listeners(app, spec, binds, reuse_port=config.workers > 1)
+        # with several workers, the first one speaks for all
+        say = os.environ.get("WASM_SERVER_WORKER", "0") in ("0", "1")
+        for host, pattern, target in (routes_table(app.router) if say else []):
             print(f"  {pattern:<28} -> {target}" + (f"  (host {host})" if host != "*" else ""), file=sys.stderr)
         urls = ", ".join(a.url() for a in http) or "no HTTP (the app has no routes)"
         count = len(spec.components)
-        print(f"wasm-server serving {spec.name} ({count} components) on {urls}", file=sys.stderr, flush=True)
-        for b in binds:
+        workers = f", {config.workers} workers" if config.workers > 1 else ""
+        if say:
+            print(f"wasm-server serving {spec.name} ({count} components{workers}) on {urls}", file=sys.stderr,
+                  flush=True)
+        for b in binds if say else []:
             moved = "" if b.url() == b.wanted else f"  (manifest: {b.wanted})"
             print(f"  {b.url():<28} -> {b.component}{moved}", file=sys.stderr)
-        print(f"  data dir: {data_dir}", file=sys.stderr, flush=True)
+        if say:
+            print(f"  data dir: {data_dir}", file=sys.stderr, flush=True)
         if ready is not None:
             ready.set()
         await stop.wait()
@@ -60,7 +67,8 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
         await app.close()
 
 
-async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind]) -> list[TcpService | UdpService]:
+async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind], *,
+                             reuse_port: bool = False) -> list[TcpService | UdpService]:
     """Open every TCP/UDP listener of the plan; one TcpService per component."""
     from ..errors import WasmServerError
     from ..executors import NativeExecutor
@@ -79,10 +87,10 @@ async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind]) -> list
                     svc = tcp[b.component] = TcpService(executor, app.connections, comp.max_connections,
                                                         comp.idle_timeout)
                     services.append(svc)
-                await svc.listen(b.host, b.port)
+                await svc.listen(b.host, b.port, reuse_port=reuse_port)
             else:
                 udp = UdpService(executor, app.connections)
-                await udp.listen(b.host, b.port)
+                await udp.listen(b.host, b.port, reuse_port=reuse_port)
                 services.append(udp)
         except OSError as exc:
             hint = " (ports below 1024 need privileges: remap with --map-port)" if b.port < 1024 else ""
@@ -91,7 +99,50 @@ async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind]) -> list
 
 
 def run(spec: AppSpec, config: RuntimeConfig) -> None:
-    """Run :func:`serve` on uvloop."""
+    """Run :func:`serve` on uvloop, in ``config.workers`` processes sharing the ports.
+
+    Workers are forked before anything starts a thread or an engine; each
+    opens every listener with SO_REUSEPORT, so the kernel spreads connections
+    (and UDP datagrams, by peer address) across them. They share the compiled
+    module cache on disk and the SQLite KV file.
+    """
     import uvloop
 
-    uvloop.run(serve(spec, config))
+    if config.workers <= 1:
+        uvloop.run(serve(spec, config))
+        return
+    children = []
+    for i in range(config.workers):
+        pid = os.fork()
+        if pid == 0:
+            os.environ["WASM_SERVER_WORKER"] = str(i + 1)
+            code = 0
+            try:
+                uvloop.run(serve(spec, config))
+            except BaseException as exc:  # report like the CLI would, then leave without cleanup of the parent's
+                print(f"error: worker {i + 1}: {exc}", file=sys.stderr)
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    _supervise(children)
+
+
+def _supervise(children: list[int]) -> None:
+    """Forward SIGTERM/SIGINT to the workers and wait for all of them."""
+    def forward(sig: int, _frame: object) -> None:
+        for pid in children:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    failed = 0
+    for pid in children:
+        _, status = os.waitpid(pid, 0)
+        failed += os.waitstatus_to_exitcode(status) not in (0, -signal.SIGTERM, -signal.SIGINT)
+    if failed:
+        from ..errors import WasmServerError
+
+        raise WasmServerError(f"{failed} worker(s) failed")
