@@ -243,3 +243,38 @@ def test_workers_share_tcp_and_http_ports(built_examples: Path, server_factory: 
     counts = [int(httpx.post(s.url + "/count/c").text) for _ in range(10)]
     assert counts == sorted(counts) and len(set(counts)) == 10  # one KV file, atomic across workers
     assert s.stop() == 0
+
+
+@pytest.fixture
+def tcp_probe(server_factory: Factory, tmp_path: Path) -> int:
+    from wasm_server.toolchain import c as cc
+
+    app = tmp_path / "probe"
+    app.mkdir()
+    assert cc.main(["-o", str(app / "probe.wasm"), str(Path(__file__).parents[1] / "guests" / "c" / "tcp_probe.c")]) == 0
+    (app / "wasm-server.toml").write_text('[[component]]\nname = "probe"\nsource = "probe.wasm"\n'
+                                          '[[component.tcp]]\nlisten = "127.0.0.1:1"\n')
+    port = free_port()
+    server_factory(app, "--map-port", f"1={port}", listen_check=port)
+    return port
+
+
+def test_state_is_per_connection_and_a_trap_closes_only_its_connection(tcp_probe: int) -> None:
+    a = socket.create_connection(("127.0.0.1", tcp_probe), timeout=5)
+    b = socket.create_connection(("127.0.0.1", tcp_probe), timeout=5)
+    a.sendall(b"x")
+    assert a.recv(100) == b"1:x"
+    a.sendall(b"y")
+    assert a.recv(100) == b"2:y"
+    b.sendall(b"z")
+    assert b.recv(100) == b"1:z"  # b's instance has its own counter
+    b.sendall(b"trap")
+    assert b.recv(100) == b""  # b is closed …
+    a.sendall(b"w")
+    assert a.recv(100) == b"3:w"  # … a is not, and kept its state
+    a.sendall(b"peer")
+    assert a.recv(100).decode().startswith("peer 127.0.0.1:")
+    a.sendall(b"bye")
+    assert a.recv(100) == b""
+    a.close()
+    b.close()
