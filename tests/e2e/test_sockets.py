@@ -251,7 +251,8 @@ def tcp_probe(server_factory: Factory, tmp_path: Path) -> int:
 
     app = tmp_path / "probe"
     app.mkdir()
-    assert cc.main(["-o", str(app / "probe.wasm"), str(Path(__file__).parents[1] / "guests" / "c" / "tcp_probe.c")]) == 0
+    source = Path(__file__).parents[1] / "guests" / "c" / "tcp_probe.c"
+    assert cc.main(["-o", str(app / "probe.wasm"), str(source)]) == 0
     (app / "wasm-server.toml").write_text('[[component]]\nname = "probe"\nsource = "probe.wasm"\n'
                                           '[[component.tcp]]\nlisten = "127.0.0.1:1"\n')
     port = free_port()
