@@ -11,11 +11,8 @@ rewritten with the figures and this command.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,8 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, free_port, machine, wait_port, write_section
+
 SECTION = "## HTTP hello (issue 2)"
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
@@ -54,25 +52,6 @@ def parse_wrk(text: str) -> WrkResult:
         int(non2xx.group(1)) if non2xx else 0,
         sum(int(g) for g in errors.groups()) if errors else 0,
     )
-
-
-def free_port() -> int:
-    """An unused loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, timeout: float = 60.0) -> None:
-    """Block until something listens on 127.0.0.1:port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 def start(cmd: list[str], port: int) -> subprocess.Popen[bytes]:
@@ -124,20 +103,6 @@ def measure(duration: int, runs: int, connections: int) -> dict[str, list[WrkRes
     return results
 
 
-def machine() -> str:
-    """One line about the machine and the versions involved."""
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-    from importlib.metadata import version
-
-    return (f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}, "
-            f"wasmtime-py {version('wasmtime')}, Node {node}")
-
-
 def report(results: dict[str, list[WrkResult]], command: str) -> str:
     """The RESULTS.md section."""
     med = {k: (statistics.median(r.rps for r in v), statistics.median(r.p99_ms for r in v)) for k, v in results.items()}
@@ -168,14 +133,6 @@ def report(results: dict[str, list[WrkResult]], command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md, keeping the others."""
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text + "\n"
-    RESULTS.write_text(new)
-
-
 def main() -> int:
     """Run the benchmark and record it."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -196,7 +153,7 @@ def main() -> int:
     command = "python benchmarks/http_hello.py " + " ".join(sys.argv[1:])
     section = report(results, command.strip())
     print(section)
-    write_section(section)
+    write_section(SECTION, section)
     return 0
 
 

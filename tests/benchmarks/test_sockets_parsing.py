@@ -1,0 +1,26 @@
+"""Parsers and packet builders of benchmarks/sockets.py (no timing assertions)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+spec = importlib.util.spec_from_file_location("sockets_bench", BENCH / "sockets.py")
+assert spec and spec.loader
+sockets_bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(sockets_bench)
+
+
+def test_redis_benchmark_lines() -> None:
+    text = "SET: 24570.02 requests per second, p50=30.047 msec\nGET: 22831.05 requests per second\n"
+    assert sockets_bench.parse_redis_benchmark(text) == {"SET": 24570.02, "GET": 22831.05}
+    assert sockets_bench.parse_redis_benchmark("WARNING: Could not fetch server CONFIG\n") == {}
+
+
+def test_dns_query_is_a_well_formed_a_query() -> None:
+    q = sockets_bench.dns_query(0x1234)
+    assert q[:2] == b"\x12\x34" and q[4:6] == b"\x00\x01"
+    assert q.endswith(b"\x05hello\x04wasm\x04test\x00\x00\x01\x00\x01")
