@@ -328,6 +328,11 @@ IMPORT(subscribe) int32_t ws__subscribe(int32_t conn, const char *c, int32_t cl)
 IMPORT(sleep_ms) int32_t ws__sleep_ms(int32_t ms);
 IMPORT(stream_start) int32_t ws__stream_start(const uint8_t *p, int32_t len);
 IMPORT(stream_write) int32_t ws__stream_write(const void *p, int32_t len);
+IMPORT(tcp_connect) int64_t ws__tcp_connect(const char *h, int32_t hl, int32_t port);
+IMPORT(udp_connect) int64_t ws__udp_connect(const char *h, int32_t hl, int32_t port);
+IMPORT(sock_send) int32_t ws__sock_send(int32_t s, const void *p, int32_t len);
+IMPORT(sock_recv) int64_t ws__sock_recv(int32_t s, int32_t max, int32_t timeout_ms);
+IMPORT(sock_close) int32_t ws__sock_close(int32_t s);
 
 /* Record the message of a failed call; returns the code. */
 static int fail(int64_t code) {
@@ -438,6 +443,39 @@ int ws_http_send(const ws_http_request *req, ws_http_response *out) {
         return WS_INVALID;
     }
     return WS_OK;
+}
+
+int ws_tcp_connect(const char *host, uint16_t port, int32_t *sock) {
+    int64_t h = ws__tcp_connect(host, (int32_t)strlen(host), port);
+    if (h < 0) return fail(h);
+    *sock = (int32_t)h;
+    return WS_OK;
+}
+
+int ws_udp_connect(const char *host, uint16_t port, int32_t *sock) {
+    int64_t h = ws__udp_connect(host, (int32_t)strlen(host), port);
+    if (h < 0) return fail(h);
+    *sock = (int32_t)h;
+    return WS_OK;
+}
+
+int ws_sock_send(int32_t sock, const void *data, size_t len) {
+    int32_t rc = ws__sock_send(sock, data, (int32_t)len);
+    return rc < 0 ? fail(rc) : WS_OK;
+}
+
+int ws_sock_recv(int32_t sock, void *buf, size_t cap, int timeout_ms, size_t *n) {
+    int64_t got = ws__sock_recv(sock, (int32_t)cap, timeout_ms);
+    *n = 0;
+    if (got < 0) return fail(got);
+    ws__result_read(buf, (int32_t)got);
+    *n = (size_t)got;
+    return WS_OK;
+}
+
+int ws_sock_close(int32_t sock) {
+    int32_t rc = ws__sock_close(sock);
+    return rc < 0 ? fail(rc) : WS_OK;
 }
 
 int ws_conn_send(uint32_t conn, const void *data, size_t len) {

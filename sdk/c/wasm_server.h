@@ -197,6 +197,19 @@ int ws_subscribe(uint32_t conn, const char *channel);
 /* Suspend this guest for `ms` milliseconds (the server keeps serving others). */
 int ws_sleep_ms(uint32_t ms);
 
+/* ---- outbound sockets (allowed_outbound_hosts: "tcp://host:port", "udp://*:53") ---- */
+
+/* Connect; *sock is a handle for the calls below. WS_DENIED if not allowed. */
+int ws_tcp_connect(const char *host, uint16_t port, int32_t *sock);
+/* A UDP socket that sends to and receives from one peer. */
+int ws_udp_connect(const char *host, uint16_t port, int32_t *sock);
+/* Send bytes (TCP) or one datagram (UDP); waits while the peer is slow. */
+int ws_sock_send(int32_t sock, const void *data, size_t len);
+/* Receive up to cap bytes into buf; *n = 0 means the TCP peer closed.
+   timeout_ms < 0 waits forever; WS_TIMEOUT when it expires. */
+int ws_sock_recv(int32_t sock, void *buf, size_t cap, int timeout_ms, size_t *n);
+int ws_sock_close(int32_t sock);
+
 /* ---- streaming HTTP responses ------------------------------------------------- */
 
 /* Send status and headers now and stream the body (chunked) with

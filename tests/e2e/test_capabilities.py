@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, free_port
 from wasm_server.toolchain import c as cc
 
 GUEST = Path(__file__).resolve().parents[1] / "guests" / "c" / "probe.c"
@@ -57,7 +58,7 @@ name = "probe"
 source = "probe.wasm"
 routes = ["/..."]
 key_value_stores = ["default"]
-allowed_outbound_hosts = ["http://127.0.0.1:{upstream}"]
+allowed_outbound_hosts = ["http://127.0.0.1:{upstream}", "tcp://127.0.0.1:{upstream}", "udp://127.0.0.1:*"]
 variables = {{ greeting = "hello there", empty = "" }}
 """)
     return server_factory(app)
@@ -124,3 +125,39 @@ def test_one_mib_binary_body_round_trips(probe: Server) -> None:
     body = bytes(range(256)) * 4096
     r = httpx.post(probe.url + "/echo", content=body)
     assert r.content.endswith(body)
+
+
+class UdpEcho:
+    """A UDP echo peer on loopback (answers 'echo:' + the datagram)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while True:
+            try:
+                data, addr = self.sock.recvfrom(2048)
+            except OSError:
+                return
+            self.sock.sendto(b"echo:" + data, addr)
+
+
+def test_outbound_tcp_and_udp_sockets(probe: Server, upstream: int) -> None:
+    # the upstream HTTP server answers a raw "ping" with a 400 page: proof the bytes went both ways
+    assert "Bad request syntax ('ping')" in get(probe, f"/tcp?127.0.0.1:{upstream}")
+    echo = UdpEcho()
+    try:
+        assert get(probe, f"/udp?127.0.0.1:{echo.port}") == "got echo:ping\r\n\r\n"
+    finally:
+        echo.sock.close()
+
+
+def test_outbound_sockets_are_denied_outside_the_list(probe: Server, upstream: int) -> None:
+    assert get(probe, "/tcp?127.0.0.1:9").startswith("error -2: destination tcp://127.0.0.1:9 is not in")
+    assert get(probe, "/tcp?localhost:" + str(upstream)).startswith("error -2")  # names are not IPs
+    closed = free_port()
+    assert get(probe, f"/udp?127.0.0.2:{closed}").startswith("error -2")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import kv, log, outbound_http, pubsub, result, sockets, streams, variables
+from . import kv, log, outbound_http, outbound_sockets, pubsub, result, sockets, streams, variables
 from ._spec import ImportSpec, define
 from .host import ComponentHost
 
@@ -20,6 +20,7 @@ ALL_IMPORTS: list[ImportSpec] = [
     *variables.IMPORTS,
     *kv.IMPORTS,
     *outbound_http.IMPORTS,
+    *outbound_sockets.IMPORTS,
     *sockets.IMPORTS,
     *pubsub.IMPORTS,
     *streams.IMPORTS,

@@ -24,6 +24,13 @@ class ComponentHost:
     connections: Any = None  # net.connections.ConnectionRegistry
     broker: Any = None  # capabilities.pubsub.Broker
 
+    def outbound_check(self, scheme: str, host: str, port: int) -> str | None:
+        """Why ``scheme://host:port`` is not allowed, or None if it is."""
+        rules = self.outbound.rules if self.outbound is not None else ()
+        if any(r.matches(scheme, host.lower(), port) for r in rules):
+            return None
+        return f"destination {scheme}://{host}:{port} is not in allowed_outbound_hosts"
+
     def store(self, label: str) -> Any:
         """The KV store ``label``, if the component declared it."""
         if label not in self.key_value_stores:

@@ -69,7 +69,7 @@ class CallState:
     """Per-instance state that host imports need while a guest call runs."""
 
     __slots__ = ("ctx", "err", "err_ref", "host", "mem_ref", "memory", "pending", "pending_results", "result",
-                 "stream", "trap", "trap_ref")
+                 "sockets", "stream", "trap", "trap_ref")
 
     def __init__(self, ctx: Any, host: Any) -> None:
         self.ctx = ctx
@@ -85,6 +85,8 @@ class CallState:
         self.mem_ref: Any = None
         #: the response stream of the HTTP request being handled (see capabilities/streams.py)
         self.stream: Any = None
+        #: outbound sockets this instance opened (see capabilities/outbound_sockets.py)
+        self.sockets: Any = None
         self.trap: Any = None
         self.err: Any = None
         self.trap_ref: Any = None

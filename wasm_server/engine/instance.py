@@ -108,6 +108,14 @@ class GuestInstance:
         status = await ll.call(self.state, self.start, None, 0, None, 0, deadline)
         return 0 if status is None else status
 
+    def release(self) -> None:
+        """Close what the guest opened through host calls (outbound sockets)."""
+        sockets = self.state.sockets
+        if sockets:
+            for sock in sockets.values():
+                sock.close()
+        self.state.sockets = None
+
     def read(self, ptr: int, length: int) -> bytes:
         """Copy bytes out of the guest's memory."""
         return self.state.read(ptr, length)

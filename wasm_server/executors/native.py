@@ -76,11 +76,17 @@ class NativeExecutor:
         deadline = time.monotonic() + self.limits.timeout
         inst = self._idle.pop() if self._idle else await self._new(deadline)
         inst.state.stream = stream
-        ret = await inst.event(KIND_HTTP_REQUEST, encode_request(request), deadline)
-        inst.state.stream = None
-        if ret < 0:
-            raise GuestError(f"guest returned error code {ret}")
-        response = decode_response(inst.read(ret >> 32, ret & 0xFFFFFFFF))
-        if inst.uses < self.instance_reuse and len(self._idle) < MAX_IDLE:
+        reuse = False
+        try:
+            ret = await inst.event(KIND_HTTP_REQUEST, encode_request(request), deadline)
+            if ret < 0:
+                raise GuestError(f"guest returned error code {ret}")
+            response = decode_response(inst.read(ret >> 32, ret & 0xFFFFFFFF))
+            reuse = inst.uses < self.instance_reuse and len(self._idle) < MAX_IDLE
+        finally:
+            inst.state.stream = None
+            if not reuse:
+                inst.release()
+        if reuse:
             self._idle.append(inst)
         return response

@@ -158,6 +158,7 @@ class TcpConnection(asyncio.Protocol):
             self.instance = await executor.new_instance()
         ret = await executor.deliver(self.instance, kind, payload)
         if kind == KIND_TCP_CLOSE:
+            self.instance.release()
             self.instance = None  # the connection is over: free the instance
         elif ret < 0 or (self.eof and not self.pump.queue):
             self.close()
@@ -167,9 +168,14 @@ class TcpConnection(asyncio.Protocol):
             self._resume()
         return ret
 
+    def _drop_instance(self) -> None:
+        if self.instance is not None:
+            self.instance.release()
+        self.instance = None
+
     def _failed(self, exc: Exception) -> None:
         log.error("%s: connection %s closed: the guest failed: %s", self.component, self.peer, exc)
-        self.instance = None
+        self._drop_instance()
         self.close()
 
     # -- what host imports call --------------------------------------------------------

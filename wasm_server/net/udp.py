@@ -71,10 +71,15 @@ class UdpService(asyncio.DatagramProtocol):
             self.instance = await self.executor.new_instance()
         return await self.executor.deliver(self.instance, kind, payload)
 
+    def _drop_instance(self) -> None:
+        if self.instance is not None:
+            self.instance.release()
+        self.instance = None
+
     def _failed(self, exc: Exception) -> None:
         # a bad datagram must not take the listener down: the next one gets a fresh instance
         log.error("%s: a datagram failed: %s", self.component, exc)
-        self.instance = None
+        self._drop_instance()
         self.pump.failed = False
 
     def sendto(self, peer: str, data: bytes) -> bool:

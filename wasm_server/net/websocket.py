@@ -153,6 +153,7 @@ class WebSocketSession:
             self.instance = await self.executor.new_instance()
         ret = await self.executor.deliver(self.instance, kind, payload)
         if kind == KIND_WS_CLOSE:
+            self.instance.release()
             self.instance = None
         elif ret < 0:
             self.close(1008 if kind == KIND_WS_OPEN else 1011, b"closed by the service")
@@ -160,9 +161,14 @@ class WebSocketSession:
             self.transport.resume_reading()
         return ret
 
+    def _drop_instance(self) -> None:
+        if self.instance is not None:
+            self.instance.release()
+        self.instance = None
+
     def _failed(self, exc: Exception) -> None:
         log.error("%s: WebSocket %s closed: the guest failed: %s", self.component, self.peer, exc)
-        self.instance = None
+        self._drop_instance()
         self.close(1011, b"internal error")
 
     # -- what host imports call ------------------------------------------------

@@ -21,9 +21,22 @@ from pathlib import Path
 from ..errors import BuildError
 
 ROOT = Path(__file__).resolve().parents[2]
-#: one target dir for every crate, so the SDK compiles once for all examples
-TARGET_DIR = ROOT / "target"
+
+
+def _target_dir() -> Path:
+    """One target dir for every crate, so the SDK compiles once for all examples."""
+    if (ROOT / "sdk" / "rust" / "Cargo.toml").exists():  # a source checkout
+        return ROOT / "target"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "wasm-server" / "cargo-target"
+
+
+TARGET_DIR = _target_dir()
+#: a 64 KiB stack instead of Rust's 1 MiB: memory starts at 128 KiB instead of ~1.1 MiB
 STACK_SIZE = 64 * 1024
+DEBIAN_CARGO = "/usr/bin/cargo"
+DEBIAN_RUSTC = "/usr/bin/rustc"
+DEBIAN_WASM_STD = Path("/usr/lib/rustlib/wasm32-wasi")
 
 
 @dataclass(frozen=True)
@@ -39,18 +52,22 @@ class Toolchain:
 def _rustup_has(target: str) -> bool:
     if not shutil.which("rustup"):
         return False
-    out = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True)
-    return target in out.stdout.split()
+    try:
+        out = subprocess.run(["rustup", "target", "list", "--installed"], capture_output=True, text=True,
+                             timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and target in out.stdout.split()
 
 
 def pick() -> Toolchain:
     """The toolchain to use (explained in ``why``)."""
     if _rustup_has("wasm32-wasip1") and shutil.which("cargo"):
-        return Toolchain("cargo", "wasm32-wasip1", {}, "rustup stable with wasm32-wasip1")
-    debian_std = Path("/usr/lib/rustlib/wasm32-wasi")
-    if Path("/usr/bin/cargo").exists() and Path("/usr/bin/rustc").exists() and debian_std.exists():
-        return Toolchain("/usr/bin/cargo", "wasm32-wasi", {"RUSTC": "/usr/bin/rustc"},
-                         "Debian rustc + libstd-rust-dev-wasm32 (target wasm32-wasi)")
+        return Toolchain("cargo", "wasm32-wasip1", {}, "rustup stable (wasm32-wasip1 is installed)")
+    if Path(DEBIAN_CARGO).exists() and Path(DEBIAN_RUSTC).exists() and DEBIAN_WASM_STD.exists():
+        return Toolchain(DEBIAN_CARGO, "wasm32-wasi", {"RUSTC": DEBIAN_RUSTC},
+                         "Debian rustc + libstd-rust-dev-wasm32, target wasm32-wasi "
+                         "(rustup has no wasm32-wasip1 target and cannot download one)")
     raise BuildError(
         "no Rust toolchain that can build wasm offline: install Debian's rustc, cargo and "
         "libstd-rust-dev-wasm32 (scripts/setup does), or a rustup toolchain with wasm32-wasip1"
@@ -66,34 +83,53 @@ def _crate_name(manifest: Path) -> str:
         raise BuildError(f"cannot read the crate name from {manifest}: {exc}") from None
 
 
+def _parse(argv: list[str]) -> tuple[Path, Path]:
+    """``(out, manifest)`` from the command line."""
+    out: Path | None = None
+    manifest = Path("Cargo.toml")
+    it = iter(argv)
+    for arg in it:
+        if arg in ("-o", "--manifest-path"):
+            value = next(it, None)
+            if value is None:
+                raise BuildError(f"wasm-server cargo-build: {arg} needs a value")
+            if arg == "-o":
+                out = Path(value)
+            else:
+                manifest = Path(value)
+        elif arg.startswith("--manifest-path="):
+            manifest = Path(arg.split("=", 1)[1])
+        else:
+            raise BuildError(f"wasm-server cargo-build: unexpected argument {arg!r} "
+                             "(usage: wasm-server cargo-build -o OUT.wasm [--manifest-path Cargo.toml])")
+    if out is None:
+        raise BuildError("wasm-server cargo-build: missing -o OUT.wasm")
+    return out, manifest
+
+
 def main(argv: list[str]) -> int:
     """Build the crate and copy its .wasm to ``-o``."""
-    if argv in (["-h"], ["--help"]):
+    if any(a in ("-h", "--help") for a in argv):
         print(__doc__, file=sys.stderr)
         return 0
-    args = list(argv)
-    manifest = Path("Cargo.toml")
-    if "--manifest-path" in args:
-        i = args.index("--manifest-path")
-        manifest = Path(args[i + 1])
-        del args[i : i + 2]
-    if "-o" not in args:
-        raise BuildError("wasm-server cargo-build: missing -o OUT.wasm")
-    out = Path(args[args.index("-o") + 1])
-    if not manifest.exists():
-        raise BuildError(f"no {manifest} here")
+    out, manifest = _parse(argv)
+    if not manifest.is_file():
+        raise BuildError(f"wasm-server cargo-build: no {manifest} (run it in the crate or pass --manifest-path)")
     tc = pick()
     print(f"toolchain: {tc.why}", file=sys.stderr, flush=True)
     env = {**os.environ, **tc.env, "CARGO_TARGET_DIR": str(TARGET_DIR), "CARGO_NET_OFFLINE": "true"}
-    # a 64 KiB stack instead of 1 MiB: the module's memory starts at ~128 KiB, not ~1 MiB
     env["RUSTFLAGS"] = (env.get("RUSTFLAGS", "") + f" -C link-arg=-zstack-size={STACK_SIZE}").strip()
     cmd = [tc.cargo, "build", "--release", "--target", tc.target, "--manifest-path", str(manifest)]
-    proc = subprocess.run(cmd, env=env)
+    try:
+        proc = subprocess.run(cmd, env=env)  # cargo's progress goes straight to the terminal
+    except OSError as exc:
+        raise BuildError(f"cannot run {tc.cargo}: {exc}") from None
     if proc.returncode != 0:
         raise BuildError(f"cargo build failed (exit {proc.returncode}) for {manifest}")
     built = TARGET_DIR / tc.target / "release" / f"{_crate_name(manifest)}.wasm"
     if not built.exists():
-        raise BuildError(f"cargo did not produce {built} (is crate-type = [\"cdylib\"] set?)")
+        raise BuildError(f"cargo did not produce {built} (is crate-type = [\"cdylib\"] set in [lib]?)")
+    out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(built, out)
     print(f"wrote {out} ({out.stat().st_size} bytes)", file=sys.stderr)
     return 0

@@ -77,6 +77,23 @@ static ws_response *probe(const ws_request *req) {
             ws_response_write(res, got.body.ptr, got.body.len);
             ws_http_response_free(&got);
         }
+    } else if (!strcmp(path, "/tcp") || !strcmp(path, "/udp")) {
+        /* q = host:port; send "ping" and answer what came back */
+        char *colon = strrchr(q, ':');
+        int32_t sock;
+        if (!colon) return free(path), free(q), ws_response_plain(400, "host:port\n");
+        *colon = 0;
+        rc = (path[1] == 't' ? ws_tcp_connect : ws_udp_connect)(q, (uint16_t)atoi(colon + 1), &sock);
+        if (rc) res = error(rc);
+        else {
+            char buf[256];
+            size_t n = 0;
+            rc = ws_sock_send(sock, "ping\r\n\r\n", 8);
+            if (!rc) rc = ws_sock_recv(sock, buf, sizeof buf, 2000, &n);
+            if (rc) res = error(rc);
+            else { res = ws_response_plain(200, "got "); ws_response_write(res, buf, n); }
+            ws_sock_close(sock);
+        }
     } else if (!strcmp(path, "/log")) {
         ws_logf(WS_WARN, "probe says %s", q);
         res = ws_response_plain(200, "logged\n");
