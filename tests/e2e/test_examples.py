@@ -9,14 +9,24 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import CLI, ROOT, Server, start_server
+from tests.e2e.conftest import CLI, ROOT, Server, free_port, start_server
 
 Factory = Callable[..., Server]
 
 
+def loopback_ports() -> list[str]:
+    """--map-port flags keeping the gallery's raw listeners (7, 53) on loopback test ports."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        udp = s.getsockname()[1]
+    return ["--map-port", f"7=127.0.0.1:{free_port()}", "--map-port", f"53=127.0.0.1:{udp}"]
+
+
 @pytest.fixture
 def gallery(built_examples: Path, server_factory: Factory) -> Server:
-    return server_factory(built_examples / "gallery")
+    return server_factory(built_examples / "gallery", *loopback_ports())
 
 
 def test_index_lists_every_example(gallery: Server) -> None:
