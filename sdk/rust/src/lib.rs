@@ -52,6 +52,19 @@ impl ErrorKind {
             other => ErrorKind::Other(other),
         }
     }
+
+    /// The ABI error code of this kind.
+    pub fn code(&self) -> i32 {
+        match *self {
+            ErrorKind::NotFound => codec::NOT_FOUND,
+            ErrorKind::Denied => codec::DENIED,
+            ErrorKind::TooLarge => codec::TOO_LARGE,
+            ErrorKind::Invalid => codec::INVALID,
+            ErrorKind::Io => codec::IO,
+            ErrorKind::Timeout => codec::TIMEOUT,
+            ErrorKind::Other(code) => code,
+        }
+    }
 }
 
 /// A failed host call: the code and the host's explanation.
@@ -98,7 +111,7 @@ impl Request {
     }
     /// The query string (without '?'), empty if none.
     pub fn query(&self) -> &str {
-        self.url().splitn(2, '?').nth(1).unwrap_or("")
+        self.url().split_once('?').map(|(_, q)| q).unwrap_or("")
     }
     /// The manifest route that matched.
     pub fn route(&self) -> &str {
@@ -127,6 +140,15 @@ impl Request {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| text(v))
+    }
+    /// The first header `name` (case-insensitive) as the bytes received
+    /// (`header` gives "" for a value that is not UTF-8).
+    pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
+        self.raw
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.as_slice())
     }
     /// All headers (names lower-case), in received order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
@@ -159,6 +181,10 @@ impl Response {
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Response {
         self.headers.push((name.to_string(), value.as_ref().to_vec()));
         self
+    }
+    /// The first header `name` set on this response (case-insensitive).
+    pub fn header_value(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice())
     }
     /// Set the body.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Response {
@@ -203,7 +229,7 @@ pub mod __rt {
     use std::cell::RefCell;
 
     thread_local! {
-        static LAST: RefCell<Vec<u8>> = RefCell::new(Vec::new());
+        static LAST: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
 
     pub fn alloc_bytes(size: i32) -> *mut u8 {
@@ -212,26 +238,33 @@ pub mod __rt {
     }
 
     /// Take ownership of the event payload the host wrote at `ptr`.
-    pub fn payload(ptr: *mut u8, len: i32) -> Vec<u8> {
+    ///
+    /// # Safety
+    /// `ptr` must come from `alloc_bytes(len)` and hold `len` bytes.
+    pub unsafe fn payload(ptr: *mut u8, len: i32) -> Vec<u8> {
         LAST.with(|l| *l.borrow_mut() = Vec::new());
         let size = if len > 0 { len as usize } else { 1 };
-        let data = unsafe { std::slice::from_raw_parts(ptr, len.max(0) as usize) }.to_vec();
-        unsafe { dealloc(ptr, Layout::from_size_align_unchecked(size, 1)) };
+        let data = std::slice::from_raw_parts(ptr, len.max(0) as usize).to_vec();
+        dealloc(ptr, Layout::from_size_align_unchecked(size, 1));
         data
     }
 
-    pub fn handle(kind: i32, ptr: *mut u8, len: i32, f: impl FnOnce(super::Request) -> super::Response) -> i64 {
+    /// Decode an HTTP request event, run `f`, keep the encoded response until the next event.
+    ///
+    /// # Safety
+    /// `ptr` must come from `alloc_bytes(len)` and hold `len` bytes.
+    pub unsafe fn handle(kind: i32, ptr: *mut u8, len: i32, f: impl FnOnce(super::Request) -> super::Response) -> i64 {
         LAST.with(|l| *l.borrow_mut() = Vec::new()); // the host copied the previous response
         let size = if len > 0 { len as usize } else { 1 };
-        let raw = unsafe { std::slice::from_raw_parts(ptr, len.max(0) as usize) };
+        let raw = std::slice::from_raw_parts(ptr, len.max(0) as usize);
         let decoded = super::codec::decode_request(raw);
-        unsafe { dealloc(ptr, Layout::from_size_align_unchecked(size, 1)) };
+        dealloc(ptr, Layout::from_size_align_unchecked(size, 1));
         if kind != 1 {
             return -1;
         }
         let req = match decoded {
             Some(r) => super::Request::from_raw(r),
-            None => return -1,
+            None => return super::codec::INVALID as i64, // a guest failure (500), not "kind not handled"
         };
         let bytes = f(req).encode();
         LAST.with(|l| {
@@ -258,6 +291,7 @@ macro_rules! service {
             $crate::__rt::alloc_bytes(size)
         }
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // the host passes what wasm_server_alloc returned
         pub extern "C" fn wasm_server_handle(kind: i32, ptr: *mut u8, len: i32) -> i64 {
             $crate::__service_dispatch!(kind, ptr, len; $($key : $value),*)
         }
@@ -269,7 +303,7 @@ macro_rules! service {
 macro_rules! __service_dispatch {
     ($kind:ident, $ptr:ident, $len:ident; $($key:ident : $value:expr),*) => {{
         $( $crate::__service_arm!($kind, $ptr, $len, $key, $value); )*
-        let _ = $crate::__rt::payload($ptr, $len);
+        let _ = unsafe { $crate::__rt::payload($ptr, $len) };
         -1
     }};
 }
@@ -279,13 +313,14 @@ macro_rules! __service_dispatch {
 macro_rules! __service_arm {
     ($kind:ident, $ptr:ident, $len:ident, http, $value:expr) => {
         if $kind == 1 {
-            return $crate::__rt::handle($kind, $ptr, $len, |req| $crate::IntoResponse::into_response($value(req)));
+            let f = |req| $crate::IntoResponse::into_response($value(req));
+            return unsafe { $crate::__rt::handle($kind, $ptr, $len, f) };
         }
     };
     ($kind:ident, $ptr:ident, $len:ident, tcp, $value:expr) => {
         if (2..=4).contains(&$kind) {
             thread_local! { static H: std::cell::RefCell<Option<Box<dyn $crate::net::TcpHandler>>> = std::cell::RefCell::new(None); }
-            let p = $crate::__rt::payload($ptr, $len);
+            let p = unsafe { $crate::__rt::payload($ptr, $len) };
             return H.with(|h| {
                 let mut h = h.borrow_mut();
                 let handler = h.get_or_insert_with(|| Box::new($value));
@@ -296,7 +331,7 @@ macro_rules! __service_arm {
     ($kind:ident, $ptr:ident, $len:ident, udp, $value:expr) => {
         if $kind == 5 {
             thread_local! { static H: std::cell::RefCell<Option<Box<dyn $crate::net::UdpHandler>>> = std::cell::RefCell::new(None); }
-            let p = $crate::__rt::payload($ptr, $len);
+            let p = unsafe { $crate::__rt::payload($ptr, $len) };
             return H.with(|h| {
                 let mut h = h.borrow_mut();
                 let handler = h.get_or_insert_with(|| Box::new($value));
@@ -307,7 +342,7 @@ macro_rules! __service_arm {
     ($kind:ident, $ptr:ident, $len:ident, websocket, $value:expr) => {
         if (6..=8).contains(&$kind) {
             thread_local! { static H: std::cell::RefCell<Option<Box<dyn $crate::net::WebSocketHandler>>> = std::cell::RefCell::new(None); }
-            let p = $crate::__rt::payload($ptr, $len);
+            let p = unsafe { $crate::__rt::payload($ptr, $len) };
             return H.with(|h| {
                 let mut h = h.borrow_mut();
                 let handler = h.get_or_insert_with(|| Box::new($value));
@@ -330,8 +365,10 @@ macro_rules! http_handler {
             $crate::__rt::alloc_bytes(size)
         }
         #[no_mangle]
+        #[allow(clippy::not_unsafe_ptr_arg_deref)] // the host passes what wasm_server_alloc returned
         pub extern "C" fn wasm_server_handle(kind: i32, ptr: *mut u8, len: i32) -> i64 {
-            $crate::__rt::handle(kind, ptr, len, |req| $crate::IntoResponse::into_response($handler(req)))
+            let f = |req| $crate::IntoResponse::into_response($handler(req));
+            unsafe { $crate::__rt::handle(kind, ptr, len, f) }
         }
     };
 }

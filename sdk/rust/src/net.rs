@@ -100,6 +100,15 @@ fn bytes_at(b: &[u8], at: usize) -> Option<(&[u8], usize)> {
     Some((v, at + 4 + n))
 }
 
+/// The event's return value: 0 keeps the connection, -1 closes it.
+fn keep(yes: bool) -> i64 {
+    if yes {
+        0
+    } else {
+        -1
+    }
+}
+
 #[doc(hidden)]
 pub fn dispatch_tcp<H: TcpHandler + ?Sized>(h: &mut H, kind: i32, p: &[u8]) -> i64 {
     let conn = match u32_at(p, 0) {
@@ -108,23 +117,11 @@ pub fn dispatch_tcp<H: TcpHandler + ?Sized>(h: &mut H, kind: i32, p: &[u8]) -> i
     };
     match kind {
         2 => match bytes_at(p, 4) {
-            Some((peer, _)) => {
-                if h.on_connect(conn, std::str::from_utf8(peer).unwrap_or("")) {
-                    0
-                } else {
-                    -1
-                }
-            }
+            Some((peer, _)) => keep(h.on_connect(conn, std::str::from_utf8(peer).unwrap_or(""))),
             None => -1,
         },
         3 => match bytes_at(p, 4) {
-            Some((data, _)) => {
-                if h.on_data(conn, data) {
-                    0
-                } else {
-                    -1
-                }
-            }
+            Some((data, _)) => keep(h.on_data(conn, data)),
             None => -1,
         },
         4 => {
