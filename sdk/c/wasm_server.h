@@ -197,7 +197,7 @@ int ws_subscribe(uint32_t conn, const char *channel);
 /* Suspend this guest for `ms` milliseconds (the server keeps serving others). */
 int ws_sleep_ms(uint32_t ms);
 
-/* ---- outbound sockets (allowed_outbound_hosts: "tcp://host:port", "udp://any-host:53") ---- */
+/* ---- outbound sockets (allowed_outbound_hosts: "tcp://host:port", "udp://host:53") ---- */
 
 /* Connect; *sock is a handle for the calls below. WS_DENIED if not allowed. */
 int ws_tcp_connect(const char *host, uint16_t port, int32_t *sock);
