@@ -129,3 +129,10 @@ def test_other_requests_are_served_while_streams_run(clock: Server) -> None:
                 assert (await s).text.count("event: tick") == 3
 
     asyncio.run(scenario())
+
+
+def test_rust_sse_stream(built_examples: Path, server_factory: Factory) -> None:
+    s = server_factory(EXAMPLES / "sse-clock" / "rust")
+    out = subprocess.run(["curl", "-sN", f"{s.url}/clock?n=3&ms=50"], capture_output=True, timeout=30)
+    events = [e for e in out.stdout.decode().split("\n\n") if e.strip()]
+    assert [e.splitlines()[-1] for e in events] == ["data: tick 1 of 3", "data: tick 2 of 3", "data: tick 3 of 3"]

@@ -23,6 +23,13 @@ extern "C" {
     pub fn publish(c: *const u8, cl: i32, p: *const u8, pl: i32) -> i32;
     pub fn subscribe(conn: i32, c: *const u8, cl: i32) -> i32;
     pub fn sleep_ms(ms: i32) -> i32;
+    pub fn stream_start(p: *const u8, l: i32) -> i32;
+    pub fn stream_write(p: *const u8, l: i32) -> i32;
+    pub fn tcp_connect(h: *const u8, hl: i32, port: i32) -> i64;
+    pub fn udp_connect(h: *const u8, hl: i32, port: i32) -> i64;
+    pub fn sock_send(s: i32, p: *const u8, l: i32) -> i32;
+    pub fn sock_recv(s: i32, max: i32, timeout_ms: i32) -> i64;
+    pub fn sock_close(s: i32) -> i32;
 }
 
 // Native builds (unit tests) have no host: every call fails with IO.
@@ -82,6 +89,27 @@ mod native {
         -5
     }
     pub unsafe fn sleep_ms(_ms: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn stream_start(_p: *const u8, _l: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn stream_write(_p: *const u8, _l: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn tcp_connect(_h: *const u8, _hl: i32, _port: i32) -> i64 {
+        -5
+    }
+    pub unsafe fn udp_connect(_h: *const u8, _hl: i32, _port: i32) -> i64 {
+        -5
+    }
+    pub unsafe fn sock_send(_s: i32, _p: *const u8, _l: i32) -> i32 {
+        -5
+    }
+    pub unsafe fn sock_recv(_s: i32, _max: i32, _t: i32) -> i64 {
+        -5
+    }
+    pub unsafe fn sock_close(_s: i32) -> i32 {
         -5
     }
 }

@@ -18,6 +18,8 @@ pub mod http;
 pub mod kv;
 pub mod log;
 pub mod net;
+pub mod outbound;
+pub mod stream;
 pub mod variables;
 
 use std::fmt;
@@ -193,6 +195,12 @@ impl Response {
     }
     /// The ABI encoding of this response.
     pub fn encode(&self) -> Vec<u8> {
+        if self.status == 0 {
+            // stream::finished(): flags bit 0, the head and body already went out
+            let mut out = codec::encode_response(200, &[], b"");
+            out[4] = 1;
+            return out;
+        }
         let headers: Vec<(Vec<u8>, Vec<u8>)> =
             self.headers.iter().map(|(n, v)| (n.as_bytes().to_vec(), v.clone())).collect();
         codec::encode_response(self.status as u32, &headers, &self.body)
