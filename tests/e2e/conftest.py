@@ -104,7 +104,7 @@ def start_server(path: Path, data_dir: Path, *extra: str, listen: list[str] | No
 @pytest.fixture(scope="session")
 def built_examples() -> Path:
     """Build every example once per test session (zig's first build takes a while)."""
-    for manifest in sorted(EXAMPLES.glob("*/*/wasm-server.toml")) + [EXAMPLES / "gallery" / "wasm-server.toml"]:
+    for manifest in [*sorted(EXAMPLES.glob("*/*/wasm-server.toml")), EXAMPLES / "gallery" / "wasm-server.toml"]:
         proc = subprocess.run([*CLI, "build", str(manifest)], cwd=ROOT, capture_output=True, text=True,
                               timeout=900)
         assert proc.returncode == 0, proc.stdout + proc.stderr
