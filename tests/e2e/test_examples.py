@@ -21,7 +21,8 @@ def loopback_ports() -> list[str]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         udp = s.getsockname()[1]
-    return ["--map-port", f"7=127.0.0.1:{free_port()}", "--map-port", f"53=127.0.0.1:{udp}"]
+    return ["--map-port", f"7=127.0.0.1:{free_port()}", "--map-port", f"53=127.0.0.1:{udp}",
+            "--map-port", f"6379=127.0.0.1:{free_port()}"]
 
 
 @pytest.fixture
