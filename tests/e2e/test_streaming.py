@@ -46,8 +46,10 @@ def test_every_client_receives_every_message(chat: Server) -> None:
                 await recv_until(ws, "ann: hello all")
             await bob.close()
             await recv_until(cy, "* bob left")
-            await cy.send("x" * 4000)  # fragmented or not, it arrives whole
+            await cy.send("x" * 4000)
             await recv_until(ann, "cy: " + "x" * 4000)
+            await cy.send(iter(["frag", "mented ", "message"]))  # three frames, one message
+            await recv_until(ann, "cy: fragmented message")
 
     asyncio.run(scenario())
 

@@ -1,4 +1,4 @@
-"""Parsers and packet builders of benchmarks/sockets.py (no timing assertions)."""
+"""Parsers and packet builders of benchmarks/resp_kv.py (no timing assertions)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
-spec = importlib.util.spec_from_file_location("sockets_bench", BENCH / "sockets.py")
+spec = importlib.util.spec_from_file_location("sockets_bench", BENCH / "resp_kv.py")
 assert spec and spec.loader
 sockets_bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(sockets_bench)

@@ -1,6 +1,6 @@
 """Raw socket services: the wasm RESP server against redis-server, and DNS queries/s.
 
-    .venv/bin/python benchmarks/sockets.py [--requests 100000] [--runs 3] [--quick]
+    .venv/bin/python benchmarks/resp_kv.py [--requests 100000] [--runs 3] [--quick]
 
 RESP: `redis-benchmark -t set,get -n N -P 16` against examples/resp-kv/rust
 (1 worker) and against a real redis-server, each pinned to core 0, the
@@ -145,7 +145,7 @@ def main() -> int:
             return 1
     for example in ("resp-kv/rust", "dns/c"):
         subprocess.run([CLI, "build", str(ROOT / "examples" / example)], check=True)
-    command = "python benchmarks/sockets.py " + " ".join(sys.argv[1:])
+    command = "python benchmarks/resp_kv.py " + " ".join(sys.argv[1:])
     with tempfile.TemporaryDirectory() as tmp:
         r = resp(args.requests, args.runs, Path(tmp))
         d = dns(args.dns_seconds, args.runs, Path(tmp))
