@@ -70,15 +70,16 @@ def test_ping_pong_and_close_codes(chat: Server) -> None:
 def test_oversized_message_closes_with_1009(chat: Server) -> None:
     url = chat.url.replace("http://", "ws://") + "/chat"
 
-    async def scenario() -> int | None:
+    async def scenario() -> str:
         async with connect(url, max_size=None) as ws:
-            await ws.send("y" * (2 * 1024 * 1024))
-            with pytest.raises(ConnectionClosed):
+            # the server may close while the client is still sending: either call can see it
+            with pytest.raises(ConnectionClosed) as info:
+                await ws.send("y" * (2 * 1024 * 1024))
                 for _ in range(10):
                     await asyncio.wait_for(ws.recv(), 5)
-            return ws.close_code
+            return str(info.value)
 
-    assert asyncio.run(scenario()) == 1009
+    assert "1009" in asyncio.run(scenario())
 
 
 def test_plain_get_on_a_websocket_route_is_426(chat: Server) -> None:
