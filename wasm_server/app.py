@@ -17,7 +17,7 @@ from .capabilities import ComponentHost, define_all
 from .capabilities.outbound_http import OutboundPolicy
 from .capabilities.pubsub import LocalBroker
 from .engine import Runtime
-from .errors import BadResponse, ConfigError, GuestError, GuestTimeout, LoadError
+from .errors import BadResponse, ConfigError, GuestError, GuestTimeout, LoadError, Overloaded
 from .executors import Executor, NativeExecutor, WagiExecutor
 from .kv import StoreManager
 from .manifest import AppSpec, ComponentSpec
@@ -174,6 +174,9 @@ class App:
         started = time.monotonic()
         try:
             return await self.executors[name].handle(greq, stream)
+        except Overloaded as exc:
+            log.warning("component '%s': %s", name, exc)
+            return GuestResponse(503, [*TEXT, (b"retry-after", b"1")], b"server busy, try again\n")
         except GuestTimeout:
             stats.timeouts += 1
             waited = time.monotonic() - started

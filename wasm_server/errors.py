@@ -46,6 +46,10 @@ class GuestTimeout(GuestError):
     """The guest ran past its deadline and was stopped."""
 
 
+class Overloaded(WasmServerError):
+    """No instance slot is free (the pooling allocator is exhausted): try again later."""
+
+
 class BadResponse(GuestError):
     """The guest's response did not decode."""
 

@@ -160,3 +160,23 @@ async def test_module_cache_skips_recompiling(tmp_path: object) -> None:
     second.load(wasm, "a")
     assert (second.cache.misses, second.cache.hits) == (0, 1)
     second.close()
+
+
+async def test_exhausted_instance_pool_is_overloaded_not_a_crash() -> None:
+    from wasm_server.errors import Overloaded
+
+    rt = Runtime(None, define_all, pool_size=2)
+    try:
+        loaded = rt.load(wat.guest(wat.LOOP), "spin.wasm")
+        ex = NativeExecutor(rt, loaded, host(), Limits(timeout=0.5))
+        spinning = [asyncio.ensure_future(ex.handle(REQ)) for _ in range(2)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(Overloaded, match="no free instance slot"):
+            await ex.handle(REQ)
+        for task in spinning:
+            with pytest.raises(GuestTimeout):
+                await task
+        ok = NativeExecutor(rt, rt.load(wat.guest(), "ok.wasm"), host(), Limits())
+        assert (await ok.handle(REQ)).status == 200  # slots come back
+    finally:
+        rt.close()

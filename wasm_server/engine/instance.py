@@ -9,7 +9,7 @@ from typing import Any
 import wasmtime
 from wasmtime import _ffi as ffi
 
-from ..errors import GuestError
+from ..errors import GuestError, Overloaded
 from . import _lowlevel as ll
 from .limits import Limits
 from .runtime import LoadedModule, Runtime
@@ -25,13 +25,14 @@ class GuestInstance:
     """A Store + instance of a component, with its exports looked up once."""
 
     __slots__ = ("_alloc_args", "_handle_args", "_i32_result", "_i64_result", "alloc", "handle",
-                 "inst", "start", "state", "store", "uses")
+                 "inst", "runtime_pool", "start", "state", "store", "uses")
 
     def __init__(self, store: wasmtime.Store, state: ll.CallState) -> None:
         self.store = store
         self.state = state
         self.uses = 0
         self.inst: Any = None
+        self.runtime_pool = 0
         self.alloc: Any = None
         self.handle: Any = None
         self.start: Any = None
@@ -58,9 +59,24 @@ class GuestInstance:
         # every epoch tick the guest yields to the event loop (see _lowlevel)
         ffi.wasmtime_context_epoch_deadline_async_yield_and_update(ctx, 1)
         self = cls(store, ll.CallState(ctx, host))
+        self.runtime_pool = runtime.pool_size
         if deadline is None:
             deadline = time.monotonic() + limits.timeout
-        inst = await ll.instantiate(self.state, loaded.pre_ptr(), deadline)
+        try:
+            await self._start(loaded, deadline)
+        except BaseException:
+            store.close()  # give the pooled slot back now, not at garbage collection
+            raise
+        return self
+
+    async def _start(self, loaded: LoadedModule, deadline: float) -> None:
+        ctx = self.state.ctx
+        try:
+            inst = await ll.instantiate(self.state, loaded.pre_ptr(), deadline)
+        except GuestError as exc:
+            if "maximum concurrent" in str(exc):  # every pooled slot is in use
+                raise Overloaded(f"no free instance slot ({self.runtime_pool} in use)") from None
+            raise
         memory = ll.export(ctx, inst, b"memory")
         if memory is None or memory.kind != ll.EXTERN_MEMORY:
             raise GuestError(f"{loaded.origin}: the module exports no memory")
@@ -72,7 +88,6 @@ class GuestInstance:
         init = _func(ll.export(ctx, inst, b"_initialize"))
         if init is not None:
             await ll.call(self.state, init, None, 0, None, 0, deadline)
-        return self
 
     async def call_i32(self, name: bytes, deadline: float) -> int:
         """Call a ``() -> i32`` export by name (used for the ABI version check)."""
@@ -109,12 +124,15 @@ class GuestInstance:
         return 0 if status is None else status
 
     def release(self) -> None:
-        """Close what the guest opened through host calls (outbound sockets)."""
+        """Close what the guest opened through host calls (outbound sockets) and free the
+        Store now: its pooled slot must not wait for the garbage collector (an exception's
+        traceback can keep this object alive for a while)."""
         sockets = self.state.sockets
         if sockets:
             for sock in sockets.values():
                 sock.close()
         self.state.sockets = None
+        self.store.close()
 
     def read(self, ptr: int, length: int) -> bytes:
         """Copy bytes out of the guest's memory."""

@@ -49,7 +49,10 @@ class NativeExecutor:
         deadline = time.monotonic() + self.limits.timeout
         try:
             inst = await self._new(deadline)
-            version = await inst.call_i32(b"wasm_server_abi_version", deadline)
+            try:
+                version = await inst.call_i32(b"wasm_server_abi_version", deadline)
+            finally:
+                inst.release()
         except GuestError as exc:
             raise LoadError(f"{origin}: failed to start: {exc}") from None
         if version != ABI_VERSION:

@@ -152,7 +152,10 @@ class WagiExecutor:
             self.runtime, self.loaded, self.host, self.limits, wasi=self._wasi(request, out),
             deadline=deadline,
         )
-        status = await inst.run_start(deadline)
+        try:
+            status = await inst.run_start(deadline)
+        finally:
+            inst.release()
         if status != 0:
             raise GuestError(f"WAGI program exited with status {status}")
         return parse_cgi_output(bytes(out))

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from ..errors import GuestError
+from ..errors import GuestError, Overloaded
 
 log = logging.getLogger("wasm_server")
 
@@ -100,7 +100,7 @@ class EventPump:
             kind, payload = self.queue.popleft()
             try:
                 await self.deliver(kind, payload)
-            except GuestError as exc:
+            except (GuestError, Overloaded) as exc:
                 self.failed = True
                 self.queue.clear()
                 self.on_fail(exc)
