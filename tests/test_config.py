@@ -42,7 +42,7 @@ def test_file_then_environment_then_flags(tmp_path: Path, monkeypatch: pytest.Mo
 def test_bad_runtime_config_names_the_file(tmp_path: Path) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[server\n")
-    with pytest.raises(ConfigError, match="bad.toml"):
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_runtime_config(cfg, {})
     with pytest.raises(ConfigError, match="workers"):
         load_runtime_config(None, {"workers": 500})
