@@ -611,26 +611,45 @@ __attribute__((export_name("wasm_server_alloc"))) void *wasm_server_alloc(int32_
     return malloc(size > 0 ? (size_t)size : 1);
 }
 
+/* The optional reusable request buffer (docs/abi.md): the host writes most
+   events here and skips a call to wasm_server_alloc. Never freed by handle. */
+static uint8_t *request_buffer = 0;
+static size_t request_capacity = 0;
+
+__attribute__((export_name("wasm_server_request_buffer"))) void *wasm_server_request_buffer(int32_t size) {
+    size_t want = size > 0 ? (size_t)size : 1;
+    if (want > request_capacity) {
+        free(request_buffer);
+        request_buffer = malloc(want);
+        request_capacity = request_buffer ? want : 0;
+    }
+    return request_buffer;
+}
+
+static void release_payload(uint8_t *ptr) {
+    if (ptr != request_buffer) free(ptr);
+}
+
 __attribute__((export_name("wasm_server_handle"))) int64_t wasm_server_handle(int32_t kind, uint8_t *ptr, int32_t len) {
     free(last_response); /* the host has copied it by now */
     last_response = 0;
     if (kind != 1) {
         int64_t rc = connection_event(kind, ptr, (size_t)(len > 0 ? len : 0));
-        free(ptr);
+        release_payload(ptr);
         return rc;
     }
     if (!ws__http_handler) {
-        free(ptr);
+        release_payload(ptr);
         return -1;
     }
     ws_request req;
     if (ws_decode_request(ptr, (size_t)len, &req) != WS_OK) {
-        free(ptr);
+        release_payload(ptr);
         return -1;
     }
     ws_response *res = ws__http_handler(&req);
     ws_request_release(&req);
-    free(ptr);
+    release_payload(ptr);
     if (res == ws_response_streamed()) {
         return ((int64_t)(uintptr_t)streamed_response << 32) | (int64_t)sizeof streamed_response;
     }

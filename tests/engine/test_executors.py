@@ -180,3 +180,15 @@ async def test_exhausted_instance_pool_is_overloaded_not_a_crash() -> None:
         assert (await ok.handle(REQ)).status == 200  # slots come back
     finally:
         rt.close()
+
+
+async def test_request_buffer_replaces_alloc(runtime: Runtime) -> None:
+    # this guest's alloc traps: every request succeeding proves the host wrote into the buffer
+    ex = await native(runtime, reuse=100, request_buffer=True)
+    for _ in range(4):
+        assert (await ex.handle(REQ)).status == 200
+    inst = ex._idle[0]
+    assert inst.reqbuf is not None and inst.reqbuf_cap >= 16 * 1024
+    big = GuestRequest(b"POST", b"/", body=b"x" * 200_000)  # more than this guest's buffer can take
+    with pytest.raises(GuestError, match="could not allocate"):
+        await ex.handle(big)

@@ -15,10 +15,23 @@ def _esc(data: bytes) -> str:
     return "".join(f"\\{b:02x}" for b in data)
 
 
-def guest(handle_body: str = "", *, version: int = 1, response: bytes = HELLO, extra: str = "") -> bytes:
+# a reusable request buffer at 65536 (in a second page the guest grows to), and an
+# alloc that traps: a host that uses the buffer never calls alloc
+REQUEST_BUFFER = """
+  (func (export "wasm_server_request_buffer") (param $n i32) (result i32)
+    (if (i32.lt_u (memory.size) (i32.const 3)) (then (drop (memory.grow (i32.const 2)))))
+    (if (i32.gt_u (local.get $n) (i32.const 131072)) (then (return (i32.const 0))))
+    (i32.const 65536))
+"""
+
+
+def guest(handle_body: str = "", *, version: int = 1, response: bytes = HELLO, extra: str = "",
+          request_buffer: bool = False) -> bytes:
     """An ABI v1 guest whose ``wasm_server_handle`` runs ``handle_body`` then
     returns ``response`` (placed at offset 1024)."""
     packed = (1024 << 32) | len(response)
+    request_buffer_wat = REQUEST_BUFFER if request_buffer else ""
+    alloc_guard = "(unreachable)" if request_buffer else ""
     wat = f"""
 (module
   (import "wasm_server" "log" (func $log (param i32 i32 i32)))
@@ -29,8 +42,10 @@ def guest(handle_body: str = "", *, version: int = 1, response: bytes = HELLO, e
   (data (i32.const 512) "default")
   (data (i32.const 520) "counter")
   (func (export "wasm_server_abi_version") (result i32) (i32.const {version}))
+  {request_buffer_wat}
   (func (export "wasm_server_alloc") (param $n i32) (result i32)
     (local $p i32)
+    {alloc_guard}
     (local.set $p (global.get $heap))
     (global.set $heap (i32.add (global.get $heap) (local.get $n)))
     (if (i32.gt_u (global.get $heap) (i32.mul (memory.size) (i32.const 65536)))

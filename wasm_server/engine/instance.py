@@ -14,6 +14,9 @@ from . import _lowlevel as ll
 from .limits import Limits
 from .runtime import LoadedModule, Runtime
 
+#: the smallest request buffer asked for, so small requests never regrow it
+REQUEST_BUFFER_MIN = 16 * 1024
+
 
 def _func(item: Any) -> Any:
     if item is None or item.kind != ll.EXTERN_FUNC:
@@ -25,13 +28,17 @@ class GuestInstance:
     """A Store + instance of a component, with its exports looked up once."""
 
     __slots__ = ("_alloc_args", "_handle_args", "_i32_result", "_i64_result", "alloc", "handle",
-                 "inst", "runtime_pool", "start", "state", "store", "uses")
+                 "inst", "reqbuf", "reqbuf_cap", "reqbuf_ptr", "runtime_pool", "start", "state", "store",
+                 "uses")
 
     def __init__(self, store: wasmtime.Store, state: ll.CallState) -> None:
         self.store = store
         self.state = state
         self.uses = 0
         self.inst: Any = None
+        self.reqbuf: Any = None
+        self.reqbuf_ptr = 0
+        self.reqbuf_cap = 0
         self.runtime_pool = 0
         self.alloc: Any = None
         self.handle: Any = None
@@ -83,6 +90,7 @@ class GuestInstance:
         self.state.set_memory(memory)
         self.inst = inst
         self.alloc = _func(ll.export(ctx, inst, b"wasm_server_alloc"))
+        self.reqbuf = _func(ll.export(ctx, inst, b"wasm_server_request_buffer"))
         self.handle = _func(ll.export(ctx, inst, b"wasm_server_handle"))
         self.start = _func(ll.export(ctx, inst, b"_start"))
         init = _func(ll.export(ctx, inst, b"_initialize"))
@@ -102,13 +110,11 @@ class GuestInstance:
         state = self.state
         state.result = b""
         self.uses += 1
-        args = self._alloc_args
-        args[0].of.i32 = len(payload)
-        res = self._i32_result
-        await ll.call(state, self.alloc, args, 1, res, 1, deadline)
-        ptr = res[0].of.i32 & 0xFFFFFFFF
-        if ptr == 0 and payload:
-            raise GuestError("wasm_server_alloc returned 0 (guest out of memory)")
+        size = len(payload)
+        if self.reqbuf is not None and size <= self.reqbuf_cap:
+            ptr = self.reqbuf_ptr  # the guest's reusable buffer: no alloc crossing
+        else:
+            ptr = await self._buffer(size, deadline)
         state.write(ptr, payload)
         hargs = self._handle_args
         hargs[0].of.i32 = kind
@@ -117,6 +123,24 @@ class GuestInstance:
         out = self._i64_result
         await ll.call(state, self.handle, hargs, 3, out, 1, deadline)
         return int(out[0].of.i64)
+
+    async def _buffer(self, size: int, deadline: float) -> int:
+        """Space for a payload: the guest's request buffer (grown) if it has one, else alloc."""
+        args = self._alloc_args
+        res = self._i32_result
+        if self.reqbuf is not None:
+            want = max(size, REQUEST_BUFFER_MIN)
+            args[0].of.i32 = want
+            await ll.call(self.state, self.reqbuf, args, 1, res, 1, deadline)
+            ptr = int(res[0].of.i32) & 0xFFFFFFFF
+            self.reqbuf_ptr, self.reqbuf_cap = ptr, (want if ptr else 0)
+        else:
+            args[0].of.i32 = size
+            await ll.call(self.state, self.alloc, args, 1, res, 1, deadline)
+            ptr = int(res[0].of.i32) & 0xFFFFFFFF
+        if ptr == 0 and size:
+            raise GuestError("the guest could not allocate the request buffer (out of memory)")
+        return ptr
 
     async def run_start(self, deadline: float) -> int:
         """Run ``_start`` of a WASI command; returns its exit status (0 if it returned)."""
