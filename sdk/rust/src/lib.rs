@@ -238,6 +238,28 @@ pub mod __rt {
 
     thread_local! {
         static LAST: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        static REQUEST_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The reusable request buffer (docs/abi.md, `wasm_server_request_buffer`).
+    pub fn request_buffer(size: i32) -> *mut u8 {
+        let size = if size > 0 { size as usize } else { 1 };
+        REQUEST_BUFFER.with(|b| {
+            let mut b = b.borrow_mut();
+            if b.len() < size {
+                *b = vec![0u8; size];
+            }
+            b.as_mut_ptr()
+        })
+    }
+
+    /// Free an event payload unless it lives in the reusable request buffer.
+    unsafe fn release(ptr: *mut u8, len: i32) {
+        let reused = REQUEST_BUFFER.with(|b| b.borrow().as_ptr() == ptr as *const u8);
+        if !reused {
+            let size = if len > 0 { len as usize } else { 1 };
+            dealloc(ptr, Layout::from_size_align_unchecked(size, 1));
+        }
     }
 
     pub fn alloc_bytes(size: i32) -> *mut u8 {
@@ -251,9 +273,8 @@ pub mod __rt {
     /// `ptr` must come from `alloc_bytes(len)` and hold `len` bytes.
     pub unsafe fn payload(ptr: *mut u8, len: i32) -> Vec<u8> {
         LAST.with(|l| *l.borrow_mut() = Vec::new());
-        let size = if len > 0 { len as usize } else { 1 };
         let data = std::slice::from_raw_parts(ptr, len.max(0) as usize).to_vec();
-        dealloc(ptr, Layout::from_size_align_unchecked(size, 1));
+        release(ptr, len);
         data
     }
 
@@ -263,10 +284,9 @@ pub mod __rt {
     /// `ptr` must come from `alloc_bytes(len)` and hold `len` bytes.
     pub unsafe fn handle(kind: i32, ptr: *mut u8, len: i32, f: impl FnOnce(super::Request) -> super::Response) -> i64 {
         LAST.with(|l| *l.borrow_mut() = Vec::new()); // the host copied the previous response
-        let size = if len > 0 { len as usize } else { 1 };
         let raw = std::slice::from_raw_parts(ptr, len.max(0) as usize);
         let decoded = super::codec::decode_request(raw);
-        dealloc(ptr, Layout::from_size_align_unchecked(size, 1));
+        release(ptr, len);
         if kind != 1 {
             return -1;
         }
@@ -297,6 +317,10 @@ macro_rules! service {
         #[no_mangle]
         pub extern "C" fn wasm_server_alloc(size: i32) -> *mut u8 {
             $crate::__rt::alloc_bytes(size)
+        }
+        #[no_mangle]
+        pub extern "C" fn wasm_server_request_buffer(size: i32) -> *mut u8 {
+            $crate::__rt::request_buffer(size)
         }
         #[no_mangle]
         #[allow(clippy::not_unsafe_ptr_arg_deref)] // the host passes what wasm_server_alloc returned
@@ -371,6 +395,10 @@ macro_rules! http_handler {
         #[no_mangle]
         pub extern "C" fn wasm_server_alloc(size: i32) -> *mut u8 {
             $crate::__rt::alloc_bytes(size)
+        }
+        #[no_mangle]
+        pub extern "C" fn wasm_server_request_buffer(size: i32) -> *mut u8 {
+            $crate::__rt::request_buffer(size)
         }
         #[no_mangle]
         #[allow(clippy::not_unsafe_ptr_arg_deref)] // the host passes what wasm_server_alloc returned
