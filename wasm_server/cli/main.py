@@ -18,6 +18,12 @@ Run web services compiled to WebAssembly.
   wasm-server new LANG NAME      start a new service from a template (c, rust)
 
 PATH is a wasm-server.toml manifest or a directory holding one (default: .).
+Components serve HTTP routes, WebSockets, and raw TCP/UDP listeners declared
+in the manifest; see docs/manifest.md.
+
+examples:
+  wasm-server up examples/gallery --map-port 7=7007 --map-port 53=5353
+  wasm-server up my-service --listen 127.0.0.1:8081 --listen [::1]:8081 --workers 2
 """
 
 
