@@ -52,6 +52,8 @@ class RuntimeConfig:
     data_dir: Path | None = None  # default: .wasm-server/ next to the manifest
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "wasm-server")
     max_body: int = 10 * 1024 * 1024
+    #: seconds a client has to send a whole request once it started (slow clients get 408)
+    request_timeout: float = 30.0
     log_level: str = "info"
     #: worker processes sharing the listeners (SO_REUSEPORT)
     workers: int = 1
@@ -72,7 +74,7 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot load runtime config: {exc}", file=str(path)) from None
         server = raw.get("server", {})
-        for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level", "workers"):
+        for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level", "workers", "request_timeout"):
             if key in server:
                 values[key] = server[key]
         if "map_ports" in server:
@@ -94,6 +96,8 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
             kwargs[key] = Path(values[key]).expanduser().resolve()
     if "max_body" in values:
         kwargs["max_body"] = int(values["max_body"])
+    if "request_timeout" in values:
+        kwargs["request_timeout"] = float(values["request_timeout"])
     if "log_level" in values:
         kwargs["log_level"] = str(values["log_level"])
     if "workers" in values:

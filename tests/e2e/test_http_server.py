@@ -221,3 +221,22 @@ def test_port_in_use_is_a_clear_error(server: Server, app_dir: Path) -> None:
     out = subprocess.run([*CLI, "up", str(app_dir), "--no-build", "--listen", f"127.0.0.1:{server.port}"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and f"cannot listen on http://127.0.0.1:{server.port}" in out.stderr
+
+
+def test_slow_client_gets_408_and_the_server_keeps_serving(server_factory: Factory, app_dir: Path,
+                                                           tmp_path: Path) -> None:
+    cfg = tmp_path / "server.toml"
+    cfg.write_text("[server]\nrequest_timeout = 1\n")
+    s = server_factory(app_dir, "--config", str(cfg))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as slow:
+        slow.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        for _ in range(3):  # trickle a header now and then
+            time.sleep(0.4)
+            try:
+                slow.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                break
+        data = slow.recv(1000)
+        assert data.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 5
+    assert httpx.get(f"{s.url}/hello").status_code == 200

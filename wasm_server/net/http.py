@@ -37,15 +37,19 @@ Upgrader = Callable[[Request, str, "HttpProtocol", bytes], Awaitable[tuple[bytes
 
 MAX_PIPELINE = 32
 IDLE_TIMEOUT = 60.0
+REQUEST_TIMEOUT = 30.0
 SWEEP_SECONDS = 5.0
 
 
 class ConnectionLimits:
-    """Size limits applied to every connection."""
+    """Size and time limits applied to every connection."""
 
-    def __init__(self, max_body: int = 10 * 1024 * 1024, max_header_bytes: int = 16 * 1024) -> None:
+    def __init__(self, max_body: int = 10 * 1024 * 1024, max_header_bytes: int = 16 * 1024,
+                 request_timeout: float = REQUEST_TIMEOUT) -> None:
         self.max_body = max_body
         self.max_header_bytes = max_header_bytes
+        #: a request (head and body) must arrive within this many seconds of its first byte
+        self.request_timeout = request_timeout
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -61,6 +65,8 @@ class HttpProtocol(asyncio.Protocol):
         self.paused = False
         self.closing = False
         self.last_active = server.loop.time()
+        #: when the request being received started (slow-client defence)
+        self.message_started = 0.0
         #: a WebSocket (or other upgraded protocol) that took the connection over
         self.session: Any = None
         self.upgrade_rest: bytes | None = None
@@ -110,6 +116,8 @@ class HttpProtocol(asyncio.Protocol):
             self.session.data_received(data)
             return
         conn = self.conn
+        if not conn.in_message:
+            self.message_started = self.last_active
         conn.receive_data(data)
         while (event := conn.next_event()) is not None:
             if isinstance(event, Request):
@@ -225,14 +233,23 @@ class HttpServer:
         self.draining = False
         self.idle_timeout = IDLE_TIMEOUT
         # one sweep for all connections instead of a timer per request
-        self._sweeper = self.loop.call_later(SWEEP_SECONDS, self._sweep)
+        self._sweeper = self.loop.call_later(min(SWEEP_SECONDS, self.limits.request_timeout / 2), self._sweep)
 
     def _sweep(self) -> None:
-        cutoff = self.loop.time() - self.idle_timeout
+        now = self.loop.time()
+        cutoff = now - self.idle_timeout
+        too_slow = now - self.limits.request_timeout
         for conn in list(self.connections):
-            if conn.last_active < cutoff and not conn.busy() and conn.transport is not None:
+            if conn.transport is None or conn.session is not None:
+                continue
+            if conn.conn.in_message and conn.message_started < too_slow:
+                # a client trickling a request (slowloris) does not hold the connection forever
+                log.info("%s: 408 request not received within %.0fs", conn.client, self.limits.request_timeout)
+                conn.transport.write(error_response(408, "request not received in time"))
                 conn.transport.close()
-        self._sweeper = self.loop.call_later(SWEEP_SECONDS, self._sweep)
+            elif conn.last_active < cutoff and not conn.busy():
+                conn.transport.close()
+        self._sweeper = self.loop.call_later(min(SWEEP_SECONDS, self.limits.request_timeout / 2), self._sweep)
 
     async def listen(self, host: str, port: int, *, reuse_port: bool = False) -> asyncio.Server:
         """Start listening on ``host:port`` (an IPv4 or IPv6 literal or a name)."""

@@ -94,6 +94,8 @@ class H1Connection:
         self._events: deque[Event] = deque()
         self._parser = httptools.HttpRequestParser(self)
         self._failed = False
+        #: True between the first byte of a request and its end (for request timeouts)
+        self.in_message = False
         self._reset()
 
     def _reset(self) -> None:
@@ -107,6 +109,7 @@ class H1Connection:
 
     def on_message_begin(self) -> None:
         self._reset()
+        self.in_message = True
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -142,6 +145,7 @@ class H1Connection:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
+        self.in_message = False
         p = self._parser
         self._events.append(
             Request(
