@@ -192,3 +192,32 @@ async def test_request_buffer_replaces_alloc(runtime: Runtime) -> None:
     big = GuestRequest(b"POST", b"/", body=b"x" * 200_000)  # more than this guest's buffer can take
     with pytest.raises(GuestError, match="could not allocate"):
         await ex.handle(big)
+
+
+async def test_pooled_instances_do_not_yield_just_because_they_waited(runtime: Runtime) -> None:
+    # regression: the epoch deadline used to count from an instance's previous call,
+    # so an instance that sat in the pool for a tick yielded at once on every reuse
+    from wasm_server.engine import _lowlevel as ll
+
+    ex = await native(runtime, reuse=1000)
+    await ex.handle(REQ)
+    await asyncio.sleep(0.05)  # several epoch ticks pass while the instance is idle
+    polls = calls = 0
+    real_poll, real_call = ll._poll, ll._call_async
+
+    def counting_poll(future: object) -> bool:
+        nonlocal polls
+        polls += 1
+        return bool(real_poll(future))
+
+    def counting_call(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real_call(*args)
+
+    ll._poll, ll._call_async = counting_poll, counting_call
+    try:
+        assert (await ex.handle(REQ)).status == 200
+    finally:
+        ll._poll, ll._call_async = real_poll, real_call
+    assert calls >= 1 and polls == calls  # every call finished in its first poll: no yield

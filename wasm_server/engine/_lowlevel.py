@@ -57,6 +57,7 @@ _call_async = _raw(
     "wasmtime_func_call_async", _VP, [_VP, _VP, _VP, ctypes.c_size_t, _VP, ctypes.c_size_t, _VP, _VP]
 )
 _memory_data = _raw("wasmtime_memory_data", ctypes.c_size_t, [_VP, _VP])
+_set_epoch_deadline = _raw("wasmtime_context_set_epoch_deadline", None, [_VP, ctypes.c_uint64])
 _memory_size = _raw("wasmtime_memory_data_size", ctypes.c_size_t, [_VP, _VP])
 _string_at = ctypes.string_at
 _memmove = ctypes.memmove
@@ -186,6 +187,9 @@ async def call(
 ) -> int | None:
     """Call a function (``byref`` of a ``wasmtime_func_t``) asynchronously; see :func:`drive`."""
     trap, err = state.trap, state.err
+    # the deadline counts from this call, not from the instance's last one: an
+    # instance that waited in a pool would otherwise yield at once, every time
+    _set_epoch_deadline(state.ctx, 1)
     future = _call_async(state.ctx, func_ref, args, nargs, results, nresults, state.trap_ref, state.err_ref)
     try:
         return await drive(state, future, trap, err, deadline)
