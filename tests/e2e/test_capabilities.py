@@ -56,7 +56,7 @@ def probe(server_factory: Factory, probe_wasm: Path, upstream: int, tmp_path: Pa
 [[component]]
 name = "probe"
 source = "probe.wasm"
-routes = ["/..."]
+routes = ["/...", "/users/{{id}}/..."]
 key_value_stores = ["default"]
 allowed_outbound_hosts = ["http://127.0.0.1:{upstream}", "tcp://127.0.0.1:{upstream}", "udp://127.0.0.1:*"]
 variables = {{ greeting = "hello there", empty = "" }}
@@ -161,3 +161,10 @@ def test_outbound_sockets_are_denied_outside_the_list(probe: Server, upstream: i
     assert get(probe, "/tcp?localhost:" + str(upstream)).startswith("error -2")  # names are not IPs
     closed = free_port()
     assert get(probe, f"/udp?127.0.0.2:{closed}").startswith("error -2")
+
+
+def test_route_params_and_matched_prefix_reach_the_guest(probe: Server) -> None:
+    assert get(probe, "/users/42/files/a.txt") == (
+        "route=/users/{id}/... base=/users/42 path_info=/files/a.txt id=42 params=1\n"
+    )
+    assert get(probe, "/users/7") == "route=/users/{id}/... base=/users/7 path_info= id=7 params=1\n"

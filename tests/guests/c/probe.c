@@ -27,7 +27,14 @@ static ws_response *probe(const ws_request *req) {
     if (val) *val++ = 0;
     ws_response *res = NULL;
     int rc = 0;
-    if (!strcmp(path, "/kv/set")) {
+    ws_bytes id;
+    if (ws_request_param(req, "id", &id)) { /* routed through "/users/{id}/..." */
+        res = ws_response_plain(200, "");
+        ws_response_printf(res, "route=%.*s base=%.*s path_info=%.*s id=%.*s params=%zu\n",
+                           (int)req->route.len, (const char *)req->route.ptr, (int)req->base.len,
+                           (const char *)req->base.ptr, (int)req->path_info.len, (const char *)req->path_info.ptr,
+                           (int)id.len, (const char *)id.ptr, req->param_count);
+    } else if (!strcmp(path, "/kv/set")) {
         rc = ws_kv_set("default", q, strlen(q), val ? val : "", val ? strlen(val) : 0);
         res = rc ? error(rc) : ws_response_plain(200, "ok\n");
     } else if (!strcmp(path, "/kv/get")) {
