@@ -53,12 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true", help="rebuild even if up to date")
 
     new = sub.add_parser("new", help="create a service from a template")
-    new.add_argument("lang", help="template language: c or rust")
+    new.add_argument("lang", help="template language: c, rust, go or ts")
     new.add_argument("name", help="directory and component name")
     new.add_argument("--dir", type=Path, default=Path("."), help="parent directory (default: .)")
 
     sub.add_parser("cc", help="compile C to a wasm-server module (zig cc, wasm32-wasi)", add_help=False)
     sub.add_parser("cargo-build", help="build a Rust crate to a wasm-server module", add_help=False)
+    sub.add_parser("go-build", help="build a Go package to a wasm-server module (GOOS=wasip1)", add_help=False)
+    sub.add_parser("ts-build", help="build AssemblyScript (TypeScript) to a wasm-server module", add_help=False)
     return p
 
 
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and exit non-zero (no traceback)."""
     argv = sys.argv[1:] if argv is None else argv
     # toolchain wrappers take their own flags verbatim
-    tools = {"cc": "c", "cargo-build": "rust"}
+    tools = {"cc": "c", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript"}
     if argv and argv[0] in tools:
         import importlib
 
