@@ -74,7 +74,7 @@ def upstream() -> Iterator[tuple[str, list[str]]]:
     seen: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             seen.append(self.path)
             status = 404 if self.path.startswith("/missing") else 200
             body = f"upstream {self.path}".encode()
