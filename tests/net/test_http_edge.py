@@ -108,3 +108,45 @@ async def test_expect_continue_written_before_body() -> None:
     proto.data_received(b"ok")
     await settle()
     assert b"200 OK" in t.out
+
+
+class CountingTransport(MockTransport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data: Any) -> None:
+        self.writes.append(bytes(data))
+        super().write(data)
+
+
+async def test_responses_of_one_loop_iteration_leave_in_one_write_per_connection() -> None:
+    server = HttpServer(echo_target)
+    conns = []
+    for _ in range(3):
+        proto, t = HttpProtocol(server), CountingTransport()
+        proto.connection_made(t)
+        conns.append((proto, t))
+    for proto, _ in conns:
+        proto.data_received(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")
+    assert all(t.writes == [] for _, t in conns)  # held until the iteration's callbacks ran
+    await asyncio.sleep(0)
+    for _, t in conns:
+        assert len(t.writes) == 1
+        assert t.writes[0].index(b"/1 127") < t.writes[0].index(b"/2 127")  # pipelined order kept
+
+
+async def test_queued_responses_go_out_before_a_close() -> None:
+    proto, t = await connect(echo_target)
+    proto.data_received(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\nConnection: close\r\n\r\n")
+    await settle()
+    assert t.closed
+    assert t.out.index(b"/1 127") < t.out.index(b"/2 127")
+
+
+async def test_queued_output_is_dropped_when_the_peer_is_gone() -> None:
+    proto, t = await connect(echo_target)
+    proto.data_received(b"GET /1 HTTP/1.1\r\n\r\n")
+    t.closed = True  # the peer went away before the loop flushed
+    await settle()
+    assert t.out == b""

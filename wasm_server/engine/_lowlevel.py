@@ -146,20 +146,24 @@ def _exit_status(err: Any) -> int | None:
     return None
 
 
-async def drive(state: CallState, future: Any, trap: Any, err: Any, deadline: float) -> int | None:
+async def drive(state: CallState, future: Any, trap: Any, err: Any, deadline: float,
+                polled: bool = False) -> int | None:
     """Poll a call future to completion; returns a WASI exit status if the guest exited.
 
     Raises :class:`GuestTimeout` past ``deadline`` (monotonic seconds) and
-    :class:`GuestError` if the guest trapped.
+    :class:`GuestError` if the guest trapped. ``polled``: the caller already
+    polled once and the future was not done.
     """
     global CURRENT
     try:
         while True:
-            CURRENT = state
-            done = _poll(future)
-            CURRENT = None
-            if done:
-                break
+            if not polled:
+                CURRENT = state
+                done = _poll(future)
+                CURRENT = None
+                if done:
+                    break
+            polled = False
             pending = state.pending
             remaining = deadline - _monotonic()
             if remaining <= 0:
@@ -174,12 +178,15 @@ async def drive(state: CallState, future: Any, trap: Any, err: Any, deadline: fl
         # deleting an unfinished future unwinds the guest's fiber; the store
         # is then discarded by the caller
         _delete(future)
-    if trap or err:
-        status = _exit_status(err)
-        if status is not None:
-            return status
-        raise GuestError(_trap_message(trap, err))
-    return None
+    return _outcome(trap, err) if trap or err else None
+
+
+def _outcome(trap: Any, err: Any) -> int:
+    """A finished call that trapped or failed: its WASI exit status, else GuestError."""
+    status = _exit_status(err)
+    if status is not None:
+        return status
+    raise GuestError(_trap_message(trap, err))
 
 
 async def call(
@@ -191,11 +198,29 @@ async def call(
     # instance that waited in a pool would otherwise yield at once, every time
     _set_epoch_deadline(state.ctx, 1)
     future = _call_async(state.ctx, func_ref, args, nargs, results, nresults, state.trap_ref, state.err_ref)
+    # fast path: most calls finish in their first poll, without a drive() coroutine
+    global CURRENT
+    CURRENT = state
     try:
-        return await drive(state, future, trap, err, deadline)
+        done = _poll(future)
+    except BaseException:
+        CURRENT = None
+        _delete(future)
+        raise
+    CURRENT = None
+    if done:
+        _delete(future)
+        if not trap and not err:
+            return None
+        try:
+            return _outcome(trap, err)
+        finally:
+            state.fresh_outputs()  # the next call needs null out-pointers again
+    try:
+        return await drive(state, future, trap, err, deadline, polled=True)
     finally:
         if trap or err:
-            state.fresh_outputs()  # the next call needs null out-pointers again
+            state.fresh_outputs()
 
 
 async def instantiate(state: CallState, pre: Any, deadline: float) -> Any:

@@ -105,6 +105,7 @@ class Router:
             f: [r for r in self._routes if _first(r) in (f, None)] for f in firsts if f is not None
         }
         self._other = [r for r in self._routes if _first(r) is None]
+        self._memo: dict[tuple[str, str | None, str], object] = {}
 
     @staticmethod
     def _rank(r: _Route) -> tuple[int, ...]:
@@ -136,7 +137,22 @@ class Router:
         return self._has_host_routes
 
     def match(self, method: str, host: str | None, path: str) -> Match | MethodNotAllowed | None:
-        """Find the route for a request; None if nothing matches the path."""
+        """Find the route for a request; None if nothing matches the path.
+
+        Results are memoized (the router is immutable and most traffic repeats a
+        few paths); the memo is bounded and simply cleared when full."""
+        key = (method, host, path)
+        found = self._memo.get(key, _MISS)
+        if found is _MISS:
+            found = self._match(method, host, path)
+            if len(path) > MEMO_MAX_PATH:
+                return found
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = found
+        return found  # type: ignore[return-value]
+
+    def _match(self, method: str, host: str | None, path: str) -> Match | MethodNotAllowed | None:
         path = path.split("?", 1)[0]
         allowed: set[str] = set()
         if not self._has_host_routes:
@@ -165,6 +181,13 @@ class Router:
     def routes(self) -> list[RouteSpec]:
         """Routes in matching order."""
         return [r.spec for r in self._routes]
+
+
+#: how many (method, host, path) results Router.match remembers
+MEMO_SIZE = 4096
+#: longer paths are matched every time (keeps the memo's memory small)
+MEMO_MAX_PATH = 256
+_MISS = object()
 
 
 def _first(r: _Route) -> str | None:
