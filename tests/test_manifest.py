@@ -40,6 +40,7 @@ def test_abi_defaults_to_native_and_limits_parse(tmp_path: Path) -> None:
     text = MINIMAL.replace('abi = "wagi"\n', "") + '[component.limits]\nmemory = "8MiB"\ntimeout = "500ms"\n'
     (c,) = load_manifest(write(tmp_path, text)).components
     assert c.abi == "native" and c.limits.memory == 8 * 1024 * 1024 and c.limits.timeout == 0.5
+    assert (c.limits.concurrency, c.limits.queue) == (100, 400)
 
 
 def test_include_mounts_routes_and_can_override_them(tmp_path: Path) -> None:
@@ -60,6 +61,8 @@ def test_include_mounts_routes_and_can_override_them(tmp_path: Path) -> None:
         (MINIMAL.replace('source = "hello.wasm"\n', ""), "component 'hello'.source", "is required"),
         (MINIMAL + "colour = 1\n", "component[0].colour", "unknown field"),
         (MINIMAL + '[component.limits]\nmemory = "lots"\n', "component 'hello'.limits.memory", "size"),
+        (MINIMAL + '[component.limits]\nconcurrency = 0\n', "component 'hello'.limits.concurrency", ">= 1"),
+        (MINIMAL + '[component.limits]\nqueue = -1\n', "component 'hello'.limits.queue", "non-negative"),
         (MINIMAL.replace("routes = [", 'allowed_outbound_hosts = ["nope"]\nroutes = ['),
          "component 'hello'.allowed_outbound_hosts[0]", "scheme://host"),
         ("[[component]\n", "", "invalid TOML"),

@@ -19,6 +19,7 @@ from .capabilities.pubsub import LocalBroker
 from .engine import Runtime
 from .errors import BadResponse, ConfigError, GuestError, GuestTimeout, LoadError, Overloaded
 from .executors import Executor, NativeExecutor, WagiExecutor
+from .executors.gate import Gate
 from .kv import StoreManager
 from .manifest import AppSpec, ComponentSpec
 from .net.connections import ConnectionRegistry
@@ -50,6 +51,10 @@ class App:
         self.stores = stores
         self.executors: dict[str, Executor] = {}
         self.stats: dict[str, ComponentStats] = {}
+        #: admission per component: limits.concurrency running, limits.queue waiting
+        self.gates: dict[str, Gate] = {
+            c.name: Gate(c.name, c.limits.concurrency, c.limits.queue, c.limits.timeout) for c in spec.components
+        }
         self.connections = ConnectionRegistry()
         self.broker = LocalBroker(self.connections)
         #: component → {(component, pattern)} of routes marked websocket = true
@@ -172,8 +177,14 @@ class App:
         stats = self.stats[name]
         stats.requests += 1
         started = time.monotonic()
+        gate = self.gates[name]
         try:
-            return await self.executors[name].handle(greq, stream)
+            if not gate.try_enter():
+                await gate.enter()
+            try:
+                return await self.executors[name].handle(greq, stream)
+            finally:
+                gate.leave()
         except Overloaded as exc:
             log.warning("component '%s': %s", name, exc)
             return GuestResponse(503, [*TEXT, (b"retry-after", b"1")], b"server busy, try again\n")

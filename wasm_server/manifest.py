@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .capabilities.outbound_http import AllowRule, parse_rule
-from .engine.limits import DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits
+from .engine.limits import DEFAULT_CONCURRENCY, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_TIMEOUT, Limits
 from .errors import ConfigError
 
 MANIFEST_NAME = "wasm-server.toml"
@@ -157,10 +157,11 @@ class _Fields:
             raise self.error(key, f"expected a list of strings, got {value!r}")
         return value
 
-    def integer(self, key: str, default: int) -> int:
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
         value = self.table.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise self.error(key, f"expected a non-negative integer, got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            kind = "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}"
+            raise self.error(key, f"expected {kind}, got {value!r}")
         return value
 
     def table_(self, key: str) -> dict[str, Any]:
@@ -256,7 +257,7 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
     for k, v in variables.items():
         if not isinstance(v, str):
             raise f.error(f"variables.{k}", f"expected a string value, got {v!r}")
-    limits = _Fields(f.table_("limits"), file, f.name("limits"), {"memory", "timeout"})
+    limits = _Fields(f.table_("limits"), file, f.name("limits"), {"memory", "timeout", "concurrency", "queue"})
     memory = parse_size(limits.table.get("memory", DEFAULT_MEMORY), file=file, field=limits.name("memory"))
     timeout = parse_duration(limits.table.get("timeout", DEFAULT_TIMEOUT), file=file, field=limits.name("timeout"))
     rules = tuple(
@@ -274,7 +275,9 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
         key_value_stores=tuple(f.str_list("key_value_stores")),
         allowed_outbound_hosts=rules,
         variables=dict(variables),
-        limits=Limits(memory=memory, timeout=timeout),
+        limits=Limits(memory=memory, timeout=timeout,
+                      concurrency=limits.integer("concurrency", DEFAULT_CONCURRENCY, minimum=1),
+                      queue=limits.integer("queue", DEFAULT_QUEUE)),
         instance_reuse=f.integer("instance_reuse", 0),
         build=_build(raw.get("build"), f, path),
         manifest=path,

@@ -240,3 +240,27 @@ def test_slow_client_gets_408_and_the_server_keeps_serving(server_factory: Facto
         data = slow.recv(1000)
         assert data.startswith(b"HTTP/1.1 408") and time.monotonic() - started < 5
     assert httpx.get(f"{s.url}/hello").status_code == 200
+
+
+def test_overload_is_503_with_retry_after_and_other_components_keep_answering(server_factory: Factory,
+                                                                              tmp_path: Path) -> None:
+    app = write_app(tmp_path / "busy", {
+        "slow": (wat.guest(wat.SLEEP_300MS), 'routes = ["/slow"]\n[component.limits]\nconcurrency = 2\nqueue = 2'),
+        "hello": (wat.guest(), 'routes = ["/hello"]'),
+    })
+    s = server_factory(app)
+
+    async def burst() -> tuple[list[httpx.Response], httpx.Response]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            slow = [asyncio.ensure_future(client.get(f"{s.url}/slow")) for _ in range(10)]
+            await asyncio.sleep(0.1)
+            hello = await client.get(f"{s.url}/hello")
+            return list(await asyncio.gather(*slow)), hello
+
+    slow, hello = asyncio.run(burst())
+    assert hello.status_code == 200  # answered while "slow" was saturated
+    codes = sorted(r.status_code for r in slow)
+    assert codes == [200] * 4 + [503] * 6  # 2 running + 2 queued; the rest refused at once
+    refused = next(r for r in slow if r.status_code == 503)
+    assert refused.headers["retry-after"] == "1"
+    assert "overloaded" in s.log() or "concurrent requests" in s.log()

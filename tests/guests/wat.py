@@ -36,6 +36,7 @@ def guest(handle_body: str = "", *, version: int = 1, response: bytes = HELLO, e
 (module
   (import "wasm_server" "log" (func $log (param i32 i32 i32)))
   (import "wasm_server" "kv_incr" (func $kv_incr (param i32 i32 i32 i32 i64 i32) (result i32)))
+  (import "wasm_server" "sleep_ms" (func $sleep_ms (param i32) (result i32)))
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 8192))
   (data (i32.const 1024) "{_esc(response)}")
@@ -71,6 +72,7 @@ INCR = (
 INCR_UNDECLARED = (
     "(drop (call $kv_incr (i32.const 520) (i32.const 7) (i32.const 520) (i32.const 7) (i64.const 1) (i32.const 600)))"
 )
+SLEEP_300MS = "(drop (call $sleep_ms (i32.const 300)))"
 OOB_LOG = "(call $log (i32.const 2) (i32.const -16) (i32.const 1000))"
 
 

@@ -8,6 +8,8 @@ MiB = 1024 * 1024
 
 DEFAULT_MEMORY = 64 * MiB
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_CONCURRENCY = 100
+DEFAULT_QUEUE = 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,8 +18,12 @@ class Limits:
 
     ``memory`` caps the guest's linear memory in bytes (``memory.grow`` fails
     past it); ``timeout`` is the wall-clock deadline of one request in seconds,
-    enforced by epoch interruption.
+    enforced by epoch interruption. ``concurrency`` requests run at once (each
+    in its own instance) and ``queue`` more wait; beyond that the server
+    answers 503 with ``Retry-After``.
     """
 
     memory: int = DEFAULT_MEMORY
     timeout: float = DEFAULT_TIMEOUT
+    concurrency: int = DEFAULT_CONCURRENCY
+    queue: int = DEFAULT_QUEUE
