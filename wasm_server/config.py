@@ -55,6 +55,8 @@ class RuntimeConfig:
     #: seconds a client has to send a whole request once it started (slow clients get 408)
     request_timeout: float = 30.0
     log_level: str = "info"
+    #: open HTTP connections per worker; past it new ones get 503 and are closed
+    max_connections: int = 10000
     #: worker processes sharing the listeners (SO_REUSEPORT)
     workers: int = 1
     #: operator port remaps for raw listeners: "53=5353", "7=127.0.0.1:7007"
@@ -74,7 +76,8 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot load runtime config: {exc}", file=str(path)) from None
         server = raw.get("server", {})
-        for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level", "workers", "request_timeout"):
+        for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level", "workers", "request_timeout",
+                    "max_connections"):
             if key in server:
                 values[key] = server[key]
         if "map_ports" in server:
@@ -82,7 +85,7 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
             if not isinstance(maps, dict):
                 raise ConfigError('expected a table like { "53" = 5353 }', file=str(path), field="server.map_ports")
             values["map_ports"] = [f"{k}={v}" for k, v in maps.items()]
-    for key in ("listen", "data_dir", "cache_dir", "log_level", "workers"):
+    for key in ("listen", "data_dir", "cache_dir", "log_level", "workers", "max_connections"):
         env = os.environ.get(f"WASM_SERVER_{key.upper()}")
         if env:
             values[key] = env.split(",") if key == "listen" else env
@@ -98,6 +101,11 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         kwargs["max_body"] = int(values["max_body"])
     if "request_timeout" in values:
         kwargs["request_timeout"] = float(values["request_timeout"])
+    if "max_connections" in values:
+        limit = int(values["max_connections"])
+        if limit < 1:
+            raise ConfigError(f"max_connections must be at least 1, got {limit}")
+        kwargs["max_connections"] = limit
     if "log_level" in values:
         kwargs["log_level"] = str(values["log_level"])
     if "workers" in values:

@@ -81,10 +81,10 @@ def test_head_has_headers_but_no_body(server: Server) -> None:
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
-        (b"GET /hello HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n", b"431"),
-        (b"POST /hello HTTP/1.1\r\nContent-Length: 20000000\r\n\r\n", b"413"),
+        (b"GET /hello HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 20000 + b"\r\n\r\n", b"431"),
+        (b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n", b"413"),
         (b"BLAH\r\n\r\n", b"400"),
-        (b"POST /hello HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", b"400"),
+        (b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", b"400"),
     ],
 )
 def test_bad_requests_get_clear_errors(server: Server, request_bytes: bytes, status: bytes) -> None:
@@ -264,3 +264,23 @@ def test_overload_is_503_with_retry_after_and_other_components_keep_answering(se
     refused = next(r for r in slow if r.status_code == 503)
     assert refused.headers["retry-after"] == "1"
     assert "overloaded" in s.log() or "concurrent requests" in s.log()
+
+
+def test_connections_past_the_limit_get_503_and_the_open_ones_keep_working(server_factory: Factory,
+                                                                           app_dir: Path) -> None:
+    s = server_factory(app_dir, "--max-connections", "5")
+    held = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(5)]
+    try:
+        time.sleep(0.2)  # let the server register them
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", s.port), timeout=5) as extra:
+                answer = extra.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 503") and b"retry-after: 1" in answer
+        held[0].sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert held[0].recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        for c in held:
+            c.close()
+    time.sleep(0.2)
+    assert httpx.get(f"{s.url}/hello").status_code == 200  # capacity is back once they closed
+    assert "connection limit (5) reached" in s.log()

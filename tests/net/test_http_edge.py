@@ -61,7 +61,7 @@ async def test_request_is_answered_with_client_address() -> None:
 
 async def test_connection_close_is_honoured() -> None:
     proto, t = await connect(echo_target)
-    proto.data_received(b"GET /a HTTP/1.1\r\nConnection: close\r\n\r\n")
+    proto.data_received(b"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     await settle()
     assert t.closed and b"connection: close" in t.out
 
@@ -78,7 +78,7 @@ async def test_responder_crash_is_a_500_not_a_dead_server() -> None:
         raise RuntimeError("boom")
 
     proto, t = await connect(broken)
-    proto.data_received(b"GET / HTTP/1.1\r\n\r\n")
+    proto.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     await settle()
     assert t.out.startswith(b"HTTP/1.1 500") and t.closed
 
@@ -91,7 +91,7 @@ async def test_deep_pipelines_pause_reading_until_drained() -> None:
         return encode_response(200, [], b"ok")
 
     proto, t = await connect(slow)
-    proto.data_received(b"GET / HTTP/1.1\r\n\r\n" * (MAX_PIPELINE + 5))
+    proto.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * (MAX_PIPELINE + 5))
     await settle()
     assert t.paused
     gate.set()
@@ -103,7 +103,7 @@ async def test_deep_pipelines_pause_reading_until_drained() -> None:
 
 async def test_expect_continue_written_before_body() -> None:
     proto, t = await connect(echo_target)
-    proto.data_received(b"POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+    proto.data_received(b"POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
     assert t.out == b"HTTP/1.1 100 Continue\r\n\r\n"
     proto.data_received(b"ok")
     await settle()
@@ -128,7 +128,7 @@ async def test_responses_of_one_loop_iteration_leave_in_one_write_per_connection
         proto.connection_made(t)
         conns.append((proto, t))
     for proto, _ in conns:
-        proto.data_received(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")
+        proto.data_received(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert all(t.writes == [] for _, t in conns)  # held until the iteration's callbacks ran
     await asyncio.sleep(0)
     for _, t in conns:
@@ -138,7 +138,7 @@ async def test_responses_of_one_loop_iteration_leave_in_one_write_per_connection
 
 async def test_queued_responses_go_out_before_a_close() -> None:
     proto, t = await connect(echo_target)
-    proto.data_received(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\nConnection: close\r\n\r\n")
+    proto.data_received(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     await settle()
     assert t.closed
     assert t.out.index(b"/1 127") < t.out.index(b"/2 127")
@@ -146,7 +146,7 @@ async def test_queued_responses_go_out_before_a_close() -> None:
 
 async def test_queued_output_is_dropped_when_the_peer_is_gone() -> None:
     proto, t = await connect(echo_target)
-    proto.data_received(b"GET /1 HTTP/1.1\r\n\r\n")
+    proto.data_received(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n")
     t.closed = True  # the peer went away before the loop flushed
     await settle()
     assert t.out == b""

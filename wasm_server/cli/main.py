@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-build", action="store_true", help="do not run build commands")
     up.add_argument("--workers", type=int, metavar="N",
                     help="worker processes sharing the ports with SO_REUSEPORT (default 1)")
+    up.add_argument("--max-connections", type=int, metavar="N",
+                    help="open HTTP connections per worker; past it new ones get 503 (default 10000)")
     up.add_argument("--map-port", action="append", metavar="PORT=[HOST:]PORT",
                     help="serve a TCP/UDP listener the manifest puts on PORT elsewhere, repeatable: "
                          "53=5353, 7=127.0.0.1:7007")
@@ -81,7 +83,8 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
         from .serve import run
 
         config = load_runtime_config(args.config, {"listen": args.listen, "data_dir": args.data_dir,
-                                                    "map_ports": args.map_port, "workers": args.workers})
+                                                    "map_ports": args.map_port, "workers": args.workers,
+                                                    "max_connections": args.max_connections})
         _setup_logging(args.debug, config.log_level)
         spec = load_manifest(Path(args.path))
         if not args.no_build:

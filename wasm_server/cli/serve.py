@@ -27,7 +27,8 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
     http = config.listen if serves_http else ()
     binds = plan(spec, parse_port_map(config.map_ports), http)  # conflicts fail before loading
     app = await App.load(spec, data_dir, config.cache_dir / "modules")
-    limits = ConnectionLimits(max_body=config.max_body, request_timeout=config.request_timeout)
+    limits = ConnectionLimits(max_body=config.max_body, request_timeout=config.request_timeout,
+                              max_connections=config.max_connections)
     server = HttpServer(app.respond, limits, upgrade=app.upgrade)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -357,6 +357,10 @@ def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn
             cont.contents.finalizer = _no_finalizer
         except Exception as exc:
             trap_ret[0] = _trap_ptr(f"wasm_server.{name.decode()}: {exc}")
+            # Wasmtime polls the continuation even when a trap is returned: it must be a
+            # valid "done" callback, or the process aborts (a guest could crash the server)
+            cont.contents.callback = ready
+            cont.contents.finalizer = _no_finalizer
 
     cb = ffi.wasmtime_func_async_callback_t(trampoline)
     _KEEP.extend((cb, continuation, ready))

@@ -36,6 +36,8 @@ Responder = Callable[[Request, str, "HttpProtocol"], Awaitable[bytes]]
 Upgrader = Callable[[Request, str, "HttpProtocol", bytes], Awaitable[tuple[bytes, Any]]]
 
 MAX_PIPELINE = 32
+OVER_CAPACITY = error_response(503, "too many connections, try again later").replace(
+    b"\r\n\r\n", b"\r\nretry-after: 1\r\n\r\n", 1)
 IDLE_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 30.0
 SWEEP_SECONDS = 5.0
@@ -45,8 +47,11 @@ class ConnectionLimits:
     """Size and time limits applied to every connection."""
 
     def __init__(self, max_body: int = 10 * 1024 * 1024, max_header_bytes: int = 16 * 1024,
-                 request_timeout: float = REQUEST_TIMEOUT) -> None:
+                 request_timeout: float = REQUEST_TIMEOUT, max_connections: int = 10000) -> None:
         self.max_body = max_body
+        #: open connections; past it a new connection gets 503 and is closed (a flood cannot
+        #: exhaust memory or file descriptors)
+        self.max_connections = max_connections
         self.max_header_bytes = max_header_bytes
         #: a request (head and body) must arrive within this many seconds of its first byte
         self.request_timeout = request_timeout
@@ -81,6 +86,14 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses
         self.transport = cast(asyncio.Transport, transport)
+        if len(self.server.connections) >= self.server.limits.max_connections:
+            self.server.refused += 1
+            if self.server.refused == 1 or self.server.refused % 1000 == 0:
+                log.warning("connection limit (%d) reached: refused %d connection(s) so far",
+                            self.server.limits.max_connections, self.server.refused)
+            self.transport.write(OVER_CAPACITY)
+            self.transport.close()
+            return
         peer = transport.get_extra_info("peername")
         if peer:
             host, port = peer[0], peer[1]
@@ -257,6 +270,8 @@ class HttpServer:
         self.servers: list[asyncio.Server] = []
         self.connections: set[HttpProtocol] = set()
         self.in_flight = 0
+        #: connections refused because max_connections were open
+        self.refused = 0
         self.draining = False
         self.idle_timeout = IDLE_TIMEOUT
         # one sweep for all connections instead of a timer per request

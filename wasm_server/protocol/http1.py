@@ -135,8 +135,23 @@ class H1Connection:
                 expect = True
         if content_length is not None and content_length > self.max_body:
             raise _Limit(413, f"request body of {content_length} bytes is over the {self.max_body} limit")
+        self._check_framing()
         if expect and self._parser.get_http_version() == "1.1":
             self._events.append(_CONTINUE_EVENT)
+
+    def _check_framing(self) -> None:
+        """What httptools lets through but RFC 9112 forbids, because proxies disagree on it
+        (request smuggling): Host missing or repeated, transfer codings other than chunked."""
+        hosts = 0
+        for name, value in self._headers:
+            if name == b"host":
+                hosts += 1
+            elif name == b"transfer-encoding" and value.strip().lower() != b"chunked":
+                raise _Limit(501, f"transfer coding {value.decode('latin-1')!r} is not supported (only chunked)")
+        if hosts > 1:
+            raise _Limit(400, "more than one Host header")
+        if hosts == 0 and self._parser.get_http_version() == "1.1":
+            raise _Limit(400, "HTTP/1.1 request without a Host header")
 
     def on_body(self, body: bytes) -> None:
         self._body_len += len(body)
