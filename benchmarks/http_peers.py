@@ -1,0 +1,152 @@
+"""HTTP hello side by side: wasm-server against Node+V8 on the same module and
+against `wasmtime serve`, req/s, p50 and p99 (issue 5).
+
+    .venv/bin/python benchmarks/http_peers.py [--duration 5] [--runs 3] [--connections 50] [--quick]
+
+Servers (1 core unless named "2 cores"): wasm-server (examples/hello/c,
+1 worker); wasm-server --workers 2; Node+V8 running the same hello.wasm
+through hosts/js/serve.mjs; two serve.mjs processes under node:cluster;
+plain Node http (benchmarks/node_hello.js); `wasmtime serve` with the
+wasi:http hello component (benchmarks/wasi-http-hello), with and without
+`-O pooling-allocator`. 1-core servers run on core 0 and wrk on core 1;
+2-core servers run on cores 0-1 and share core 1 with wrk. Rounds alternate
+the servers; medians of the runs and the ratios go to RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers
+import wasi_http_hello
+from common import ROOT, free_port, machine, write_section
+from suite import HttpResult, Target, fmt, median, record, server, wrk
+
+SECTION = "## HTTP hello side by side (issue 5)"
+CLI = str(Path(sys.executable).parent / "wasm-server")
+HELLO_WASM = ROOT / "examples/hello/c/hello.wasm"
+
+
+def servers(data_dir: Path, p: peers.Peers, component: Path) -> dict[str, tuple[list[str], str]]:
+    """name → (command with {port}, cores)."""
+    up = [CLI, "up", str(ROOT / "examples/hello/c"), "--no-build", "--data-dir", str(data_dir),
+          "--listen", "127.0.0.1:{port}"]
+    serve = [str(p.node), str(ROOT / "hosts/js/serve.mjs"), str(HELLO_WASM), "--port", "{port}"]
+    wt = [str(p.wasmtime), "serve", "--addr", "127.0.0.1:{port}"]
+    return {
+        "wasm-server": (up, "0"),
+        "node+v8": (serve, "0"),
+        "wasmtime serve": ([*wt, str(component)], "0"),
+        "wasmtime serve pooling": ([*wt, "-O", "pooling-allocator", str(component)], "0"),
+        "node http": ([str(p.node), str(ROOT / "benchmarks/node_hello.js"), "{port}"], "0"),
+        "wasm-server 2 workers": ([*up, "--workers", "2"], "0,1"),
+        "node+v8 cluster 2": ([str(p.node), str(ROOT / "benchmarks/node_cluster.mjs"), "--workers", "2",
+                               str(HELLO_WASM), "--port", "{port}"], "0,1"),
+    }
+
+
+def measure(duration: int, runs: int, connections: int, p: peers.Peers, component: Path,
+            only: list[str] | None) -> dict[str, list[HttpResult]]:
+    """Alternate the servers for ``runs`` rounds; every run's result by server."""
+    results: dict[str, list[HttpResult]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(runs):
+            for name, (cmd, cores) in servers(Path(tmp), p, component).items():
+                if only and name not in only:
+                    continue
+                port = free_port()
+                with server([c.replace("{port}", str(port)) for c in cmd], port, cores):
+                    url = f"http://127.0.0.1:{port}/"
+                    wrk(url, 1, connections)  # warm-up
+                    r = wrk(url, duration, connections)
+                if r.bad:
+                    print(f"warning: {name}: {r.bad} non-2xx or socket errors", file=sys.stderr)
+                results.setdefault(name, []).append(r)
+                print(f"{name:24} {r.rps:9.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:6.2f} ms",
+                      file=sys.stderr)
+    return results
+
+
+def medians(results: dict[str, list[HttpResult]]) -> dict[str, HttpResult]:
+    """Median req/s, p50, p99 per server."""
+    return {k: HttpResult(median([r.rps for r in v]), median([r.p50_ms for r in v]),
+                          median([r.p99_ms for r in v]), sum(r.bad for r in v)) for k, v in results.items()}
+
+
+def targets(med: dict[str, HttpResult]) -> list[Target]:
+    """The issue's HTTP targets from the medians (those whose servers ran)."""
+    ws = med.get("wasm-server")
+    out: list[Target] = []
+    if ws is None:
+        return out
+    for peer, floor in (("node+v8", 1.5), ("wasmtime serve", 1.0), ("wasmtime serve pooling", 1.0)):
+        if peer in med:
+            out.append(Target(f"req/s wasm-server / {peer} (1 core)", ws.rps / med[peer].rps, floor, "×", True))
+            out.append(Target(f"p99 wasm-server / {peer} (1 core)", ws.p99_ms / med[peer].p99_ms, 1.0, "×", False))
+    w2, n2 = med.get("wasm-server 2 workers"), med.get("node+v8 cluster 2")
+    if w2 and n2:
+        out.append(Target("req/s wasm-server / node+v8 (2 cores)", w2.rps / n2.rps, 1.5, "×", True))
+    return out
+
+
+def report(results: dict[str, list[HttpResult]], command: str, versions: dict[str, str], duration: int,
+           connections: int) -> str:
+    """The RESULTS.md section."""
+    med = medians(results)
+    lines = [
+        SECTION, "",
+        f"Date: {time.strftime('%Y-%m-%d')}. Machine: {machine()}; {versions['wasmtime']}.", "",
+        f"Command: `{command}`", "",
+        f"wrk -t1 -c{connections} -d{duration}s --latency after a 1 s warm-up, runs alternating between servers.",
+        "1-core servers pinned to core 0, wrk to core 1. The two \"2 cores\" rows pin the server to cores 0-1,",
+        "so it shares core 1 with wrk. Every server answers `Hello from C\\npath: /\\n` except `node http`",
+        "(`Hello from Node…`, no wasm). wasm-server and node+v8 run the same `examples/hello/c/hello.wasm`",
+        "with one reused instance; `wasmtime serve` runs `benchmarks/wasi-http-hello` (WAT, no runtime),",
+        "a fresh instance per request (its default for wasip2 components).", "",
+        "| server | cores | req/s (median) | p50 ms | p99 ms | runs (req/s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        m = med[name]
+        cores = "2" if "2" in name.split()[-1] or "workers" in name else "1"
+        bad = f" ({m.bad} bad)" if m.bad else ""
+        lines.append(f"| {name} | {cores} | {m.rps:.0f}{bad} | {m.p50_ms:.2f} | {m.p99_ms:.2f} | "
+                     f"{', '.join(f'{r.rps:.0f}' for r in runs)} |")
+    lines += ["", "| target | measured | target | verdict |", "|---|---|---|---|"]
+    lines += [t.row() for t in targets(med)]
+    if "node http" in med and "wasm-server" in med:
+        lines += ["", f"wasm-server / plain Node http: {fmt(med['wasm-server'].rps / med['node http'].rps)}×."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    """Run the benchmark and record it."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--only", action="append", help="only this server (repeatable)")
+    ap.add_argument("--quick", action="store_true", help="1 run of 2 s per server (smoke test)")
+    args = ap.parse_args()
+    if args.quick:
+        args.duration, args.runs = 2, 1
+    p = peers.ensure()
+    component = wasi_http_hello.build(p.wasm_tools)
+    import subprocess
+    subprocess.run([CLI, "build", str(ROOT / "examples/hello/c")], check=True, stdout=subprocess.DEVNULL)
+    results = measure(args.duration, args.runs, args.connections, p, component, args.only)
+    command = ("python benchmarks/http_peers.py " + " ".join(sys.argv[1:])).strip()
+    section = report(results, command, peers.versions(p), args.duration, args.connections)
+    print(section)
+    write_section(SECTION, section)
+    record("http", targets(medians(results)), {f"{k} req/s": v.rps for k, v in medians(results).items()})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
