@@ -224,6 +224,10 @@ class App:
         session = WebSocketSession(executor, self.connections, proto.transport, greq, client)
         return accept_response(req.headers), session
 
+    def busy(self) -> bool:
+        """Whether requests are running or waiting, or connections are open, in this app."""
+        return bool(self.connections.conns) or any(g.active or g.waiters for g in self.gates.values())
+
     async def close(self) -> None:
         """Release stores and stop the engine's ticker."""
         await self.stores.close()

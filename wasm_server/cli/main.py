@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-build", action="store_true", help="do not run build commands")
     up.add_argument("--workers", type=int, metavar="N",
                     help="worker processes sharing the ports with SO_REUSEPORT (default 1)")
+    up.add_argument("--watch", action="store_true",
+                    help="rebuild and redeploy when the manifest, a module or a build source changes, "
+                         "without dropping requests")
     up.add_argument("--max-connections", type=int, metavar="N",
                     help="open HTTP connections per worker; past it new ones get 503 (default 10000)")
     up.add_argument("--map-port", action="append", metavar="PORT=[HOST:]PORT",
@@ -89,7 +92,7 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
         spec = load_manifest(Path(args.path))
         if not args.no_build:
             build_app(spec)
-        run(spec, config)
+        run(spec, config, watch=args.watch, build=not args.no_build)
         return 0
     if args.command == "build":
         spec = load_manifest(Path(args.path))

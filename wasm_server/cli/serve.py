@@ -20,8 +20,10 @@ from ..routing import routes_table
 log = logging.getLogger("wasm_server")
 
 
-async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | None = None) -> None:
-    """Serve ``spec`` on ``config.listen`` until a shutdown signal."""
+async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | None = None,
+                watch: bool = False, build: bool = True) -> None:
+    """Serve ``spec`` on ``config.listen`` until a shutdown signal; with ``watch``,
+    redeploy whenever its files change (see reload.py)."""
     data_dir = config.data_dir_for(spec.path)
     serves_http = spec.index is not None or any(c.routes for c in spec.components)
     http = config.listen if serves_http else ()
@@ -58,13 +60,30 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
             print(f"  {b.url():<28} -> {b.component}{moved}", file=sys.stderr)
         if say:
             print(f"  data dir: {data_dir}", file=sys.stderr, flush=True)
+        reloader = watcher = None
+        if watch:
+            from .reload import Reloader
+
+            async def load(new_spec: AppSpec) -> App:
+                return await App.load(new_spec, data_dir, config.cache_dir / "modules")
+
+            reloader = Reloader(spec, app, server, load, build=build)
+            watcher = asyncio.ensure_future(reloader.run())
+            if say:
+                print("  watching for changes (--watch)", file=sys.stderr, flush=True)
         if ready is not None:
             ready.set()
         await stop.wait()
         print("shutting down: finishing in-flight requests", file=sys.stderr, flush=True)
+        if watcher is not None:
+            watcher.cancel()
         await server.shutdown()
         for svc in raw_services:
             await svc.close()
+        if reloader is not None:
+            await reloader.close()
+            if reloader.app is not app:
+                await reloader.app.close()
     finally:
         await app.close()
 
@@ -100,7 +119,7 @@ async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind], *,
     return services
 
 
-def run(spec: AppSpec, config: RuntimeConfig) -> None:
+def run(spec: AppSpec, config: RuntimeConfig, *, watch: bool = False, build: bool = True) -> None:
     """Run :func:`serve` on uvloop, in ``config.workers`` processes sharing the ports.
 
     Workers are forked before anything starts a thread or an engine; each
@@ -111,7 +130,7 @@ def run(spec: AppSpec, config: RuntimeConfig) -> None:
     import uvloop
 
     if config.workers <= 1:
-        uvloop.run(serve(spec, config))
+        uvloop.run(serve(spec, config, watch=watch, build=build))
         return
     children = []
     for i in range(config.workers):
@@ -120,7 +139,8 @@ def run(spec: AppSpec, config: RuntimeConfig) -> None:
             os.environ["WASM_SERVER_WORKER"] = str(i + 1)
             code = 0
             try:
-                uvloop.run(serve(spec, config))
+                # one worker builds; the others reload when the module it writes changes
+                uvloop.run(serve(spec, config, watch=watch, build=build and i == 0))
             except BaseException as exc:  # report like the CLI would, then leave without cleanup of the parent's
                 print(f"error: worker {i + 1}: {exc}", file=sys.stderr)
                 code = 1
