@@ -56,7 +56,7 @@ async def _engine(calls: int) -> dict[str, float]:
 
     rt = Runtime(None, define_all)
     try:
-        loaded = rt.load(wasmtime.wat2wasm(WAT), "calls.wat")
+        loaded = rt.load(bytes(wasmtime.wat2wasm(WAT)), "calls.wat")
         host = ComponentHost("calls", logging.getLogger("bench"), {}, frozenset(), None)
         inst = await GuestInstance.create(rt, loaded, host, Limits())
         ctx = inst.state.ctx
