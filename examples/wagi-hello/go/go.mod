@@ -1,0 +1,3 @@
+module wagi-hello
+
+go 1.24
