@@ -1,0 +1,66 @@
+"""The "Targets" section of RESULTS.md: every issue-5 target the last
+`scripts/bench` run measured, met or missed and by how much.
+
+    .venv/bin/python benchmarks/summary.py            # write the section from the recorded figures
+    .venv/bin/python benchmarks/summary.py --reset    # forget the recorded figures (start of a run)
+
+Each benchmark records its targets in ~/.cache/wasm-server/bench/figures/
+(suite.record); this only collects them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, write_section
+from suite import FIGURES, Target, load_targets
+
+SECTION = "## Targets (issue 5)"
+TITLES = {"http": "HTTP hello", "calls": "Host↔guest calls", "cold_start": "Cold start",
+          "compute": "Compute", "density": "Density", "kv": "KV"}
+
+
+def section(targets: dict[str, list[Target]], command: str, load: str = "") -> str:
+    """The Markdown section for ``targets`` (by benchmark); ``load``: the load average when the run began."""
+    rows = [t for name in TITLES for t in targets.get(name, [])]
+    met = sum(t.met for t in rows)
+    lines = [
+        SECTION, "", f"Date: {time.strftime('%Y-%m-%d')}. Machine: {machine()}.", "",
+        f"Command: `{command}` (each benchmark's own section has its command and runs).", "",
+        *([f"Load average when the run began: {load} (the machine is shared; other processes add noise).", ""]
+          if load else []),
+        f"{met} of {len(rows)} targets met.", "",
+        "| benchmark | target | measured | target | verdict |", "|---|---|---|---|---|",
+    ]
+    for name, title in TITLES.items():
+        for t in targets.get(name, []):
+            lines.append(f"| {title} " + t.row())
+    missing = [TITLES[n] for n in TITLES if n not in targets and n != "kv"]
+    if missing:
+        lines += ["", f"Not measured in this run: {', '.join(missing)}."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    """Write the section, or reset the recorded figures."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reset", action="store_true")
+    ap.add_argument("--command", default="scripts/bench")
+    ap.add_argument("--load", default="", help="the load average when the run began")
+    args = ap.parse_args()
+    if args.reset:
+        for path in FIGURES.glob("*.json"):
+            path.unlink()
+        return 0
+    text = section(load_targets(), args.command, args.load)
+    print(text)
+    write_section(SECTION, text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
