@@ -107,9 +107,10 @@ class App:
             dict(comp.variables),
             frozenset(comp.key_value_stores),
             self.stores,
-            OutboundPolicy(comp.allowed_outbound_hosts),
+            OutboundPolicy(comp.allowed_outbound_hosts, allow_private=comp.allow_private_networks),
             self.connections,
             self.broker,
+            comp.files,
         )
         executor: Executor
         if comp.abi == "wagi" and (comp.tcp or comp.udp):

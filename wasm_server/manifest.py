@@ -78,6 +78,10 @@ class ComponentSpec:
     udp: tuple[ListenSpec, ...] = ()
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    #: outbound host names may resolve to loopback/private addresses
+    allow_private_networks: bool = False
+    #: read-only directories the guest sees: (host directory, guest path)
+    files: tuple[tuple[Path, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +168,12 @@ class _Fields:
             raise self.error(key, f"expected {kind}, got {value!r}")
         return value
 
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.error(key, f"expected true or false, got {value!r}")
+        return value
+
     def table_(self, key: str) -> dict[str, Any]:
         value = self.table.get(key, {})
         if not isinstance(value, dict):
@@ -213,8 +223,8 @@ def _route(raw: Any, f: _Fields, idx: int, mount: str) -> RouteEntry:
 
 
 _COMPONENT_FIELDS = {
-    "name", "source", "abi", "routes", "key_value_stores", "allowed_outbound_hosts",
-    "variables", "limits", "instance_reuse", "build", "description", "tcp", "udp", "connections",
+    "name", "source", "abi", "routes", "key_value_stores", "allowed_outbound_hosts", "allow_private_networks",
+    "variables", "limits", "instance_reuse", "build", "description", "tcp", "udp", "connections", "files",
 }
 
 
@@ -274,6 +284,8 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
         routes=tuple(_route(r, f, i, mount) for i, r in enumerate(routes_raw)),
         key_value_stores=tuple(f.str_list("key_value_stores")),
         allowed_outbound_hosts=rules,
+        allow_private_networks=f.boolean("allow_private_networks", False),
+        files=_files(f, path),
         variables=dict(variables),
         limits=Limits(memory=memory, timeout=timeout,
                       concurrency=limits.integer("concurrency", DEFAULT_CONCURRENCY, minimum=1),
@@ -299,6 +311,24 @@ def _build(raw: Any, f: _Fields, path: Path) -> BuildSpec | None:
         workdir=(path.parent / b.text("workdir", ".")).resolve(),
         watch=tuple(b.str_list("watch")),
     )
+
+
+def _files(f: _Fields, manifest: Path) -> tuple[tuple[Path, str], ...]:
+    """``files = [{ source = "static", path = "/static" }]``: read-only directory grants."""
+    raw = f.table.get("files", [])
+    if not isinstance(raw, list):
+        raise f.error("files", 'expected a list like [{ source = "static", path = "/static" }]')
+    grants = []
+    for i, entry in enumerate(raw):
+        g = _Fields(entry if isinstance(entry, dict) else {}, f.file, f.name(f"files[{i}]"), {"source", "path"})
+        source = (manifest.parent / g.text("source")).resolve()
+        guest = g.text("path")
+        if not guest.startswith("/"):
+            raise g.error("path", f"expected an absolute guest path like \"/static\", got {guest!r}")
+        if not source.is_dir():
+            raise g.error("source", f"{source} is not a directory")
+        grants.append((source, guest))
+    return tuple(grants)
 
 
 def load_manifest(path: Path, *, mount: str = "", _seen: frozenset[Path] = frozenset()) -> AppSpec:

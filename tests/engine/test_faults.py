@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz_examples
 from tests.guests import wat
 from wasm_server.abi_codec import GuestRequest, GuestResponse, encode_response
 from wasm_server.capabilities import ComponentHost, define_all
@@ -117,7 +118,7 @@ def test_a_guest_that_ignores_a_large_body_still_answers(loop: asyncio.AbstractE
 _echo: dict[str, NativeExecutor] = {}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=fuzz_examples(300), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(
     st.binary(max_size=200),
     st.builds(lambda status, headers, body: encode_response(GuestResponse(status, headers, body)),

@@ -59,7 +59,7 @@ def guest(handle_body: str = "", *, version: int = 1, response: bytes = HELLO, e
     (i64.const {packed}))
   {extra}
 )"""
-    return wasmtime.wat2wasm(wat)
+    return bytes(wasmtime.wat2wasm(wat))
 
 
 TRAP = "(unreachable)"

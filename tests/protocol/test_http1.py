@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.fuzzing import fuzz_examples
 from wasm_server.protocol.http1 import (
     LAST_CHUNK,
     ContinueNeeded,
@@ -92,7 +93,7 @@ def test_nothing_is_parsed_after_an_error() -> None:
     assert conn.next_event() is None and conn.failed
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=fuzz_examples(300), deadline=None)
 @given(st.binary(max_size=400))
 def test_fuzz_never_raises(data: bytes) -> None:
     conn = H1Connection()

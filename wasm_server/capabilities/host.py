@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import CapabilityError
@@ -23,6 +24,8 @@ class ComponentHost:
     outbound: Any = None  # outbound_http.OutboundPolicy
     connections: Any = None  # net.connections.ConnectionRegistry
     broker: Any = None  # capabilities.pubsub.Broker
+    #: read-only directories the guest sees: (host directory, guest path)
+    files: tuple[tuple[Path, str], ...] = ()
 
     def outbound_check(self, scheme: str, host: str, port: int) -> str | None:
         """Why ``scheme://host:port`` is not allowed, or None if it is."""

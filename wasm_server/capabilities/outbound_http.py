@@ -8,14 +8,16 @@ and decides, so a redirect can never lead past the allow-list.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..abi_codec import GuestResponse, decode_outbound, encode_response
 from ..engine._lowlevel import CallState
-from ..errors import BadResponse, ConfigError
+from ..errors import BadResponse, CapabilityError, ConfigError
 from ._spec import ImportSpec
+from .destinations import literal, resolve
 
 DENIED = -2
 TOO_LARGE = -3
@@ -72,6 +74,8 @@ class OutboundPolicy:
 
     rules: tuple[AllowRule, ...] = ()
     timeout: float = 30.0
+    #: host names may resolve to loopback/private addresses (see destinations.py)
+    allow_private: bool = False
 
     def check(self, url: str) -> tuple[int, str] | None:
         """None if ``url`` may be fetched, else ``(error code, reason)``."""
@@ -116,8 +120,13 @@ async def _send(state: CallState, raw: bytes) -> int:
     import httpx
 
     try:
+        target, headers, extensions = await _pinned(url, req.headers, policy.allow_private)
+    except CapabilityError as exc:
+        state.result = str(exc).encode()
+        return exc.code
+    try:
         resp = await _http_client().request(
-            method, url, headers=req.headers, content=req.body, timeout=policy.timeout
+            method, target, headers=headers, content=req.body, timeout=policy.timeout, extensions=extensions
         )
     except httpx.TimeoutException:
         state.result = f"request to {url} timed out".encode()
@@ -131,6 +140,24 @@ async def _send(state: CallState, raw: bytes) -> int:
     headers = [(k, v) for k, v in resp.headers.raw]
     state.result = encode_response(GuestResponse(resp.status_code, headers, resp.content))
     return len(state.result)
+
+
+async def _pinned(url: str, headers: Sequence[tuple[bytes, bytes]],
+                  allow_private: bool) -> tuple[str, Sequence[tuple[bytes, bytes]], dict[str, Any]]:
+    """The URL with its host name replaced by the checked address, the Host header and
+    TLS server name kept as the guest wrote them (see destinations.py)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or DEFAULT_PORTS[parts.scheme.lower()]
+    address = await resolve(host, port, allow_private=allow_private)
+    if literal(host) is not None:
+        return url, headers, {}
+    netloc = (f"[{address}]" if ":" in address else address) + (f":{parts.port}" if parts.port else "")
+    pinned = parts._replace(netloc=netloc).geturl()
+    if not any(name.lower() == b"host" for name, _ in headers):
+        headers = [(b"host", parts.netloc.rpartition("@")[2].encode()), *headers]
+    extensions = {"sni_hostname": host} if parts.scheme.lower() == "https" else {}
+    return pinned, headers, extensions
 
 
 def http_send(state: CallState, ptr: int, length: int) -> Any:

@@ -13,7 +13,9 @@ import asyncio
 from typing import Any
 
 from ..engine._lowlevel import CallState
+from ..errors import CapabilityError
 from ._spec import ImportSpec
+from .destinations import resolve
 
 NOT_FOUND = -1
 DENIED = -2
@@ -80,6 +82,12 @@ async def _connect(state: CallState, kind: str, host: str, port: int) -> int:
     if len(socks) >= MAX_SOCKETS:
         state.result = f"an instance may hold at most {MAX_SOCKETS} sockets".encode()
         return TOO_LARGE
+    policy = state.host.outbound
+    try:
+        host = await resolve(host, port, allow_private=bool(policy is not None and policy.allow_private))
+    except CapabilityError as exc:
+        state.result = str(exc).encode()
+        return exc.code
     try:
         if kind == "tcp":
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), CONNECT_TIMEOUT)

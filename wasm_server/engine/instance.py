@@ -9,6 +9,7 @@ from typing import Any
 import wasmtime
 from wasmtime import _ffi as ffi
 
+from ..capabilities.files import wasi_config
 from ..errors import GuestError, Overloaded
 from . import _lowlevel as ll
 from .limits import Limits
@@ -61,7 +62,7 @@ class GuestInstance:
         """Instantiate ``loaded`` in a fresh Store under ``limits``; runs ``_initialize``."""
         store = wasmtime.Store(runtime.engine)
         store.set_limits(memory_size=limits.memory)
-        store.set_wasi(wasi if wasi is not None else wasmtime.WasiConfig())
+        store.set_wasi(wasi if wasi is not None else wasi_config(getattr(host, "files", ())))
         ctx = store._context()
         # every epoch tick the guest yields to the event loop (see _lowlevel)
         ffi.wasmtime_context_epoch_deadline_async_yield_and_update(ctx, 1)

@@ -18,6 +18,7 @@ from wasmtime import _ffi as ffi
 
 from ..abi_codec import GuestRequest, GuestResponse
 from ..capabilities import ComponentHost
+from ..capabilities.files import grant
 from ..engine import GuestInstance, Limits, LoadedModule, Runtime
 from ..errors import BadResponse, GuestError, LoadError
 
@@ -118,7 +119,7 @@ class WagiExecutor:
             raise LoadError(f"{self.loaded.origin}: abi = \"wagi\" needs a WASI command exporting _start")
 
     def _wasi(self, req: GuestRequest, out: bytearray) -> wasmtime.WasiConfig:
-        cfg = wasmtime.WasiConfig()
+        cfg = grant(wasmtime.WasiConfig(), self.host.files)
         env = cgi_environment(req, self.server_name, self.server_port)
         cfg.env = list(env.items())
         query = env["QUERY_STRING"]

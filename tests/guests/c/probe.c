@@ -1,11 +1,15 @@
 /* A test guest that exercises every host capability through the C SDK.
    GET /kv/set?k=v, /kv/get?k, /kv/exists?k, /kv/delete?k, /kv/keys?prefix,
-   /kv/incr?k, /kv/other?k (an undeclared store), /var?name, /fetch?url, /log?text */
+   /kv/incr?k, /kv/other?k (an undeclared store), /var?name, /fetch?url, /log?text,
+   /env (the environment it sees), /read?path, /write?path (the sandbox) */
 #include "wasm_server.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+extern char **environ;
 
 static char *cstr(ws_bytes b) {
     char *s = malloc(b.len + 1);
@@ -100,6 +104,27 @@ static ws_response *probe(const ws_request *req) {
             if (rc) res = error(rc);
             else { res = ws_response_plain(200, "got "); ws_response_write(res, buf, n); }
             ws_sock_close(sock);
+        }
+    } else if (!strcmp(path, "/env")) {
+        res = ws_response_plain(200, "");
+        size_t n = 0;
+        for (char **e = environ; e && *e; e++, n++) ws_response_printf(res, "%s\n", *e);
+        ws_response_printf(res, "%zu variables\n", n);
+    } else if (!strcmp(path, "/read") || !strcmp(path, "/write")) {
+        FILE *f = fopen(q, path[1] == 'r' ? "r" : "w");
+        if (!f) {
+            res = ws_response_plain(200, "");
+            ws_response_printf(res, "cannot open %s: %s\n", q, strerror(errno));
+        } else if (path[1] == 'r') {
+            char buf[512];
+            size_t n = fread(buf, 1, sizeof buf, f);
+            res = ws_response_plain(200, "read: ");
+            ws_response_write(res, buf, n);
+            fclose(f);
+        } else {
+            int ok = fputs("written by the guest\n", f) >= 0;
+            ok = (fclose(f) == 0) && ok;
+            res = ws_response_plain(200, ok ? "wrote\n" : "write failed\n");
         }
     } else if (!strcmp(path, "/log")) {
         ws_logf(WS_WARN, "probe says %s", q);
