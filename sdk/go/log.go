@@ -43,7 +43,7 @@ func (h *LogHandler) Handle(_ context.Context, r slog.Record) error {
 		b = appendAttr(b, h.prefix, a)
 		return true
 	})
-	host.Log(hostLevel(r.Level), b)
+	logSink(hostLevel(r.Level), b)
 	return nil
 }
 
@@ -108,6 +108,9 @@ func appendAttr(b []byte, prefix string, a slog.Attr) []byte {
 	return append(b, v...)
 }
 
+// logSink is where log lines go (a variable so tests can watch it).
+var logSink = host.Log
+
 // Log writes one line to the server log at a host level: 0 trace, 1 debug,
 // 2 info, 3 warn, 4 error.
-func Log(level int, msg string) { host.Log(int32(level), []byte(msg)) }
+func Log(level int, msg string) { logSink(int32(level), []byte(msg)) }

@@ -93,5 +93,5 @@ func logPanic(what string, v any) {
 		return
 	}
 	line := fmt.Sprintf("panic serving %s: %v\n%s", what, v, debug.Stack())
-	host.Log(host.LevelError, []byte(line))
+	logSink(host.LevelError, []byte(line))
 }
