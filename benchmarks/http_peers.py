@@ -32,15 +32,25 @@ CLI = str(Path(sys.executable).parent / "wasm-server")
 HELLO_WASM = ROOT / "examples/hello/c/hello.wasm"
 
 
+def fresh_app(directory: Path) -> Path:
+    """An app serving examples/hello/c's module without ``instance_reuse`` (a fresh instance per request)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "wasm-server.toml").write_text(
+        f'[[component]]\nname = "hello-c-fresh"\nsource = "{HELLO_WASM}"\nroutes = ["/..."]\n')
+    return directory
+
+
 def servers(data_dir: Path, p: peers.Peers, component: Path) -> dict[str, tuple[list[str], str]]:
     """name → (command with {port}, cores)."""
-    up = [CLI, "up", str(ROOT / "examples/hello/c"), "--no-build", "--data-dir", str(data_dir),
-          "--listen", "127.0.0.1:{port}"]
+    listen = ["--no-build", "--data-dir", str(data_dir), "--listen", "127.0.0.1:{port}"]
+    up = [CLI, "up", str(ROOT / "examples/hello/c"), *listen]
     serve = [str(p.node), str(ROOT / "hosts/js/serve.mjs"), str(HELLO_WASM), "--port", "{port}"]
     wt = [str(p.wasmtime), "serve", "--addr", "127.0.0.1:{port}"]
     return {
         "wasm-server": (up, "0"),
         "node+v8": (serve, "0"),
+        "wasmtime serve reuse": ([*wt, "--max-instance-reuse-count", "1000000", str(component)], "0"),
+        "wasm-server fresh": ([CLI, "up", str(fresh_app(data_dir / "fresh")), *listen], "0"),
         "wasmtime serve": ([*wt, str(component)], "0"),
         "wasmtime serve pooling": ([*wt, "-O", "pooling-allocator", str(component)], "0"),
         "node http": ([str(p.node), str(ROOT / "benchmarks/node_hello.js"), "{port}"], "0"),
@@ -80,14 +90,14 @@ def medians(results: dict[str, list[HttpResult]]) -> dict[str, HttpResult]:
 
 def targets(med: dict[str, HttpResult]) -> list[Target]:
     """The issue's HTTP targets from the medians (those whose servers ran)."""
-    ws = med.get("wasm-server")
     out: list[Target] = []
-    if ws is None:
-        return out
-    for peer, floor in (("node+v8", 1.5), ("wasmtime serve", 1.0), ("wasmtime serve pooling", 1.0)):
-        if peer in med:
-            out.append(Target(f"req/s wasm-server / {peer} (1 core)", ws.rps / med[peer].rps, floor, "×", True))
-            out.append(Target(f"p99 wasm-server / {peer} (1 core)", ws.p99_ms / med[peer].p99_ms, 1.0, "×", False))
+    pairs = (("wasm-server", "node+v8", 1.5), ("wasm-server", "wasmtime serve reuse", 1.0),
+             ("wasm-server fresh", "wasmtime serve", 1.0), ("wasm-server fresh", "wasmtime serve pooling", 1.0))
+    for ours, peer, floor in pairs:
+        if ours in med and peer in med:
+            a, b = med[ours], med[peer]
+            out.append(Target(f"req/s {ours} / {peer} (1 core)", a.rps / b.rps, floor, "×", True))
+            out.append(Target(f"p99 {ours} / {peer} (1 core)", a.p99_ms / b.p99_ms, 1.0, "×", False))
     w2, n2 = med.get("wasm-server 2 workers"), med.get("node+v8 cluster 2")
     if w2 and n2:
         out.append(Target("req/s wasm-server / node+v8 (2 cores)", w2.rps / n2.rps, 1.5, "×", True))
@@ -106,14 +116,17 @@ def report(results: dict[str, list[HttpResult]], command: str, versions: dict[st
         "1-core servers pinned to core 0, wrk to core 1. The two \"2 cores\" rows pin the server to cores 0-1,",
         "so it shares core 1 with wrk. Every server answers `Hello from C\\npath: /\\n` except `node http`",
         "(`Hello from Node…`, no wasm). wasm-server and node+v8 run the same `examples/hello/c/hello.wasm`",
-        "with one reused instance; `wasmtime serve` runs `benchmarks/wasi-http-hello` (WAT, no runtime),",
-        "a fresh instance per request (its default for wasip2 components).", "",
+        "with reused instances (`instance_reuse`; serve.mjs keeps one); `wasm-server fresh` serves it with a",
+        "fresh instance per request (no `instance_reuse`, the manifest default). `wasmtime serve` runs",
+        "`benchmarks/wasi-http-hello` (WAT, no runtime) with a fresh instance per request (its default for",
+        "wasip2 components), `wasmtime serve reuse` with `--max-instance-reuse-count 1000000`.",
+        "Targets compare like with like: reused against reused, fresh against fresh.", "",
         "| server | cores | req/s (median) | p50 ms | p99 ms | runs (req/s) |",
         "|---|---|---|---|---|---|",
     ]
     for name, runs in results.items():
         m = med[name]
-        cores = "2" if "2" in name.split()[-1] or "workers" in name else "1"
+        cores = "2" if name.endswith(" 2") or "workers" in name else "1"
         bad = f" ({m.bad} bad)" if m.bad else ""
         lines.append(f"| {name} | {cores} | {m.rps:.0f}{bad} | {m.p50_ms:.2f} | {m.p99_ms:.2f} | "
                      f"{', '.join(f'{r.rps:.0f}' for r in runs)} |")
