@@ -83,6 +83,49 @@ async def _engine_ms(wasm_path: str, n: int) -> float:
     return best * 1000
 
 
+def _plain_wasmtime_ms(wasm_path: str, n: int) -> float:
+    import wasmtime
+
+    from wasm_server.abi_codec import GuestRequest, encode_request
+
+    config = wasmtime.Config()
+    config.cranelift_opt_level = "speed"
+    engine = wasmtime.Engine(config)
+    module = wasmtime.Module(engine, Path(wasm_path).read_bytes())
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    for imp in module.imports:
+        if imp.module == "wasm_server" and isinstance(imp.type, wasmtime.FuncType):
+            linker.define_func("wasm_server", str(imp.name), imp.type, lambda *_: 0)
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    exports = linker.instantiate(store, module).exports(store)
+    init, alloc, handle, memory = (exports[k] for k in ("_initialize", "wasm_server_alloc", "wasm_server_handle",
+                                                        "memory"))
+    assert isinstance(init, wasmtime.Func) and isinstance(alloc, wasmtime.Func)
+    assert isinstance(handle, wasmtime.Func) and isinstance(memory, wasmtime.Memory)
+    init(store)
+    payload = encode_request(GuestRequest(b"GET", b"/", b"/...", b"", b"/", b"127.0.0.1:1"))
+    best = float("inf")
+    for _ in range(n + 1):
+        ptr = alloc(store, len(payload))
+        assert isinstance(ptr, int)
+        memory.write(store, payload, ptr)
+        t0 = time.perf_counter()
+        handle(store, 1, ptr, len(payload))
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
+def plain_wasmtime_ms(wasm: Path) -> float:
+    """Best ms per hash of 30 with a default wasmtime-py Engine (no epoch interruption, no pooling), core 0."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import compute; "
+            f"print(compute._plain_wasmtime_ms({str(wasm)!r}, 30))")
+    out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def engine_ms(wasm: Path) -> float:
     """Best ms per hash of 30 through NativeExecutor.handle in-process (no HTTP), core 0."""
     code = (f"import sys, asyncio; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import compute; "
@@ -105,7 +148,8 @@ def main() -> int:
     subprocess.run([CLI, "build", str(GUEST)], check=True, stdout=subprocess.DEVNULL)
     wasm = GUEST / "sha256.wasm"
     runs: dict[str, list[float]] = {"native (gcc -O2)": [], "wasm-server": [], "node+v8": [],
-                                    "wasm-server engine, in-process (best)": []}
+                                    "wasm-server engine, in-process (best)": [],
+                                    "wasmtime-py without epoch interruption, in-process (best)": []}
     with tempfile.TemporaryDirectory() as tmp:
         binary = build_native(Path(tmp) / "sha256-native")
         for _ in range(args.runs):
@@ -117,6 +161,7 @@ def main() -> int:
             runs["node+v8"].append(served_ms([str(p.node), str(ROOT / "hosts/js/serve.mjs"), str(wasm),
                                               "--port", str(port)], port, args.duration))
             runs["wasm-server engine, in-process (best)"].append(engine_ms(wasm))
+            runs["wasmtime-py without epoch interruption, in-process (best)"].append(plain_wasmtime_ms(wasm))
             print({k: f"{v[-1]:.2f} ms" for k, v in runs.items()}, file=sys.stderr)
     med = {k: median(v) for k, v in runs.items()}
     native, ws, v8 = med["native (gcc -O2)"], med["wasm-server"], med["node+v8"]
@@ -127,7 +172,9 @@ def main() -> int:
         SECTION, "", f"Date: {time.strftime('%Y-%m-%d')}. Machine: {machine()}.", "", f"Command: `{command}`", "",
         "benchmarks/guests/sha256 (plain C, `wasm-server cc`, -O2): one SHA-256 of the same 1 MiB per request.",
         f"Served: wrk -c1 for {args.duration} s, ms per request (hash + one small HTTP round trip); native: "
-        "best of 50 hashes; engine in-process: best of 30 `NativeExecutor.handle` calls (no HTTP).",
+        "best of 50 hashes; engine in-process: best of 30 `NativeExecutor.handle` calls (no HTTP);",
+        "wasmtime-py without epoch interruption: the same module in a default `wasmtime.Engine` (opt level",
+        "speed), `wasm_server_handle` called through wasmtime-py with stub imports, best of 30.",
         "Everything on core 0.", "",
         "| runner | ms per hash (median) | × native | runs |", "|---|---|---|---|",
     ]
