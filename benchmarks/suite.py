@@ -76,7 +76,8 @@ def load_targets(directory: Path = FIGURES) -> dict[str, list[Target]]:
     out: dict[str, list[Target]] = {}
     for path in sorted(directory.glob("*.json")):
         data = json.loads(path.read_text())
-        out[path.stem] = [Target(**t) for t in data["targets"]]
+        if isinstance(data, dict) and "targets" in data:
+            out[path.stem] = [Target(**t) for t in data["targets"]]
     return out
 
 

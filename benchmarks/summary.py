@@ -11,6 +11,7 @@ Each benchmark records its targets in ~/.cache/wasm-server/bench/figures/
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,15 @@ TITLES = {"http": "HTTP hello", "calls": "Host↔guest calls", "cold_start": "Co
           "compute": "Compute", "density": "Density", "kv": "KV"}
 
 
-def section(targets: dict[str, list[Target]], command: str, load: str = "") -> str:
+def quiet_line(quiet: dict[str, dict[str, float]]) -> str:
+    """How busy the machine was (other work) right before each benchmark."""
+    parts = [f"{name} {v['busy']:.0%}" + (f" after waiting {v['waited']:.0f} s" if v["waited"] >= 1 else "")
+             for name, v in quiet.items()]
+    return "CPU busy with other work just before each benchmark: " + ", ".join(parts) + "."
+
+
+def section(targets: dict[str, list[Target]], command: str, load: str = "",
+            quiet: dict[str, dict[str, float]] | None = None) -> str:
     """The Markdown section for ``targets`` (by benchmark); ``load``: the load average when the run began."""
     rows = [t for name in TITLES for t in targets.get(name, [])]
     met = sum(t.met for t in rows)
@@ -33,6 +42,7 @@ def section(targets: dict[str, list[Target]], command: str, load: str = "") -> s
         f"Command: `{command}` (each benchmark's own section has its command and runs).", "",
         *([f"Load average when the run began: {load} (the machine is shared; other processes add noise).", ""]
           if load else []),
+        *([quiet_line(quiet), ""] if quiet else []),
         f"{met} of {len(rows)} targets met.", "",
         "| benchmark | target | measured | target | verdict |", "|---|---|---|---|---|",
     ]
@@ -53,10 +63,13 @@ def main() -> int:
     ap.add_argument("--load", default="", help="the load average when the run began")
     args = ap.parse_args()
     if args.reset:
-        for path in FIGURES.glob("*.json"):
+        for path in FIGURES.glob("*.json"):  # quiet.json too
             path.unlink()
         return 0
-    text = section(load_targets(), args.command, args.load)
+    quiet_file = FIGURES / "quiet.json"
+    quiet = json.loads(quiet_file.read_text()) if quiet_file.exists() else None
+    targets = {k: v for k, v in load_targets().items() if k != "quiet"}
+    text = section(targets, args.command, args.load, quiet)
     print(text)
     write_section(SECTION, text)
     return 0

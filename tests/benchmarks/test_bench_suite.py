@@ -122,3 +122,21 @@ def test_calls_guest_loops_over_its_import() -> None:
     loop = inst.exports(store)["call_host"]
     assert isinstance(loop, wasmtime.Func)
     assert loop(store, 5) == 5 and len(seen) == 5
+
+
+def test_cpu_times_from_proc_stat() -> None:
+    import quiet
+
+    busy, total = quiet.cpu_times("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 1 2 3 4\n")
+    assert (busy, total) == (150, 1000)
+
+
+def test_summary_quiet_line() -> None:
+    line = summary.quiet_line({"calls": {"busy": 0.05, "waited": 0.0}, "http": {"busy": 0.3, "waited": 30.2}})
+    assert line == "CPU busy with other work just before each benchmark: calls 5%, http 30% after waiting 30 s."
+
+
+def test_http_paired_ratio_uses_rounds() -> None:
+    import http_peers
+
+    assert http_peers.paired_ratio([10.0, 20.0, 30.0], [10.0, 10.0, 10.0]) == 2.0
