@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, write_section
+from common import RESULTS, machine, write_section
 from suite import FIGURES, Target, load_targets
 
 SECTION = "## Targets (issue 5)"
@@ -55,6 +55,23 @@ def section(targets: dict[str, list[Target]], command: str, load: str = "",
     return "\n".join(lines) + "\n"
 
 
+def place_first(old: str, title: str, text: str) -> str:
+    """``old`` (RESULTS.md) with section ``title`` replaced, or inserted right after the file's heading."""
+    if title in old:
+        return old  # write_section replaces it where it is
+    head, sep, rest = old.partition("\n\n")
+    return head + "\n\n" + text + "\n" + (rest if sep else "")
+
+
+def write_first(title: str, text: str) -> None:
+    """Write the section; a new one goes to the top of RESULTS.md, where readers look first."""
+    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
+    if title in old:
+        write_section(title, text)
+    else:
+        RESULTS.write_text(place_first(old, title, text))
+
+
 def main() -> int:
     """Write the section, or reset the recorded figures."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,7 +88,7 @@ def main() -> int:
     targets = {k: v for k, v in load_targets().items() if k != "quiet"}
     text = section(targets, args.command, args.load, quiet)
     print(text)
-    write_section(SECTION, text)
+    write_first(SECTION, text)
     return 0
 
 

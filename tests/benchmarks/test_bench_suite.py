@@ -140,3 +140,18 @@ def test_http_paired_ratio_uses_rounds() -> None:
     import http_peers
 
     assert http_peers.paired_ratio([10.0, 20.0, 30.0], [10.0, 10.0, 10.0]) == 2.0
+
+
+def test_targets_section_goes_first() -> None:
+    old = "# Benchmark results\n\n## HTTP hello (issue 2)\n\nx\n"
+    new = summary.place_first(old, summary.SECTION, "## Targets (issue 5)\n\nt\n")
+    assert new.index("## Targets (issue 5)") < new.index("## HTTP hello (issue 2)")
+    assert new.startswith("# Benchmark results\n\n## Targets")
+
+
+def test_density_c_variants_differ_only_in_the_greeting() -> None:
+    hello = b"\x00asm....Hello from C\n...."
+    a, b = density.c_variant(hello, 1), density.c_variant(hello, 2)
+    assert a != b and len(a) == len(hello) and b"Hello c00001\n" in a
+    with pytest.raises(ValueError):
+        density.c_variant(b"no greeting", 1)
