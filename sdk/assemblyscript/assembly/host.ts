@@ -1,0 +1,20 @@
+// The wasm-server imports (docs/abi.md, "Host imports"). Pointers are usize (i32 on wasm32).
+
+@external("wasm_server", "result_read") export declare function result_read(ptr: usize, len: i32): i32;
+@external("wasm_server", "log") export declare function log(level: i32, ptr: usize, len: i32): void;
+@external("wasm_server", "var_get") export declare function var_get(ptr: usize, len: i32): i64;
+@external("wasm_server", "kv_get") export declare function kv_get(sp: usize, sl: i32, kp: usize, kl: i32): i64;
+@external("wasm_server", "kv_set") export declare function kv_set(sp: usize, sl: i32, kp: usize, kl: i32, vp: usize, vl: i32): i32;
+@external("wasm_server", "kv_delete") export declare function kv_delete(sp: usize, sl: i32, kp: usize, kl: i32): i32;
+@external("wasm_server", "kv_exists") export declare function kv_exists(sp: usize, sl: i32, kp: usize, kl: i32): i32;
+@external("wasm_server", "kv_keys") export declare function kv_keys(sp: usize, sl: i32, pp: usize, pl: i32): i64;
+@external("wasm_server", "kv_incr") export declare function kv_incr(sp: usize, sl: i32, kp: usize, kl: i32, delta: i64, out: usize): i32;
+@external("wasm_server", "http_send") export declare function http_send(ptr: usize, len: i32): i64;
+@external("wasm_server", "conn_send") export declare function conn_send(conn: u32, ptr: usize, len: i32): i32;
+@external("wasm_server", "ws_send") export declare function ws_send(conn: u32, flags: i32, ptr: usize, len: i32): i32;
+@external("wasm_server", "conn_close") export declare function conn_close(conn: u32, code: i32, ptr: usize, len: i32): i32;
+@external("wasm_server", "conn_peer") export declare function conn_peer(conn: u32): i64;
+@external("wasm_server", "udp_send") export declare function udp_send(sock: u32, pp: usize, pl: i32, dp: usize, dl: i32): i32;
+@external("wasm_server", "publish") export declare function publish(cp: usize, cl: i32, dp: usize, dl: i32): i32;
+@external("wasm_server", "subscribe") export declare function subscribe(conn: u32, cp: usize, cl: i32): i32;
+@external("wasm_server", "sleep_ms") export declare function sleep_ms(ms: i32): i32;
