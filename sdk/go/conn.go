@@ -177,7 +177,7 @@ func wsEvent(kind int32, payload []byte) int64 {
 		if err != nil {
 			return rcMalformed
 		}
-		req, err := newRequest(context.Background(), raw)
+		req, err := newRequest(context.Background(), raw, r.Rest())
 		if err != nil {
 			return -1
 		}

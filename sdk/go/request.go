@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unsafe"
 
 	"github.com/wasm-server/wasm-server/sdk/go/internal/abi"
 )
@@ -53,11 +54,56 @@ func Param(r *http.Request, name string) string {
 	return ""
 }
 
+// strtab makes the request's strings with one allocation: every field but the
+// body is a substring of one copy of the encoding.
+type strtab struct {
+	base unsafe.Pointer
+	s    string
+}
+
+func newStrtab(payload []byte, body []byte) strtab {
+	head := payload[:len(payload)-len(body)]
+	return strtab{unsafe.Pointer(unsafe.SliceData(head)), string(head)}
+}
+
+func (t strtab) str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	off := uintptr(unsafe.Pointer(unsafe.SliceData(b))) - uintptr(t.base)
+	if off > uintptr(len(t.s)) || uintptr(len(t.s))-off < uintptr(len(b)) {
+		return string(b) // not from the encoding
+	}
+	return t.s[off : off+uintptr(len(b))]
+}
+
+// canonical names of common request headers, by the lower-case name the host sends
+var canonical = map[string]string{}
+
+func init() {
+	for _, name := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Authorization",
+		"Cache-Control", "Connection", "Content-Length", "Content-Type", "Cookie", "Host", "If-Modified-Since",
+		"If-None-Match", "Origin", "Referer", "Sec-Websocket-Key", "Sec-Websocket-Protocol",
+		"Sec-Websocket-Version", "Upgrade", "User-Agent", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-Ip",
+		"X-Request-Id"} {
+		canonical[strings.ToLower(name)] = name
+	}
+}
+
+func canonicalKey(t strtab, name []byte) string {
+	if c, ok := canonical[string(name)]; ok {
+		return c
+	}
+	return http.CanonicalHeaderKey(t.str(name))
+}
+
 // newRequest builds the *http.Request net/http's server would have built
 // for the same request (see http.ReadRequest), plus the routing info.
-func newRequest(ctx context.Context, raw *abi.Request) (*http.Request, error) {
-	target := string(raw.URL)
-	method := string(raw.Method)
+// payload is the encoding raw was decoded from.
+func newRequest(ctx context.Context, raw *abi.Request, payload []byte) (*http.Request, error) {
+	t := newStrtab(payload, raw.Body)
+	target := t.str(raw.URL)
+	method := t.str(raw.Method)
 	parse := target
 	if method == "CONNECT" && !strings.HasPrefix(parse, "/") {
 		parse = "http://" + parse
@@ -67,26 +113,34 @@ func newRequest(ctx context.Context, raw *abi.Request) (*http.Request, error) {
 		return nil, err
 	}
 	header := make(http.Header, len(raw.Headers))
+	values := make([]string, len(raw.Headers)) // one backing array for the one-value headers
 	host := ""
-	for _, h := range raw.Headers {
-		name := http.CanonicalHeaderKey(string(h.Name))
+	for i, h := range raw.Headers {
+		name, value := canonicalKey(t, h.Name), t.str(h.Value)
 		if name == "Host" {
 			if host == "" {
-				host = string(h.Value)
+				host = value
 			}
 			continue
 		}
-		header[name] = append(header[name], string(h.Value))
+		if prev, ok := header[name]; ok {
+			header[name] = append(prev, value)
+		} else {
+			values[i] = value
+			header[name] = values[i : i+1 : i+1]
+		}
 	}
 	if u.Host != "" {
 		host = u.Host
 	}
 	info := &RequestInfo{
-		Route: string(raw.Route), Base: string(raw.Base), PathInfo: string(raw.PathInfo),
-		Client: string(raw.Client),
+		Route: t.str(raw.Route), Base: t.str(raw.Base), PathInfo: t.str(raw.PathInfo), Client: t.str(raw.Client),
 	}
-	for _, p := range raw.Params {
-		info.Params = append(info.Params, [2]string{string(p.Name), string(p.Value)})
+	if len(raw.Params) > 0 {
+		info.Params = make([][2]string, len(raw.Params))
+		for i, p := range raw.Params {
+			info.Params[i] = [2]string{t.str(p.Name), t.str(p.Value)}
+		}
 	}
 	var body io.ReadCloser = http.NoBody
 	if len(raw.Body) > 0 {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
 
 	"github.com/wasm-server/wasm-server/sdk/go/internal/abi"
 	"github.com/wasm-server/wasm-server/sdk/go/internal/host"
@@ -100,8 +99,7 @@ func (w *responseWriter) FlushError() error {
 		return w.err
 	}
 	if !w.streaming {
-		head := abi.EncodeResponse(&abi.Response{Status: uint32(w.status), Headers: w.headerPairs()})
-		if err := streamStart(head); err != nil {
+		if err := streamStart(w.encode(nil)); err != nil {
 			return w.fail(err)
 		}
 		w.streaming = true
@@ -124,34 +122,55 @@ func (w *responseWriter) fail(err error) error {
 	return err
 }
 
-// headerPairs is the sent header, lower-cased and sorted, with the defaults
-// net/http adds: a sniffed content-type for a body without one.
-func (w *responseWriter) headerPairs() []abi.Pair {
+// encode is the response encoding of the sent header (names lower-cased and
+// sorted, framing headers dropped, a sniffed content-type for a body without
+// one, as net/http adds) and body.
+func (w *responseWriter) encode(body []byte) []byte {
 	h := w.sent
-	names := make([]string, 0, len(h)+1)
-	for name := range h {
+	names := make([]string, 0, len(h))
+	size, count := 16+len(body), 0
+	for name, values := range h {
 		switch name {
 		case "Content-Length", "Transfer-Encoding", "Trailer":
 			continue // the host frames the body
 		}
 		names = append(names, name)
+		for _, v := range values {
+			size += 8 + len(name) + len(v)
+			count++
+		}
 	}
 	sort.Strings(names)
-	pairs := make([]abi.Pair, 0, len(names)+1)
+	ctype := ""
 	if _, has := h["Content-Type"]; !has && bodyAllowed(w.status) && (len(w.body) > 0 || w.streaming) {
-		ctype := "text/plain; charset=utf-8"
+		ctype = "text/plain; charset=utf-8"
 		if len(w.body) > 0 {
 			ctype = http.DetectContentType(w.body)
 		}
-		pairs = append(pairs, abi.Pair{Name: []byte("content-type"), Value: []byte(ctype)})
+		size += 8 + len("content-type") + len(ctype)
+		count++
+	}
+	b := make([]byte, 0, size)
+	b = abi.AppendU32(b, uint32(w.status))
+	b = abi.AppendU32(b, 0)
+	b = abi.AppendU32(b, uint32(count))
+	if ctype != "" {
+		b = abi.AppendString(abi.AppendString(b, "content-type"), ctype)
 	}
 	for _, name := range names {
-		lower := []byte(strings.ToLower(name))
 		for _, v := range h[name] {
-			pairs = append(pairs, abi.Pair{Name: lower, Value: []byte(v)})
+			b = abi.AppendU32(b, uint32(len(name)))
+			for i := 0; i < len(name); i++ {
+				c := name[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				b = append(b, c)
+			}
+			b = abi.AppendString(b, v)
 		}
 	}
-	return pairs
+	return abi.AppendBytes(b, body)
 }
 
 // streamedResponse tells the host the response went out through the stream imports.
@@ -166,5 +185,5 @@ func (w *responseWriter) finish() []byte {
 		_ = w.FlushError()
 		return streamedResponse
 	}
-	return abi.EncodeResponse(&abi.Response{Status: uint32(w.status), Headers: w.headerPairs(), Body: w.body})
+	return w.encode(w.body)
 }

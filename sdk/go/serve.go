@@ -69,7 +69,7 @@ func serveHTTP(payload []byte) (resp []byte, rc int64) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	req, err := newRequest(ctx, raw)
+	req, err := newRequest(ctx, raw, payload)
 	if err != nil {
 		body := "400 Bad Request: malformed request target\n"
 		return abi.EncodeResponse(&abi.Response{Status: 400, Headers: []abi.Pair{
