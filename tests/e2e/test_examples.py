@@ -33,12 +33,17 @@ def gallery(built_examples: Path, server_factory: Factory) -> Server:
 def test_index_lists_every_example(gallery: Server) -> None:
     r = httpx.get(gallery.url + "/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    for path in ("/hello/c", "/hello/rust", "/count/c", "/count/rust", "/wagi/c"):
+    for path in ("/hello/c", "/hello/rust", "/hello/go", "/hello/ts", "/count/c", "/count/rust", "/count/go",
+                 "/count/ts", "/wagi/c", "/wagi/go"):
         assert f'href="{path}"' in r.text
 
 
-@pytest.mark.parametrize(("path", "greeting"), [("/hello/c", "Hello from C"), ("/hello/rust", "Hello from Rust"),
-                                                ("/wagi/c", "Hello from C (WAGI)")])
+GREETINGS = [("/hello/c", "Hello from C"), ("/hello/rust", "Hello from Rust"), ("/hello/go", "Hello from Go"),
+             ("/hello/ts", "Hello from TypeScript"), ("/wagi/c", "Hello from C (WAGI)"),
+             ("/wagi/go", "Hello from Go (WAGI)")]
+
+
+@pytest.mark.parametrize(("path", "greeting"), GREETINGS)
 def test_hello_in_every_language_echoes_the_path(gallery: Server, path: str, greeting: str) -> None:
     r = httpx.get(f"{gallery.url}{path}/some/where?x=1")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
@@ -50,7 +55,7 @@ def test_hello_with_curl_verbatim_from_the_readme(gallery: Server) -> None:
     assert out.stdout.startswith("Hello from C\n")
 
 
-@pytest.mark.parametrize("lang", ["c", "rust"])
+@pytest.mark.parametrize("lang", ["c", "rust", "go", "ts"])
 def test_counter_increments_and_reads(gallery: Server, lang: str) -> None:
     base = f"{gallery.url}/count/{lang}"
     start = int(httpx.get(base).text)
@@ -75,7 +80,7 @@ def test_counter_survives_kill_9(built_examples: Path, tmp_path: Path) -> None:
         second.stop()
 
 
-@pytest.mark.parametrize("lang", ["c", "rust"])
+@pytest.mark.parametrize("lang", ["c", "rust", "go", "ts"])
 def test_new_template_builds_and_serves(tmp_path: Path, lang: str) -> None:
     made = subprocess.run([*CLI, "new", lang, "my-svc", "--dir", str(tmp_path)], capture_output=True, text=True,
                           timeout=60, cwd=ROOT)
