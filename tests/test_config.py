@@ -61,3 +61,12 @@ def test_port_maps_move_listeners_and_conflicts_name_both(tmp_path: Path) -> Non
         plan(spec, {}, [ListenAddress("127.0.0.1", 7)])  # the HTTP listener takes TCP port 7
     with pytest.raises(ConfigError, match="PORT=PORT"):
         parse_port_map(["seven=7"])
+
+
+def test_key_value_store_tables_are_read_from_the_runtime_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "runtime.toml"
+    cfg.write_text('[key_value_store.cache]\ntype = "memory"\n')
+    assert load_runtime_config(cfg, {}).key_value_stores == {"cache": {"type": "memory"}}
+    cfg.write_text('key_value_store = 3\n')
+    with pytest.raises(ConfigError, match="key_value_store"):
+        load_runtime_config(cfg, {})

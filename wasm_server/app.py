@@ -72,13 +72,14 @@ class App:
         )
 
     @classmethod
-    async def load(cls, spec: AppSpec, data_dir: Path, cache_dir: Path | None) -> App:
-        """Compile, link and check every component; raises LoadError/ConfigError."""
+    async def load(cls, spec: AppSpec, data_dir: Path, cache_dir: Path | None,
+                   stores: StoreManager | None = None) -> App:
+        """Compile, link and check every component; raises LoadError/ConfigError.
+        ``stores``: the KV stores (default: the ``default`` SQLite store in ``data_dir``)."""
         # the pooling allocator's memory slots must fit the largest component
         max_memory = max(c.limits.memory for c in spec.components)
         runtime = Runtime(cache_dir, define_all, max_memory=max_memory)
-        stores = StoreManager.default(data_dir)
-        app = cls(spec, runtime, stores)
+        app = cls(spec, runtime, stores if stores is not None else StoreManager.default(data_dir))
         for comp in spec.components:
             app.executors[comp.name] = await app._load_component(comp)
             app.stats[comp.name] = ComponentStats()

@@ -61,6 +61,8 @@ class RuntimeConfig:
     workers: int = 1
     #: operator port remaps for raw listeners: "53=5353", "7=127.0.0.1:7007"
     map_ports: tuple[str, ...] = ()
+    #: ``[key_value_store.<label>]`` tables as written (see kv/registry.py StoreManager.from_runtime)
+    key_value_stores: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def data_dir_for(self, manifest: Path) -> Path:
         """The data directory, defaulting to ``.wasm-server/`` beside the manifest."""
@@ -80,6 +82,11 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
                     "max_connections"):
             if key in server:
                 values[key] = server[key]
+        stores = raw.get("key_value_store", {})
+        if not isinstance(stores, dict) or not all(isinstance(t, dict) for t in stores.values()):
+            raise ConfigError('expected tables like [key_value_store.default]', file=str(path),
+                              field="key_value_store")
+        values["key_value_stores"] = stores
         if "map_ports" in server:
             maps = server["map_ports"]
             if not isinstance(maps, dict):
@@ -115,4 +122,6 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         kwargs["workers"] = workers
     if "map_ports" in values:
         kwargs["map_ports"] = tuple(values["map_ports"])
+    if "key_value_stores" in values:
+        kwargs["key_value_stores"] = dict(values["key_value_stores"])
     return RuntimeConfig(**kwargs)

@@ -101,3 +101,18 @@ def test_validate_declared_names_the_component_and_the_store(tmp_path: Path) -> 
 def test_validate_declared_with_no_stores_configured(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"'x'.*\(configured: none\)"):
         validate_declared("c", ["x"], StoreManager({}, tmp_path))
+
+
+def test_runtime_config_tables_add_stores_and_keep_default(tmp_path: Path) -> None:
+    mgr = StoreManager.from_runtime({"cache": {"type": "memory"}, "audit": {"path": "audit.sqlite3",
+                                                                      "synchronous": "full"}}, tmp_path)
+    assert mgr.labels() == ["audit", "cache", "default"]
+    assert mgr.configs["cache"].type == "memory" and mgr.configs["audit"].synchronous == "full"
+    assert StoreManager.from_runtime({}, tmp_path).labels() == ["default"]
+
+
+def test_runtime_config_table_errors_name_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown key.*colour"):
+        StoreManager.from_runtime({"x": {"colour": "blue"}}, tmp_path)
+    with pytest.raises(ConfigError, match="unknown type 'mongo'"):
+        StoreManager.from_runtime({"x": {"type": "mongo"}}, tmp_path)

@@ -10,6 +10,7 @@ import sys
 
 from ..app import App
 from ..config import RuntimeConfig
+from ..kv import StoreManager
 from ..manifest import AppSpec
 from ..net.http import ConnectionLimits, HttpServer
 from ..net.listeners import Bind, parse_port_map, plan
@@ -28,7 +29,8 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
     serves_http = spec.index is not None or any(c.routes for c in spec.components)
     http = config.listen if serves_http else ()
     binds = plan(spec, parse_port_map(config.map_ports), http)  # conflicts fail before loading
-    app = await App.load(spec, data_dir, config.cache_dir / "modules")
+    app = await App.load(spec, data_dir, config.cache_dir / "modules",
+                         StoreManager.from_runtime(config.key_value_stores, data_dir))
     limits = ConnectionLimits(max_body=config.max_body, request_timeout=config.request_timeout,
                               max_connections=config.max_connections)
     server = HttpServer(app.respond, limits, upgrade=app.upgrade)
@@ -65,7 +67,8 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
             from .reload import Reloader
 
             async def load(new_spec: AppSpec) -> App:
-                return await App.load(new_spec, data_dir, config.cache_dir / "modules")
+                return await App.load(new_spec, data_dir, config.cache_dir / "modules",
+                                      StoreManager.from_runtime(config.key_value_stores, data_dir))
 
             reloader = Reloader(spec, app, server, load, build=build)
             watcher = asyncio.ensure_future(reloader.run())

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConfigError
-from .base import DENIED, KVError, Store, StoreConfig
+from .base import DEFAULT_MAX_VALUE, DENIED, KVError, Store, StoreConfig
 from .memory import MemoryStore
 from .sqlite import SqliteFile, SqliteStore
 
@@ -17,6 +18,25 @@ DEFAULT_FILE = "kv.sqlite3"
 def default_configs() -> dict[str, StoreConfig]:
     """What a runtime config that says nothing about stores means: ``default`` in ``<data_dir>/kv.sqlite3``."""
     return {DEFAULT_LABEL: StoreConfig(DEFAULT_LABEL, "sqlite")}
+
+
+_STORE_KEYS = {"type", "path", "max_value_size", "synchronous"}
+
+
+def store_config(label: str, table: Mapping[str, Any]) -> StoreConfig:
+    """A StoreConfig from one ``[key_value_store.<label>]`` table; ConfigError names the bad key."""
+    unknown = sorted(set(table) - _STORE_KEYS)
+    if unknown:
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_STORE_KEYS))})",
+                          field=f"key_value_store.{label}")
+    path = table.get("path")
+    return StoreConfig(
+        label,
+        table.get("type", "sqlite"),
+        Path(path) if path else None,
+        int(table.get("max_value_size", DEFAULT_MAX_VALUE)),
+        table.get("synchronous", "normal"),
+    )
 
 
 class StoreManager:
@@ -32,6 +52,17 @@ class StoreManager:
         self.data_dir = data_dir
         self._open: dict[str, Store] = {}
         self._files: dict[Path, SqliteFile] = {}
+
+    @classmethod
+    def from_runtime(cls, tables: Mapping[str, Mapping[str, Any]], data_dir: Path) -> StoreManager:
+        """The manager for ``[key_value_store.<label>]`` tables of the runtime config
+        (none: the default store). ``default`` stays configured unless a table replaces it."""
+        if not tables:
+            return cls.default(data_dir)
+        configs = default_configs()
+        for label, table in tables.items():
+            configs[label] = store_config(label, table)
+        return cls(configs, data_dir)
 
     @classmethod
     def default(cls, data_dir: Path) -> StoreManager:
