@@ -25,6 +25,20 @@ TITLES = {"http": "HTTP hello", "calls": "Host↔guest calls", "cold_start": "Co
           "compute": "Compute", "density": "Density", "kv": "KV"}
 
 
+def tree_line() -> str:
+    """Which wasm-server was measured: the checkout's commit and whether wasm_server/ had local changes."""
+    import subprocess
+
+    from common import ROOT
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    dirty = bool(git("status", "--porcelain", "--", "wasm_server"))
+    return (f"wasm-server measured from the checkout at {git('rev-parse', '--short', 'HEAD')}"
+            + (" with uncommitted changes in wasm_server/ (work in progress by others)." if dirty else "."))
+
+
 def quiet_line(quiet: dict[str, dict[str, float]]) -> str:
     """How busy the machine was (other work) right before each benchmark."""
     parts = [f"{name} {v['busy']:.0%}" + (f" after waiting {v['waited']:.0f} s" if v["waited"] >= 1 else "")
@@ -43,6 +57,7 @@ def section(targets: dict[str, list[Target]], command: str, load: str = "",
         *([f"Load average when the run began: {load} (the machine is shared; other processes add noise).", ""]
           if load else []),
         *([quiet_line(quiet), ""] if quiet else []),
+        tree_line(), "",
         f"{met} of {len(rows)} targets met.", "",
         "| benchmark | target | measured | target | verdict |", "|---|---|---|---|---|",
     ]
