@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from .executors import Executor, NativeExecutor, WagiExecutor
 from .executors.gate import Gate
 from .kv import StoreManager
 from .manifest import AppSpec, ComponentSpec
+from .metrics import ComponentStats
 from .net.connections import ConnectionRegistry
 from .net.websocket import WebSocketSession, accept_response, handshake_error
 from .protocol.http1 import LAST_CHUNK, Request, encode_response, error_response
@@ -33,15 +33,6 @@ guest_log = logging.getLogger("wasm_server.guest")
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
 
 
-@dataclass(slots=True)
-class ComponentStats:
-    """Counters per component (exposed later as metrics)."""
-
-    requests: int = 0
-    errors: int = 0
-    timeouts: int = 0
-
-
 class App:
     """The running form of an :class:`~wasm_server.manifest.AppSpec`."""
 
@@ -51,6 +42,7 @@ class App:
         self.stores = stores
         self.executors: dict[str, Executor] = {}
         self.stats: dict[str, ComponentStats] = {}
+        self.closed = False
         #: admission per component: limits.concurrency running, limits.queue waiting
         self.gates: dict[str, Gate] = {
             c.name: Gate(c.name, c.limits.concurrency, c.limits.queue, c.limits.timeout) for c in spec.components
@@ -187,7 +179,9 @@ class App:
                 return await self.executors[name].handle(greq, stream)
             finally:
                 gate.leave()
+                stats.observe(time.monotonic() - started)
         except Overloaded as exc:
+            stats.overloaded += 1
             log.warning("component '%s': %s", name, exc)
             return GuestResponse(503, [*TEXT, (b"retry-after", b"1")], b"server busy, try again\n")
         except GuestTimeout:
@@ -201,6 +195,7 @@ class App:
             return _plain(502, f"component '{name}' returned a malformed response\n")
         except GuestError as exc:
             stats.errors += 1
+            stats.traps += 1
             log.error("component '%s' failed: %s", name, _first_line(str(exc)))
             return _plain(500, f"component '{name}' failed\n")
 
@@ -226,12 +221,19 @@ class App:
         session = WebSocketSession(executor, self.connections, proto.transport, greq, client)
         return accept_response(req.headers), session
 
+    def live_instances(self) -> dict[str, int]:
+        """Requests running now, per component (each runs in its own instance)."""
+        return {name: gate.active for name, gate in self.gates.items()}
+
     def busy(self) -> bool:
         """Whether requests are running or waiting, or connections are open, in this app."""
         return bool(self.connections.conns) or any(g.active or g.waiters for g in self.gates.values())
 
     async def close(self) -> None:
-        """Release stores and stop the engine's ticker."""
+        """Release stores and stop the engine's ticker (a second call does nothing)."""
+        if self.closed:
+            return
+        self.closed = True
         await self.stores.close()
         self.runtime.close()
 

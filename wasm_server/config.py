@@ -61,6 +61,12 @@ class RuntimeConfig:
     workers: int = 1
     #: operator port remaps for raw listeners: "53=5353", "7=127.0.0.1:7007"
     map_ports: tuple[str, ...] = ()
+    #: the admin API's listener (None: no admin API)
+    admin: ListenAddress | None = None
+    #: the admin token (else $WASM_SERVER_ADMIN_TOKEN, else generated into the data dir)
+    admin_token: str | None = None
+    #: cluster mode: the Redis that holds the registry of deployed apps
+    cluster_redis: str | None = None
     #: ``[key_value_store.<label>]`` tables as written (see kv/registry.py StoreManager.from_runtime)
     key_value_stores: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -82,6 +88,15 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
                     "max_connections"):
             if key in server:
                 values[key] = server[key]
+        admin = raw.get("admin", {})
+        if isinstance(admin, dict):
+            if "listen" in admin:
+                values["admin"] = admin["listen"]
+            if "token" in admin:
+                values["admin_token"] = admin["token"]
+        cluster = raw.get("cluster", {})
+        if isinstance(cluster, dict) and "redis_url" in cluster:
+            values["cluster_redis"] = cluster["redis_url"]
         stores = raw.get("key_value_store", {})
         if not isinstance(stores, dict) or not all(isinstance(t, dict) for t in stores.values()):
             raise ConfigError('expected tables like [key_value_store.default]', file=str(path),
@@ -92,6 +107,10 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
             if not isinstance(maps, dict):
                 raise ConfigError('expected a table like { "53" = 5353 }', file=str(path), field="server.map_ports")
             values["map_ports"] = [f"{k}={v}" for k, v in maps.items()]
+    if os.environ.get("WASM_SERVER_CLUSTER_REDIS"):
+        values["cluster_redis"] = os.environ["WASM_SERVER_CLUSTER_REDIS"]
+    if os.environ.get("WASM_SERVER_ADMIN"):
+        values["admin"] = os.environ["WASM_SERVER_ADMIN"]
     for key in ("listen", "data_dir", "cache_dir", "log_level", "workers", "max_connections"):
         env = os.environ.get(f"WASM_SERVER_{key.upper()}")
         if env:
@@ -122,6 +141,15 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         kwargs["workers"] = workers
     if "map_ports" in values:
         kwargs["map_ports"] = tuple(values["map_ports"])
+    if values.get("admin"):
+        kwargs["admin"] = parse_listen(str(values["admin"]))
+    if values.get("admin_token"):
+        kwargs["admin_token"] = str(values["admin_token"])
+    if values.get("cluster_redis"):
+        url = str(values["cluster_redis"])
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"cluster redis_url must be redis://HOST:PORT[/DB], got {url!r}")
+        kwargs["cluster_redis"] = url
     if "key_value_stores" in values:
         kwargs["key_value_stores"] = dict(values["key_value_stores"])
     return RuntimeConfig(**kwargs)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..errors import WasmServerError
+from ..errors import ConfigError, WasmServerError
 
 DESCRIPTION = """\
 Run web services compiled to WebAssembly.
@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     up = sub.add_parser("up", help="build stale components and serve the app")
-    up.add_argument("path", nargs="?", default=".", help="manifest file or directory (default: .)")
+    up.add_argument("path", nargs="?", default=None,
+                    help="manifest file or directory (default: ., or none with --cluster: serve what is deployed)")
     up.add_argument("--listen", action="append", metavar="ADDR",
                     help="address to serve on, repeatable: 127.0.0.1:8080, [::1]:8080 (default 127.0.0.1:8080)")
     up.add_argument("--data-dir", metavar="DIR",
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--watch", action="store_true",
                     help="rebuild and redeploy when the manifest, a module or a build source changes, "
                          "without dropping requests")
+    up.add_argument("--admin", metavar="ADDR",
+                    help="serve the admin API (deploy, status, logs, /metrics) on ADDR, e.g. 127.0.0.1:9090; "
+                         "every call needs the token ($WASM_SERVER_ADMIN_TOKEN, [admin] token, or generated)")
+    up.add_argument("--cluster", metavar="REDIS_URL", nargs="?", const="",
+                    help="share deployed apps with every node using this Redis (redis://HOST:PORT/DB; "
+                         "default: [cluster] redis_url or $WASM_SERVER_CLUSTER_REDIS)")
     up.add_argument("--max-connections", type=int, metavar="N",
                     help="open HTTP connections per worker; past it new ones get 503 (default 10000)")
     up.add_argument("--map-port", action="append", metavar="PORT=[HOST:]PORT",
@@ -66,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("cargo-build", help="build a Rust crate to a wasm-server module", add_help=False)
     sub.add_parser("go-build", help="build a Go package to a wasm-server module (GOOS=wasip1)", add_help=False)
     sub.add_parser("ts-build", help="build AssemblyScript (TypeScript) to a wasm-server module", add_help=False)
+    from .client import add_parsers
+
+    add_parsers(sub)
     return p
 
 
@@ -81,17 +91,27 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
     from ..build import build_app
     from ..manifest import load_manifest
 
+    if args.command in ("deploy", "undeploy", "ls", "logs"):
+        from .client import main as client_main
+
+        return client_main(args.command, args)
     if args.command == "up":
         from ..config import load_runtime_config
         from .serve import run
 
         config = load_runtime_config(args.config, {"listen": args.listen, "data_dir": args.data_dir,
                                                     "map_ports": args.map_port, "workers": args.workers,
-                                                    "max_connections": args.max_connections})
+                                                    "max_connections": args.max_connections,
+                                                    "admin": args.admin, "cluster_redis": args.cluster})
         _setup_logging(args.debug, config.log_level)
-        spec = load_manifest(Path(args.path))
-        if not args.no_build:
-            build_app(spec)
+        if args.cluster == "" and not config.cluster_redis:
+            raise ConfigError("--cluster needs a Redis URL (or [cluster] redis_url, or $WASM_SERVER_CLUSTER_REDIS)")
+        if args.path is None and (config.cluster_redis or config.admin is not None):
+            spec = None  # serve only what is deployed through the admin API
+        else:
+            spec = load_manifest(Path(args.path or "."))
+            if not args.no_build:
+                build_app(spec)
         run(spec, config, watch=args.watch, build=not args.no_build)
         return 0
     if args.command == "build":

@@ -61,12 +61,14 @@ class Reloader:
     """Watches ``spec``'s files and swaps the app behind ``server`` when they change."""
 
     def __init__(self, spec: AppSpec, app: App, server: HttpServer, load: Callable[[AppSpec], Awaitable[App]],
-                 *, build: bool = True) -> None:
+                 *, build: bool = True, swap: Callable[[App], None] | None = None) -> None:
         self.spec = spec
         self.app = app
         self.server = server
         self.load = load
         self.build = build
+        #: who else must learn about the new app (the control plane's deployments)
+        self.swap = swap
         self.generation = 1
         self._seen = fingerprint(watched_files(spec))
         self._draining: set[asyncio.Task[None]] = set()
@@ -96,6 +98,12 @@ class Reloader:
             log.warning("TCP/UDP listeners changed: restart the server to apply that part")
         old, self.app, self.spec = self.app, new, spec
         first = self.generation == 1
+        if self.swap is not None:
+            self.swap(new)  # the deployments route to it (and retire the old one themselves)
+            self.generation += 1
+            self._seen = fingerprint(watched_files(spec))
+            log.info("redeployed %s (generation %d)", spec.name, self.generation)
+            return True
         self.server.respond = new.respond
         self.server.upgrade = new.upgrade
         self.generation += 1

@@ -7,33 +7,43 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
+from typing import Any
 
 from ..app import App
 from ..config import RuntimeConfig
+from ..errors import WasmServerError
 from ..kv import StoreManager
 from ..manifest import AppSpec
 from ..net.http import ConnectionLimits, HttpServer
 from ..net.listeners import Bind, parse_port_map, plan
 from ..net.tcp import TcpService
 from ..net.udp import UdpService
+from ..protocol.http1 import Request, error_response
 from ..routing import routes_table
 
 log = logging.getLogger("wasm_server")
 
 
-async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | None = None,
+async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.Event | None = None,
                 watch: bool = False, build: bool = True) -> None:
-    """Serve ``spec`` on ``config.listen`` until a shutdown signal; with ``watch``,
-    redeploy whenever its files change (see reload.py)."""
-    data_dir = config.data_dir_for(spec.path)
-    serves_http = spec.index is not None or any(c.routes for c in spec.components)
+    """Serve ``spec`` (or only what is deployed, when None) on ``config.listen`` until a
+    shutdown signal; with ``watch``, redeploy whenever its files change (see reload.py);
+    with an admin listener or a cluster, run the control plane too (see control.py)."""
+    data_dir = config.data_dir_for(spec.path) if spec is not None else (config.data_dir or Path(".wasm-server"))
+    cache = config.cache_dir / "modules"
+
+    async def load(new_spec: AppSpec) -> App:
+        return await App.load(new_spec, data_dir, cache, StoreManager.from_runtime(config.key_value_stores, data_dir))
+
+    serves_http = spec is None or spec.index is not None or any(c.routes for c in spec.components)
     http = config.listen if serves_http else ()
-    binds = plan(spec, parse_port_map(config.map_ports), http)  # conflicts fail before loading
-    app = await App.load(spec, data_dir, config.cache_dir / "modules",
-                         StoreManager.from_runtime(config.key_value_stores, data_dir))
+    binds = plan(spec, parse_port_map(config.map_ports), http) if spec is not None else []  # conflicts first
+    app = await load(spec) if spec is not None else None
     limits = ConnectionLimits(max_body=config.max_body, request_timeout=config.request_timeout,
                               max_connections=config.max_connections)
-    server = HttpServer(app.respond, limits, upgrade=app.upgrade)
+    server = HttpServer(app.respond if app else _nothing, limits, upgrade=app.upgrade if app else None)
+    control = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -43,34 +53,37 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
             try:
                 await server.listen(addr.host, addr.port, reuse_port=config.workers > 1)
             except OSError as exc:
-                from ..errors import WasmServerError
-
                 raise WasmServerError(f"cannot listen on {addr.url()}: {exc.strerror}") from None
-        raw_services = await open_raw_listeners(app, spec, binds, reuse_port=config.workers > 1)
+        raw_services = (await open_raw_listeners(app, spec, binds, reuse_port=config.workers > 1)
+                        if app is not None and spec is not None else [])
+        if config.admin is not None or config.cluster_redis:
+            from .control import ControlPlane
+
+            control = await ControlPlane.start(config, data_dir, server, load, spec, app)
         # with several workers, the first one speaks for all
         say = os.environ.get("WASM_SERVER_WORKER", "0") in ("0", "1")
-        for host, pattern, target in (routes_table(app.router) if say else []):
+        for host, pattern, target in (routes_table(app.router) if say and app else []):
             print(f"  {pattern:<28} -> {target}" + (f"  (host {host})" if host != "*" else ""), file=sys.stderr)
         urls = ", ".join(a.url() for a in http) or "no HTTP (the app has no routes)"
-        count = len(spec.components)
+        count = len(spec.components) if spec else 0
         workers = f", {config.workers} workers" if config.workers > 1 else ""
         if say:
-            print(f"wasm-server serving {spec.name} ({count} components{workers}) on {urls}", file=sys.stderr,
-                  flush=True)
+            what = f"{spec.name} ({count} components{workers})" if spec else f"deployed apps{workers}"
+            print(f"wasm-server serving {what} on {urls}", file=sys.stderr, flush=True)
         for b in binds if say else []:
             moved = "" if b.url() == b.wanted else f"  (manifest: {b.wanted})"
             print(f"  {b.url():<28} -> {b.component}{moved}", file=sys.stderr)
         if say:
+            if control is not None:
+                for line in control.describe():
+                    print(f"  {line}", file=sys.stderr)
             print(f"  data dir: {data_dir}", file=sys.stderr, flush=True)
         reloader = watcher = None
-        if watch:
+        if watch and spec is not None and app is not None:
             from .reload import Reloader
 
-            async def load(new_spec: AppSpec) -> App:
-                return await App.load(new_spec, data_dir, config.cache_dir / "modules",
-                                      StoreManager.from_runtime(config.key_value_stores, data_dir))
-
-            reloader = Reloader(spec, app, server, load, build=build)
+            reloader = Reloader(spec, app, server, load, build=build,
+                                swap=control.swap_command_line if control is not None else None)
             watcher = asyncio.ensure_future(reloader.run())
             if say:
                 print("  watching for changes (--watch)", file=sys.stderr, flush=True)
@@ -83,12 +96,19 @@ async def serve(spec: AppSpec, config: RuntimeConfig, *, ready: asyncio.Event | 
         await server.shutdown()
         for svc in raw_services:
             await svc.close()
+        if control is not None:
+            await control.close()
         if reloader is not None:
             await reloader.close()
             if reloader.app is not app:
                 await reloader.app.close()
     finally:
-        await app.close()
+        if app is not None:
+            await app.close()
+
+
+async def _nothing(req: Request, client: str, stream: Any = None) -> bytes:
+    return error_response(404, "no app is deployed yet", keep_alive=req.keep_alive)
 
 
 async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind], *,
@@ -122,7 +142,7 @@ async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind], *,
     return services
 
 
-def run(spec: AppSpec, config: RuntimeConfig, *, watch: bool = False, build: bool = True) -> None:
+def run(spec: AppSpec | None, config: RuntimeConfig, *, watch: bool = False, build: bool = True) -> None:
     """Run :func:`serve` on uvloop, in ``config.workers`` processes sharing the ports.
 
     Workers are forked before anything starts a thread or an engine; each

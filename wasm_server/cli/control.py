@@ -1,0 +1,91 @@
+"""The control plane of one server: named deployments, the admin API listener,
+and (in cluster mode) the registry shared through Redis."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from pathlib import Path
+
+from ..admin import AdminApi, RecentLogs, admin_token
+from ..app import App
+from ..config import RuntimeConfig
+from ..deployments import Deployments, Loader
+from ..errors import WasmServerError
+from ..manifest import AppSpec
+from ..net.http import HttpServer
+
+log = logging.getLogger("wasm_server")
+
+
+class ControlPlane:
+    """What ``up --admin`` / ``up --cluster`` add to a server."""
+
+    def __init__(self, deployments: Deployments, server: HttpServer) -> None:
+        self.deployments = deployments
+        self.server = server
+        self.admin_server: HttpServer | None = None
+        self.cluster: object | None = None
+        self.lines: list[str] = []
+        self.command_line: str | None = None
+
+    @classmethod
+    async def start(cls, config: RuntimeConfig, data_dir: Path, server: HttpServer, load: Loader,
+                    spec: AppSpec | None, app: App | None) -> ControlPlane:
+        """Route ``server`` through named deployments, restore or sync them, open the admin listener."""
+        deployments = Deployments(data_dir / "apps", load)
+        plane = cls(deployments, server)
+        if spec is not None and app is not None:
+            plane.command_line = spec.name
+            deployments.add_running(spec.name, app, "command line")
+        server.respond = deployments.respond
+        server.upgrade = deployments.upgrade
+        node = f"{socket.gethostname()}:{os.getpid()}"
+        publish = remove = None
+        if config.cluster_redis:
+            from ..cluster import Cluster
+
+            cluster = Cluster(config.cluster_redis, deployments, node)
+            await cluster.start()
+            plane.cluster = cluster
+            publish, remove = cluster.publish, cluster.remove
+            plane.lines.append(f"cluster registry: {config.cluster_redis} ({len(deployments.apps)} apps)")
+        else:
+            restored = await deployments.restore()
+            if restored:
+                plane.lines.append(f"restored {restored} deployed app(s) from {data_dir / 'apps'}")
+        if config.admin is not None:
+            token, origin = admin_token(config.admin_token, data_dir)
+            logs = RecentLogs()
+            logs.install()
+            api = AdminApi(deployments, token, logs, publish=publish, remove=remove, node=node)
+            admin = HttpServer(api.respond, server.limits)
+            try:
+                await admin.listen(config.admin.host, config.admin.port, reuse_port=config.workers > 1)
+            except OSError as exc:
+                raise WasmServerError(f"cannot listen on {config.admin.url()} for the admin API: "
+                                      f"{exc.strerror}") from None
+            plane.admin_server = admin
+            plane.lines.append(f"admin API: {config.admin.url()} (token from {origin})")
+        return plane
+
+    def swap_command_line(self, app: App) -> None:
+        """--watch loaded a new version of the command line's app."""
+        name = self.command_line or app.spec.name
+        self.deployments.add_running(name, app, "command line")
+
+    def describe(self) -> list[str]:
+        """Start-up lines."""
+        return self.lines
+
+    async def close(self) -> None:
+        """Stop the admin listener and the cluster follower; close deployed apps."""
+        if self.admin_server is not None:
+            await self.admin_server.shutdown(grace=5)
+        if self.cluster is not None:
+            from ..cluster import Cluster
+
+            assert isinstance(self.cluster, Cluster)
+            await self.cluster.close()
+        await self.deployments.close()
