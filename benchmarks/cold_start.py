@@ -178,7 +178,7 @@ def main() -> int:
     go = go_hello(args.runs)
     go_inproc: dict[str, float] = {}
     if go is not None:
-        go_runs = [in_process(ROOT / "examples/hello/go/hello.wasm", 200) for _ in range(3)]
+        go_runs = [in_process(ROOT / "examples/hello/go/hello.wasm", 200) for _ in range(1 if args.quick else 3)]
         go_inproc = {k: median([r[k] for r in go_runs]) for k in go_runs[0]}
     fresh_cost = inproc["handle µs, reuse=False"] - inproc["handle µs, reuse=True"]
     targets = [Target("component start, warm cache (in-process)", inproc["component start, warm cache"], 5.0, "ms",

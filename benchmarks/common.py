@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+# scripts/bench --quick points this elsewhere, so smoke runs leave the recorded figures alone
+RESULTS = Path(os.environ.get("WASM_SERVER_BENCH_RESULTS") or ROOT / "benchmarks" / "RESULTS.md")
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

@@ -203,10 +203,10 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=5)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--kind", choices=("c", "wat"), default="c", help="what the components are (default: c)")
-    ap.add_argument("--quick", action="store_true", help="1 run, 2 s of load")
+    ap.add_argument("--quick", action="store_true", help="1 run, 200 components, 2 s of load")
     args = ap.parse_args()
     if args.quick:
-        args.runs, args.duration = 1, 2
+        args.runs, args.duration, args.components = 1, 2, min(args.components, 200)
     if args.kind == "c":
         subprocess.run([CLI, "build", str(ROOT / "examples/hello/c")], check=True, stdout=subprocess.DEVNULL)
     runs: list[dict[str, float]] = []

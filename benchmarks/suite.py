@@ -111,7 +111,10 @@ def wrk(url: str, duration: float, connections: int, core: str = "1", script: Pa
     if script is not None:
         cmd += ["-s", str(script)]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=duration + 30)
-    return parse_http(out.stdout)
+    try:
+        return parse_http(out.stdout)
+    except ValueError:
+        raise RuntimeError(f"wrk against {url} failed: {(out.stdout + out.stderr).strip()[-500:]}") from None
 
 
 def median(values: Sequence[float]) -> float:
