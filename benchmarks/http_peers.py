@@ -140,6 +140,10 @@ def report(results: dict[str, list[HttpResult]], command: str, versions: dict[st
                      f"{', '.join(f'{r.rps:.0f}' for r in runs)} |")
     lines += ["", "| target | measured | target | verdict |", "|---|---|---|---|"]
     lines += [t.row() for t in targets(results)]
+    if "wasm-server fresh" in med and "wasm-server" in med:
+        cost = 1e6 / med["wasm-server fresh"].rps - 1e6 / med["wasm-server"].rps
+        lines += ["", f"A fresh instance per request costs wasm-server {cost:.0f} µs per request here "
+                  "(1/req/s fresh − 1/req/s reused, medians)."]
     if "node http" in med and "wasm-server" in med:
         lines += ["", f"wasm-server / plain Node http: {fmt(med['wasm-server'].rps / med['node http'].rps)}×."]
     return "\n".join(lines) + "\n"
