@@ -8,6 +8,7 @@ is 401 with a JSON body saying which. The routes are described in
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -56,6 +57,12 @@ class AdminApi:
 
     async def respond(self, req: Request, client: str, stream: Any = None) -> bytes:
         """Serve one admin request; never raises."""
+        if asyncio.current_task() is None:
+            # the HTTP edge starts handlers eagerly, outside a Task; redis-py's timeouts need one
+            return await asyncio.ensure_future(self._respond(req, client))
+        return await self._respond(req, client)
+
+    async def _respond(self, req: Request, client: str) -> bytes:
         keep = req.keep_alive
         path, _, query = req.target.decode("latin-1").partition("?")
         if path == "/healthz" and req.method in (b"GET", b"HEAD"):
