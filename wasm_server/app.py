@@ -6,8 +6,11 @@ executors: route, encode for the guest, run, map failures to status codes.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,9 @@ class App:
         self.executors: dict[str, Executor] = {}
         self.stats: dict[str, ComponentStats] = {}
         self.closed = False
+        #: request ids: "<pid in hex>-<counter in hex>", unique per server process
+        self._id_prefix = b"%x" % os.getpid()
+        self._ids = itertools.count(1)
         #: admission per component: limits.concurrency running, limits.queue waiting
         self.gates: dict[str, Gate] = {
             c.name: Gate(c.name, c.limits.concurrency, c.limits.queue, c.limits.timeout) for c in spec.components
@@ -148,6 +154,11 @@ class App:
         if match.target in self.websocket_routes and (match.target, match.route) in self.websocket_routes[match.target]:
             return encode_response(426, [*TEXT, (b"upgrade", b"websocket")], b"this route speaks WebSocket\n",
                                    keep_alive=keep_alive, head=head)
+        headers = req.headers
+        rid = _request_id(headers)
+        if rid is None:
+            rid = b"%s-%x" % (self._id_prefix, next(self._ids))
+            headers = [*headers, (b"x-request-id", rid)]  # the guest sees it too
         greq = GuestRequest(
             req.method,
             target,
@@ -156,18 +167,19 @@ class App:
             match.path_info.encode("latin-1"),
             client.encode(),
             [(k.encode(), v.encode("latin-1")) for k, v in match.params],
-            req.headers,
+            headers,
             req.body,
         )
-        resp = await self._run(match.target, greq, stream)
+        resp = await self._run(match.target, greq, stream, rid)
         if resp.flags & 1:  # the body was streamed through the connection
             if stream is not None and stream.started:
                 return LAST_CHUNK
             return error_response(500, f"component '{match.target}' marked its response streamed but "
                                   "never started a stream", keep_alive=keep_alive)
-        return encode_response(resp.status, resp.headers, resp.body, keep_alive=keep_alive, head=head)
+        return encode_response(resp.status, [*resp.headers, (b"x-request-id", rid)], resp.body,
+                               keep_alive=keep_alive, head=head)
 
-    async def _run(self, name: str, greq: GuestRequest, stream: Any = None) -> GuestResponse:
+    async def _run(self, name: str, greq: GuestRequest, stream: Any = None, rid: bytes = b"-") -> GuestResponse:
         stats = self.stats[name]
         stats.requests += 1
         started = time.monotonic()
@@ -187,16 +199,18 @@ class App:
         except GuestTimeout:
             stats.timeouts += 1
             waited = time.monotonic() - started
-            log.warning("component '%s' timed out after %.1fs on %s", name, waited, greq.url.decode("latin-1"))
+            log.warning("component '%s' timed out after %.1fs on %s (request %s)", name, waited,
+                        greq.url.decode("latin-1"), rid.decode("latin-1"))
             return _plain(504, f"component '{name}' did not answer within its deadline\n")
         except BadResponse as exc:
             stats.errors += 1
-            log.error("component '%s' returned a malformed response: %s", name, exc)
+            log.error("component '%s' returned a malformed response: %s (request %s)", name, exc,
+                      rid.decode("latin-1"))
             return _plain(502, f"component '{name}' returned a malformed response\n")
         except GuestError as exc:
             stats.errors += 1
             stats.traps += 1
-            log.error("component '%s' failed: %s", name, _first_line(str(exc)))
+            log.error("component '%s' failed: %s (request %s)", name, _first_line(str(exc)), rid.decode("latin-1"))
             return _plain(500, f"component '{name}' failed\n")
 
     async def upgrade(self, req: Request, client: str, proto: Any, rest: bytes) -> tuple[bytes, Any]:
@@ -236,6 +250,14 @@ class App:
         self.closed = True
         await self.stores.close()
         self.runtime.close()
+
+
+def _request_id(headers: Sequence[tuple[bytes, bytes]]) -> bytes | None:
+    """The client's (or a proxy's) x-request-id, if it sent a usable one."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            return value if 0 < len(value) <= 128 else None
+    return None
 
 
 def _plain(status: int, text: str) -> GuestResponse:

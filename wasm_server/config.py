@@ -55,6 +55,8 @@ class RuntimeConfig:
     #: seconds a client has to send a whole request once it started (slow clients get 408)
     request_timeout: float = 30.0
     log_level: str = "info"
+    #: "text" or "json" (one object per line)
+    log_format: str = "text"
     #: open HTTP connections per worker; past it new ones get 503 and are closed
     max_connections: int = 10000
     #: worker processes sharing the listeners (SO_REUSEPORT)
@@ -85,7 +87,7 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
             raise ConfigError(f"cannot load runtime config: {exc}", file=str(path)) from None
         server = raw.get("server", {})
         for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level", "workers", "request_timeout",
-                    "max_connections"):
+                    "max_connections", "log_format"):
             if key in server:
                 values[key] = server[key]
         admin = raw.get("admin", {})
@@ -111,7 +113,7 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         values["cluster_redis"] = os.environ["WASM_SERVER_CLUSTER_REDIS"]
     if os.environ.get("WASM_SERVER_ADMIN"):
         values["admin"] = os.environ["WASM_SERVER_ADMIN"]
-    for key in ("listen", "data_dir", "cache_dir", "log_level", "workers", "max_connections"):
+    for key in ("listen", "data_dir", "cache_dir", "log_level", "workers", "max_connections", "log_format"):
         env = os.environ.get(f"WASM_SERVER_{key.upper()}")
         if env:
             values[key] = env.split(",") if key == "listen" else env
@@ -132,6 +134,10 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         if limit < 1:
             raise ConfigError(f"max_connections must be at least 1, got {limit}")
         kwargs["max_connections"] = limit
+    if "log_format" in values:
+        if values["log_format"] not in ("text", "json"):
+            raise ConfigError(f"log_format must be text or json, got {values['log_format']!r}")
+        kwargs["log_format"] = str(values["log_format"])
     if "log_level" in values:
         kwargs["log_level"] = str(values["log_level"])
     if "workers" in values:

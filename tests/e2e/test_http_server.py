@@ -284,3 +284,22 @@ def test_connections_past_the_limit_get_503_and_the_open_ones_keep_working(serve
     time.sleep(0.2)
     assert httpx.get(f"{s.url}/hello").status_code == 200  # capacity is back once they closed
     assert "connection limit (5) reached" in s.log()
+
+
+def test_every_response_carries_a_request_id_and_a_given_one_is_kept(server: Server) -> None:
+    first, second = httpx.get(f"{server.url}/hello"), httpx.get(f"{server.url}/hello")
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+    assert httpx.get(f"{server.url}/hello", headers={"x-request-id": "abc-123"}).headers["x-request-id"] == "abc-123"
+    failed = httpx.get(f"{server.url}/trap", headers={"x-request-id": "trace-me"})
+    assert failed.status_code == 500
+    assert "(request trace-me)" in server.log()  # the failure can be found by its id
+
+
+def test_json_logs_are_one_object_per_line(server_factory: Factory, app_dir: Path) -> None:
+    import json
+
+    s = server_factory(app_dir, "--log-format", "json")
+    httpx.get(f"{s.url}/trap")
+    docs = [json.loads(line) for line in s.log().splitlines() if line.startswith("{")]
+    failure = next(d for d in docs if "failed" in d["message"])
+    assert failure["level"] == "error" and failure["component"] == "trap" and failure["time"].endswith("Z")

@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--cluster", metavar="REDIS_URL", nargs="?", const="",
                     help="share deployed apps with every node using this Redis (redis://HOST:PORT/DB; "
                          "default: [cluster] redis_url or $WASM_SERVER_CLUSTER_REDIS)")
+    up.add_argument("--log-format", choices=["text", "json"],
+                    help="log lines as text (default) or one JSON object per line")
     up.add_argument("--max-connections", type=int, metavar="N",
                     help="open HTTP connections per worker; past it new ones get 503 (default 10000)")
     up.add_argument("--map-port", action="append", metavar="PORT=[HOST:]PORT",
@@ -79,12 +81,17 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _setup_logging(debug: bool, level: str = "info") -> None:
+def _setup_logging(debug: bool, level: str = "info", fmt: str = "text") -> None:
     logging.basicConfig(
         level=logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if fmt == "json":
+        from ..logformat import JsonFormatter
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
 
 
 def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
@@ -102,8 +109,9 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
         config = load_runtime_config(args.config, {"listen": args.listen, "data_dir": args.data_dir,
                                                     "map_ports": args.map_port, "workers": args.workers,
                                                     "max_connections": args.max_connections,
-                                                    "admin": args.admin, "cluster_redis": args.cluster})
-        _setup_logging(args.debug, config.log_level)
+                                                    "admin": args.admin, "cluster_redis": args.cluster,
+                                                    "log_format": args.log_format})
+        _setup_logging(args.debug, config.log_level, config.log_format)
         if args.cluster == "" and not config.cluster_redis:
             raise ConfigError("--cluster needs a Redis URL (or [cluster] redis_url, or $WASM_SERVER_CLUSTER_REDIS)")
         if args.path is None and (config.cluster_redis or config.admin is not None):
