@@ -56,7 +56,7 @@ func (s UDPSocket) SendTo(peer string, data []byte) error { return host.UDPSend(
 func Publish(channel string, data []byte) (int, error) { return host.Publish(channel, data) }
 
 // Sleep suspends this guest for d while the server keeps serving others.
-// Prefer it to time.Sleep: on wasip1 Go's own timers block the host's thread.
+// time.Sleep works too: the host's poll_oneoff suspends only this guest.
 func Sleep(d time.Duration) error { return host.SleepMs(int32(d / time.Millisecond)) }
 
 // TCP handlers; nil ones are skipped.

@@ -9,6 +9,7 @@ import struct
 from collections.abc import Iterator
 
 import pytest
+import wasmtime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +138,61 @@ def test_fuzzed_guest_responses_are_decoded_or_refused_never_crash(loop: asyncio
         return
     assert 100 <= resp.status <= 999
     assert encode_response(resp) == raw  # what was accepted is exactly what the guest said
+
+
+SLEPT = encode_response(GuestResponse(200, [], b"slept"))
+
+
+def _poll_guest(nanoseconds: int) -> bytes:
+    """A guest whose handler sleeps through WASI poll_oneoff (what C's sleep() and Go's time.Sleep do)."""
+    data = "".join(f"\\{b:02x}" for b in SLEPT)
+    text = f"""(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 1024) "{data}")
+  (func (export "wasm_server_abi_version") (result i32) (i32.const 1))
+  (func (export "wasm_server_alloc") (param i32) (result i32) (i32.const 8192))
+  (func (export "wasm_server_handle") (param i32 i32 i32) (result i64)
+    (i64.store (i32.const 4096) (i64.const 7))
+    (i32.store8 (i32.const 4104) (i32.const 0))
+    (i32.store (i32.const 4112) (i32.const 1))
+    (i64.store (i32.const 4120) (i64.const {nanoseconds}))
+    (if (i32.ne (call $poll (i32.const 4096) (i32.const 4200) (i32.const 1) (i32.const 4300)) (i32.const 0))
+      (then unreachable))
+    (if (i32.ne (i32.load (i32.const 4300)) (i32.const 1)) (then unreachable))
+    (if (i64.ne (i64.load (i32.const 4200)) (i64.const 7)) (then unreachable))
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const {len(SLEPT)}))))"""
+    return bytes(wasmtime.wat2wasm(text))
+
+
+def test_a_sleeping_guest_does_not_stall_others_and_meets_its_deadline(loop: asyncio.AbstractEventLoop,
+                                                                      runtime: Runtime) -> None:
+    sleeper = NativeExecutor(runtime, runtime.load(_poll_guest(3_000_000_000), "sleep.wasm"), host(),
+                             Limits(timeout=0.5))
+    ok = executor(loop, runtime, "")
+
+    async def scenario() -> tuple[int, type[BaseException] | None]:
+        await sleeper.check()
+        task = asyncio.ensure_future(sleeper.handle(REQ))
+        await asyncio.sleep(0.01)
+        answered = (await ok.handle(REQ)).status  # while the other one sleeps
+        done = not task.done()
+        try:
+            await task
+        except BaseException as exc:
+            return (answered if done else -1), type(exc)
+        return answered, None
+
+    answered, error = loop.run_until_complete(scenario())
+    assert answered == 200
+    assert error is not None and error.__name__ == "GuestTimeout"
+
+
+def test_a_short_wasi_sleep_completes_with_its_event(loop: asyncio.AbstractEventLoop, runtime: Runtime) -> None:
+    import time as _time
+
+    sleeper = NativeExecutor(runtime, runtime.load(_poll_guest(30_000_000), "nap.wasm"), host(), Limits())
+    loop.run_until_complete(sleeper.check())
+    started = _time.monotonic()
+    resp = loop.run_until_complete(sleeper.handle(REQ))
+    assert resp.body == b"slept" and _time.monotonic() - started >= 0.03

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import kv, log, outbound_http, outbound_sockets, pubsub, result, sockets, streams, variables
+from . import kv, log, outbound_http, outbound_sockets, pubsub, result, sockets, streams, variables, wasi_poll
 from ._spec import ImportSpec, define
 from .host import ComponentHost
 
@@ -24,11 +24,15 @@ ALL_IMPORTS: list[ImportSpec] = [
     *sockets.IMPORTS,
     *pubsub.IMPORTS,
     *streams.IMPORTS,
+    *wasi_poll.IMPORTS,  # replaces Wasmtime's blocking poll_oneoff (see wasi_poll.py)
 ]
 
 
 def define_all(linker_ptr: Any) -> None:
-    """Define every host import on a raw linker."""
+    """Define every host import on a raw linker (after WASI: some replace WASI functions)."""
+    from wasmtime import _ffi as ffi
+
+    ffi.wasmtime_linker_allow_shadowing(linker_ptr, True)
     for spec in ALL_IMPORTS:
         define(linker_ptr, spec)
 

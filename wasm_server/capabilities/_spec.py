@@ -23,6 +23,8 @@ class ImportSpec:
     results: str
     fn: Callable[..., Any]
     is_async: bool = False
+    #: the import module (WASI functions the host replaces use wasi_snapshot_preview1)
+    module: str = "wasm_server"
 
 
 def define(linker_ptr: Any, spec: ImportSpec) -> None:
@@ -30,5 +32,8 @@ def define(linker_ptr: Any, spec: ImportSpec) -> None:
     ty = wasmtime.FuncType([_TYPES[c]() for c in spec.params], [_TYPES[c]() for c in spec.results])
     _KEEP.append(ty)  # the linker refers to the type for as long as it lives
     kind = ll.I64 if spec.results == "l" else ll.I32
-    definer = ll.define_async if spec.is_async else ll.define_sync
-    definer(linker_ptr, spec.name.encode(), ty.ptr(), kind, spec.fn)
+    if spec.is_async:
+        ll.define_async(linker_ptr, spec.name.encode(), ty.ptr(), kind, spec.fn, spec.module.encode())
+    else:
+        assert spec.module == "wasm_server", "synchronous imports live in the wasm_server module"
+        ll.define_sync(linker_ptr, spec.name.encode(), ty.ptr(), kind, spec.fn)

@@ -176,6 +176,10 @@ async def drive(state: CallState, future: Any, trap: Any, err: Any, deadline: fl
                 await _take_turn()
     finally:
         CURRENT = None
+        pending = state.pending
+        if pending is not None and not pending.done():
+            pending.cancel()  # the host call the guest waited on is abandoned with it
+        state.pending = None
         # deleting an unfinished future unwinds the guest's fiber; the store
         # is then discarded by the caller
         _delete(future)
@@ -347,7 +351,8 @@ def define_sync(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn)
         raise WasmtimeError._from_ptr(error)
 
 
-def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn) -> None:
+def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn,
+                 module: bytes = b"wasm_server") -> None:
     """Define ``wasm_server.<name>`` as an async host import.
 
     ``fn`` returns an awaitable of the import's integer result. If the
@@ -407,7 +412,6 @@ def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn
 
     cb = ffi.wasmtime_func_async_callback_t(trampoline)
     _KEEP.extend((cb, continuation, ready))
-    module = b"wasm_server"
     error = ffi.wasmtime_linker_define_async_func(
         linker, module, len(module), name, len(name), ty, cb, None, _no_finalizer
     )
