@@ -25,14 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, free_port, machine, wait_port, write_section
 
 SECTION = "## HTTP hello (issue 2)"
-ANALYSIS = """Where the time goes (wasm-server, same setup, variants of the server measured with wrk):
-the HTTP edge alone answering a constant reaches 51.7k req/s (≈19 µs/request);
-adding the two async guest calls of a reused instance drops it to 22.5k (≈25 µs for
-them, against 10 µs in a tight loop); routing, the ABI codec and executor glue take
-the rest. Since then the optional request buffer removed one of the two calls
-(12.8k → 14.3k), and a bug that made pooled instances yield to the loop on almost every
-reuse was fixed (no change at 50 connections, 5.3k → 14.8k at 200). What stands in the way of
-1.5× Node is per-request Python work around the fiber switches; issue 5 continues it.
+ANALYSIS = """Since issue 2 the request path got faster mainly by writing the responses of one event-loop
+turn back to back (20k -> 37k req/s here); the side-by-side run with `wasmtime serve` and Node+V8 on the
+same module, and what stands in the way of the targets, are in the issue-5 sections below.
 """
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
