@@ -26,7 +26,6 @@ from .kv import StoreManager
 from .manifest import AppSpec, ComponentSpec
 from .metrics import ComponentStats
 from .net.connections import ConnectionRegistry
-from .net.websocket import WebSocketSession, accept_response, handshake_error
 from .protocol.http1 import LAST_CHUNK, Request, encode_response, error_response
 from .routing import Match, MethodNotAllowed, Router, RouteSpec
 
@@ -224,6 +223,9 @@ class App:
         ):
             closing = Request(req.method, req.target, req.headers, req.body, False, req.http_version)
             return await self.respond(closing, client), None
+        # imported here: the websockets package costs ~30 ms of start-up and most apps never upgrade
+        from .net.websocket import WebSocketSession, accept_response, handshake_error
+
         problem = handshake_error(req.headers)
         if problem is not None:
             return error_response(400, f"bad WebSocket handshake: {problem}"), None
