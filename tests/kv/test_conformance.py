@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Coroutine
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
@@ -18,9 +19,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from tests.kv.redis_server import redis_url
 from wasm_server.kv import KVError, SqliteStore, Store, StoreConfig, StoreManager
 
-VARIANTS = ["memory", "sqlite", "sqlite-pre-3.35"]
+VARIANTS = ["memory", "sqlite", "sqlite-pre-3.35", "redis"]
 I64_MAX = 2**63 - 1
 I64_MIN = -(2**63)
 SMALL_LIMIT = 1000
@@ -32,13 +34,16 @@ class Stores:
 
     def __init__(self, variant: str, data_dir: Path) -> None:
         self.variant = variant
-        self.kind: Literal["memory", "sqlite"] = "memory" if variant == "memory" else "sqlite"
+        self.kind: Literal["memory", "sqlite", "redis"] = (
+            "memory" if variant == "memory" else "redis" if variant == "redis" else "sqlite")
         self.data_dir = data_dir
+        # every Stores gets its own key prefix, so tests sharing one Redis never meet
+        self.redis = {"url": redis_url(), "prefix": f"test:{uuid.uuid4().hex}:"} if self.kind == "redis" else {}
         self.manager = self._manager()
 
     def _manager(self) -> StoreManager:
-        a = StoreConfig("a", self.kind, max_value_size=SMALL_LIMIT)
-        b = StoreConfig("b", self.kind)
+        a = StoreConfig("a", self.kind, max_value_size=SMALL_LIMIT, **self.redis)  # type: ignore[arg-type]
+        b = StoreConfig("b", self.kind, **self.redis)  # type: ignore[arg-type]
         return StoreManager({"a": a, "b": b}, self.data_dir)
 
     def __call__(self, label: str) -> Store:

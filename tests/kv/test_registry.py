@@ -64,7 +64,8 @@ def test_label_must_match_its_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"type": "redis"}, "key_value_stores.s.type: unknown type 'redis' (choose sqlite, memory)"),
+        ({"type": "mongo"}, "key_value_stores.s.type: unknown type 'mongo' (choose sqlite, memory, redis)"),
+        ({"type": "redis"}, 'key_value_stores.s.url: a redis store needs url = "redis://HOST:PORT/DB", got None'),
         ({"max_value_size": 0}, "key_value_stores.s.max_value_size: must be positive, got 0"),
         ({"synchronous": "off"}, "key_value_stores.s.synchronous: choose normal or full, got 'off'"),
     ],

@@ -16,7 +16,7 @@ INVALID = -4
 IO = -5
 
 DEFAULT_MAX_VALUE = 1024 * 1024
-BACKENDS = ("sqlite", "memory")
+BACKENDS = ("sqlite", "memory", "redis")
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 # Strict on purpose: int() would also take " 42", "4_2" and non-ASCII digits,
@@ -40,10 +40,14 @@ class StoreConfig:
     """
 
     label: str
-    type: Literal["sqlite", "memory"] = "sqlite"
+    type: Literal["sqlite", "memory", "redis"] = "sqlite"
     path: Path | None = None
     max_value_size: int = DEFAULT_MAX_VALUE
     synchronous: Literal["normal", "full"] = "normal"
+    #: redis: the server (redis://HOST:PORT/DB), the key prefix, seconds per call
+    url: str | None = None
+    prefix: str | None = None
+    timeout: float = 2.0
 
     def __post_init__(self) -> None:
         where = f"key_value_stores.{self.label}"
@@ -55,6 +59,11 @@ class StoreConfig:
             raise ConfigError(f"must be positive, got {self.max_value_size}", field=f"{where}.max_value_size")
         if self.synchronous not in ("normal", "full"):
             raise ConfigError(f"choose normal or full, got '{self.synchronous}'", field=f"{where}.synchronous")
+        if self.type == "redis" and not (self.url or "").startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"a redis store needs url = \"redis://HOST:PORT/DB\", got {self.url!r}",
+                              field=f"{where}.url")
+        if self.timeout <= 0:
+            raise ConfigError(f"must be positive, got {self.timeout}", field=f"{where}.timeout")
 
 
 class Store(Protocol):

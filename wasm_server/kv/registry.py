@@ -20,7 +20,7 @@ def default_configs() -> dict[str, StoreConfig]:
     return {DEFAULT_LABEL: StoreConfig(DEFAULT_LABEL, "sqlite")}
 
 
-_STORE_KEYS = {"type", "path", "max_value_size", "synchronous"}
+_STORE_KEYS = {"type", "path", "max_value_size", "synchronous", "url", "prefix", "timeout"}
 
 
 def store_config(label: str, table: Mapping[str, Any]) -> StoreConfig:
@@ -36,6 +36,9 @@ def store_config(label: str, table: Mapping[str, Any]) -> StoreConfig:
         Path(path) if path else None,
         int(table.get("max_value_size", DEFAULT_MAX_VALUE)),
         table.get("synchronous", "normal"),
+        table.get("url"),
+        table.get("prefix"),
+        float(table.get("timeout", 2.0)),
     )
 
 
@@ -94,6 +97,10 @@ class StoreManager:
     def _create(self, cfg: StoreConfig) -> Store:
         if cfg.type == "memory":
             return MemoryStore(cfg)
+        if cfg.type == "redis":
+            from .redis import RedisStore
+
+            return RedisStore(cfg)
         path = self.path_of(cfg)
         file = self._files.get(path)
         if file is None:
