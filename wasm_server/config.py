@@ -63,6 +63,13 @@ class RuntimeConfig:
     workers: int = 1
     #: operator port remaps for raw listeners: "53=5353", "7=127.0.0.1:7007"
     map_ports: tuple[str, ...] = ()
+    #: HTTPS listeners, the default certificate and key, per-host certificates (SNI)
+    listen_tls: tuple[ListenAddress, ...] = ()
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_certificates: tuple[tuple[tuple[str, ...], Path, Path], ...] = ()
+    #: plain-HTTP listeners answer 308 to the HTTPS listener
+    redirect_https: bool = False
     #: the admin API's listener (None: no admin API)
     admin: ListenAddress | None = None
     #: the admin token (else $WASM_SERVER_ADMIN_TOKEN, else generated into the data dir)
@@ -90,6 +97,24 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
                     "max_connections", "log_format"):
             if key in server:
                 values[key] = server[key]
+        for key in ("listen_tls", "redirect_https"):
+            if key in server:
+                values[key] = server[key]
+        tls = raw.get("tls", {})
+        if isinstance(tls, dict):
+            if "cert" in tls:
+                values["tls_cert"] = tls["cert"]
+            if "key" in tls:
+                values["tls_key"] = tls["key"]
+            certs = tls.get("certificates", [])
+            if not isinstance(certs, list) or not all(
+                    isinstance(c, dict) and {"hosts", "cert", "key"} <= set(c) for c in certs):
+                raise ConfigError('expected [[tls.certificates]] tables with hosts, cert and key', file=str(path),
+                                  field="tls.certificates")
+            base = path.parent
+            values["tls_certificates"] = tuple(
+                (tuple(str(h).lower() for h in c["hosts"]), (base / c["cert"]).resolve(), (base / c["key"]).resolve())
+                for c in certs)
         admin = raw.get("admin", {})
         if isinstance(admin, dict):
             if "listen" in admin:
@@ -147,6 +172,17 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         kwargs["workers"] = workers
     if "map_ports" in values:
         kwargs["map_ports"] = tuple(values["map_ports"])
+    if values.get("listen_tls"):
+        tls_listen = values["listen_tls"]
+        kwargs["listen_tls"] = tuple(parse_listen(x) for x in ([tls_listen] if isinstance(tls_listen, str)
+                                                                else tls_listen))
+    for key in ("tls_cert", "tls_key"):
+        if values.get(key):
+            kwargs[key] = Path(values[key]).expanduser().resolve()
+    if values.get("tls_certificates"):
+        kwargs["tls_certificates"] = tuple(values["tls_certificates"])
+    if values.get("redirect_https"):
+        kwargs["redirect_https"] = bool(values["redirect_https"])
     if values.get("admin"):
         kwargs["admin"] = parse_listen(str(values["admin"]))
     if values.get("admin_token"):

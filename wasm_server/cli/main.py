@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--watch", action="store_true",
                     help="rebuild and redeploy when the manifest, a module or a build source changes, "
                          "without dropping requests")
+    up.add_argument("--listen-tls", action="append", metavar="ADDR",
+                    help="serve HTTPS on ADDR too, repeatable (needs --cert/--key or [[tls.certificates]])")
+    up.add_argument("--cert", metavar="FILE", help="the default TLS certificate chain (PEM)")
+    up.add_argument("--key", metavar="FILE", help="its private key (PEM)")
+    up.add_argument("--redirect-https", action="store_true",
+                    help="plain-HTTP listeners answer 308 to the first HTTPS listener")
     up.add_argument("--admin", metavar="ADDR",
                     help="serve the admin API (deploy, status, logs, /metrics) on ADDR, e.g. 127.0.0.1:9090; "
                          "every call needs the token ($WASM_SERVER_ADMIN_TOKEN, [admin] token, or generated)")
@@ -78,6 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     from .client import add_parsers
 
     add_parsers(sub)
+    cert = sub.add_parser("dev-cert", help="write a local CA and a certificate for localhost, 127.0.0.1 and ::1")
+    cert.add_argument("dir", help="where to write ca.pem, cert.pem and key.pem")
+    cert.add_argument("--name", action="append", help="another DNS name or IP for the certificate, repeatable")
+    cert.add_argument("--force", action="store_true", help="replace existing files")
     return p
 
 
@@ -98,6 +108,10 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
     from ..build import build_app
     from ..manifest import load_manifest
 
+    if args.command == "dev-cert":
+        from .devcert import main as devcert_main
+
+        return devcert_main(args)
     if args.command in ("deploy", "undeploy", "ls", "logs"):
         from .client import main as client_main
 
@@ -110,7 +124,9 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
                                                     "map_ports": args.map_port, "workers": args.workers,
                                                     "max_connections": args.max_connections,
                                                     "admin": args.admin, "cluster_redis": args.cluster,
-                                                    "log_format": args.log_format})
+                                                    "log_format": args.log_format, "listen_tls": args.listen_tls,
+                                                    "tls_cert": args.cert, "tls_key": args.key,
+                                                    "redirect_https": args.redirect_https})
         _setup_logging(args.debug, config.log_level, config.log_format)
         if args.cluster == "" and not config.cluster_redis:
             raise ConfigError("--cluster needs a Redis URL (or [cluster] redis_url, or $WASM_SERVER_CLUSTER_REDIS)")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..app import App
-from ..config import RuntimeConfig
+from ..config import ListenAddress, RuntimeConfig
 from ..errors import WasmServerError
 from ..kv import StoreManager
 from ..manifest import AppSpec
@@ -49,9 +49,15 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
+        https = await _open_https(server, config) if serves_http else []
+        plain = server
+        if config.redirect_https and https:
+            from ..net.tls import Redirect
+
+            plain = HttpServer(Redirect(https[0].port).respond, limits)
         for addr in http:
             try:
-                await server.listen(addr.host, addr.port, reuse_port=config.workers > 1)
+                await plain.listen(addr.host, addr.port, reuse_port=config.workers > 1)
             except OSError as exc:
                 raise WasmServerError(f"cannot listen on {addr.url()}: {exc.strerror}") from None
         raw_services = (await open_raw_listeners(app, spec, binds, reuse_port=config.workers > 1)
@@ -64,7 +70,8 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
         say = os.environ.get("WASM_SERVER_WORKER", "0") in ("0", "1")
         for host, pattern, target in (routes_table(app.router) if say and app else []):
             print(f"  {pattern:<28} -> {target}" + (f"  (host {host})" if host != "*" else ""), file=sys.stderr)
-        urls = ", ".join(a.url() for a in http) or "no HTTP (the app has no routes)"
+        urls = ", ".join([*(a.url() for a in http), *(a.url().replace("http://", "https://") for a in https)]) \
+            or "no HTTP (the app has no routes)"
         count = len(spec.components) if spec else 0
         workers = f", {config.workers} workers" if config.workers > 1 else ""
         if say:
@@ -94,6 +101,8 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
         if watcher is not None:
             watcher.cancel()
         await server.shutdown()
+        if plain is not server:
+            await plain.shutdown(grace=1)
         for svc in raw_services:
             await svc.close()
         if control is not None:
@@ -105,6 +114,25 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
     finally:
         if app is not None:
             await app.close()
+
+
+async def _open_https(server: HttpServer, config: RuntimeConfig) -> list[ListenAddress]:
+    """Open the HTTPS listeners (certificates are checked first: a bad one fails the start)."""
+    if not config.listen_tls:
+        return []
+    from ..net.tls import CertPair, server_context
+
+    default = CertPair(config.tls_cert, config.tls_key) if config.tls_cert and config.tls_key else None
+    if (config.tls_cert is None) != (config.tls_key is None):
+        raise WasmServerError("--cert and --key go together")
+    named = [CertPair(cert, key, hosts) for hosts, cert, key in config.tls_certificates]
+    ctx = server_context(default, named)
+    for addr in config.listen_tls:
+        try:
+            await server.listen(addr.host, addr.port, reuse_port=config.workers > 1, ssl=ctx)
+        except OSError as exc:
+            raise WasmServerError(f"cannot listen on {addr.url()} (HTTPS): {exc.strerror}") from None
+    return list(config.listen_tls)
 
 
 async def _nothing(req: Request, client: str, stream: Any = None) -> bytes:

@@ -307,11 +307,13 @@ class HttpServer:
                 conn.transport.close()
         self._sweeper = self.loop.call_later(min(SWEEP_SECONDS, self.limits.request_timeout / 2), self._sweep)
 
-    async def listen(self, host: str, port: int, *, reuse_port: bool = False) -> asyncio.Server:
-        """Start listening on ``host:port`` (an IPv4 or IPv6 literal or a name)."""
+    async def listen(self, host: str, port: int, *, reuse_port: bool = False,
+                     ssl: Any = None) -> asyncio.Server:
+        """Start listening on ``host:port`` (an IPv4 or IPv6 literal or a name); ``ssl``: an
+        SSLContext for HTTPS (the handshake runs in the event loop, not blocking others)."""
         server = await self.loop.create_server(
             lambda: HttpProtocol(self), host, port, reuse_address=True, reuse_port=reuse_port or None,
-            backlog=1024,
+            backlog=1024, ssl=ssl, ssl_handshake_timeout=10.0 if ssl is not None else None,
         )
         self.servers.append(server)
         return server
