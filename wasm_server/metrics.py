@@ -37,7 +37,7 @@ def _label(value: str) -> str:
 
 
 def render(apps: Iterable[tuple[str, dict[str, ComponentStats], dict[str, int]]],
-           kv_ops: int = 0) -> str:
+           kv_ops: dict[str, int] | None = None) -> str:
     """The exposition text for ``(app name, stats per component, live instances per component)``."""
     out = [
         "# HELP wasm_server_requests_total Requests handled, per component.",
@@ -71,6 +71,9 @@ def render(apps: Iterable[tuple[str, dict[str, ComponentStats], dict[str, int]]]
         out.append(f'wasm_server_request_duration_seconds_bucket{{{labels},le="+Inf"}} {running}')
         out.append(f"wasm_server_request_duration_seconds_sum{{{labels}}} {st.seconds_sum:.6f}")
         out.append(f"wasm_server_request_duration_seconds_count{{{labels}}} {running}")
-    out += ["# HELP wasm_server_kv_operations_total Key-value operations by guests.",
-            "# TYPE wasm_server_kv_operations_total counter", f"wasm_server_kv_operations_total {kv_ops}"]
+    out += ["# HELP wasm_server_kv_operations_total Key-value calls by guests, per component.",
+            "# TYPE wasm_server_kv_operations_total counter"]
+    for app, comp, _, _ in rows:
+        count = (kv_ops or {}).get(comp, 0)
+        out.append(f'wasm_server_kv_operations_total{{app="{_label(app)}",component="{_label(comp)}"}} {count}')
     return "\n".join(out) + "\n"

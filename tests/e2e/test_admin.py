@@ -105,6 +105,14 @@ def test_metrics_and_logs_per_component(admin: tuple[Server, str]) -> None:
     assert 'wasm_server_requests_total{app="base",component="base"} 3' in text
     assert 'wasm_server_request_duration_seconds_count{app="base",component="base"} 3' in text
     assert "# TYPE wasm_server_request_duration_seconds histogram" in text
+    counter = ('[[component]]\nname = "counter"\nsource = "c.wasm"\nroutes = ["/count"]\n'
+               'key_value_stores = ["default"]\n')
+    assert httpx.put(f"{url}/v1/apps/kv", json=upload(counter, {"c.wasm": wat.guest(wat.INCR)}),
+                     headers=auth()).status_code == 201
+    for _ in range(2):
+        httpx.post(f"{s.url}/count")
+    text = httpx.get(f"{url}/metrics", headers=auth()).text
+    assert 'wasm_server_kv_operations_total{app="kv",component="counter"} 2' in text
     lines = httpx.get(f"{url}/v1/apps/base/logs?limit=2", headers=auth()).json()["lines"]
     assert len(lines) == 2 and lines[-1]["component"] == "base" and "default" in lines[-1]["message"]
 

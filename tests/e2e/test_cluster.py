@@ -260,3 +260,30 @@ def conflicting_deploys(cluster: Cluster, tmp_path: Path) -> None:
     undeployed = httpx.delete(f"{nodes[1].admin_url}/v1/apps/svc", headers={"authorization": f"Bearer {TOKEN}"})
     assert undeployed.status_code == 200
     wait_for(lambda: all(httpx.get(f"{n.url}/svc").status_code == 404 for n in nodes))
+
+
+def test_redis_going_away_is_a_clear_503_and_no_acknowledged_write_is_lost(tmp_path: Path,
+                                                                          counter_app: Path) -> None:
+    cluster = Cluster(tmp_path / "outage")
+    try:
+        node = cluster.start_node("solo")
+        assert deploy(counter_app, "counter", node.admin_url).returncode == 0
+        wait_for(lambda: httpx.get(f"{node.url}/count").status_code == 200)
+        for i in range(1, 6):
+            assert httpx.post(f"{node.url}/count").text == f"{i}\n"
+        cluster.redis.terminate()  # Redis goes away (a clean stop: its AOF has every acknowledged write)
+        cluster.redis.wait()
+        down = httpx.post(f"{node.url}/count", timeout=30)
+        assert down.status_code == 503 and "unavailable" in down.text
+        assert "store 'default' is unavailable" in node.log.read_text() or "increment failed" in node.log.read_text()
+        assert httpx.get(f"{node.url}/count", timeout=30).status_code == 503  # reads fail clearly too
+        cluster.redis = subprocess.Popen(
+            ["redis-server", "--port", str(cluster.redis_port), "--bind", "127.0.0.1", "--dir", str(cluster.root),
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port("127.0.0.1", cluster.redis_port, cluster.redis)  # type: ignore[arg-type]
+        wait_for(lambda: httpx.post(f"{node.url}/count").status_code == 200)
+        assert httpx.get(f"{node.url}/count").text == "6\n"  # the 5 acknowledged + the one that got through
+        assert node.proc.poll() is None  # the server never went down
+    finally:
+        cluster.close()

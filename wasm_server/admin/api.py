@@ -98,7 +98,10 @@ class AdminApi:
     async def _route(self, req: Request, path: str, query: str, keep: bool) -> bytes:
         method = req.method
         if path == "/metrics" and method == b"GET":
-            text = render((d.name, d.app.stats, d.app.live_instances()) for d in self.deployments.apps.values())
+            from ..capabilities.kv import OPS
+
+            text = render(((d.name, d.app.stats, d.app.live_instances()) for d in self.deployments.apps.values()),
+                          OPS)
             return encode_response(200, [(b"content-type", b"text/plain; version=0.0.4")], text.encode(),
                                    keep_alive=keep)
         if path == "/v1/apps" and method == b"GET":

@@ -21,6 +21,8 @@ NOT_FOUND = -1
 INVALID = -4
 IO = -5
 _I64 = struct.Struct("<q")
+#: KV calls per component name since the process started (for /metrics)
+OPS: dict[str, int] = {}
 
 
 def _label(state: CallState, ptr: int, length: int) -> str:
@@ -56,8 +58,10 @@ def _op(body: Callable[..., Coroutine[Any, Any, int]], nargs: int) -> Callable[.
     """Wrap ``body(state, store, *rest)``: resolve the store label, map errors to codes."""
 
     def fn(state: CallState, sptr: int, slen: int, *rest: int) -> int | Awaitable[int]:
+        host = state.host
+        OPS[host.name] = OPS.get(host.name, 0) + 1
         try:
-            store = state.host.store(_label(state, sptr, slen))
+            store = host.store(_label(state, sptr, slen))
         except CapabilityError as exc:
             state.result = str(exc).encode()
             return exc.code
