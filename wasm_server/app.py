@@ -6,6 +6,7 @@ executors: route, encode for the guest, run, map failures to status codes.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import os
@@ -33,6 +34,7 @@ log = logging.getLogger("wasm_server")
 guest_log = logging.getLogger("wasm_server.guest")
 
 TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+EVICT_SECONDS = 30.0
 
 
 class App:
@@ -45,6 +47,7 @@ class App:
         self.executors: dict[str, Executor] = {}
         self.stats: dict[str, ComponentStats] = {}
         self.closed = False
+        self._evictor: asyncio.TimerHandle | None = None
         #: request ids: "<pid in hex>-<counter in hex>", unique per server process
         self._id_prefix = b"%x" % os.getpid()
         self._ids = itertools.count(1)
@@ -80,7 +83,23 @@ class App:
         for comp in spec.components:
             app.executors[comp.name] = await app._load_component(comp)
             app.stats[comp.name] = ComponentStats()
+        app._schedule_eviction()
         return app
+
+    def _schedule_eviction(self) -> None:
+        """Every EVICT_SECONDS, release pooled instances that sat idle (density: 1,000 components
+        that each served a burst once do not keep 1,000 instances)."""
+        loop = asyncio.get_running_loop()
+
+        def sweep() -> None:
+            if self.closed:
+                return
+            for executor in self.executors.values():
+                if isinstance(executor, NativeExecutor):
+                    executor.evict_idle()
+            self._evictor = loop.call_later(EVICT_SECONDS, sweep)
+
+        self._evictor = loop.call_later(EVICT_SECONDS, sweep)
 
     async def _load_component(self, comp: ComponentSpec) -> Executor:
         for label in comp.key_value_stores:
@@ -250,6 +269,8 @@ class App:
         if self.closed:
             return
         self.closed = True
+        if self._evictor is not None:
+            self._evictor.cancel()
         await self.stores.close()
         self.runtime.close()
 

@@ -221,3 +221,13 @@ async def test_pooled_instances_do_not_yield_just_because_they_waited(runtime: R
     finally:
         ll._poll, ll._call_async = real_poll, real_call
     assert calls >= 1 and polls == calls  # every call finished in its first poll: no yield
+
+
+async def test_idle_pooled_instances_are_evicted_oldest_first(runtime: Runtime) -> None:
+    ex = await native(runtime, wat.SLEEP_300MS.replace("300", "20"), reuse=100)
+    await asyncio.gather(*(ex.handle(REQ) for _ in range(3)))  # three instances at once, then pooled
+    assert len(ex._idle) == 3
+    ex._idle[0].idle_since -= 120  # the oldest sat idle for two minutes
+    assert ex.evict_idle(older_than=60) == 1 and len(ex._idle) == 2
+    assert ex.evict_idle(older_than=0) == 2 and ex._idle == []
+    assert (await ex.handle(REQ)).status == 200  # a fresh instance serves the next request

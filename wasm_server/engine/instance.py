@@ -28,7 +28,7 @@ def _func(item: Any) -> Any:
 class GuestInstance:
     """A Store + instance of a component, with its exports looked up once."""
 
-    __slots__ = ("_alloc_args", "_handle_args", "_i32_result", "_i64_result", "alloc", "handle",
+    __slots__ = ("_alloc_args", "_handle_args", "_i32_result", "_i64_result", "alloc", "handle", "idle_since",
                  "inst", "reqbuf", "reqbuf_cap", "reqbuf_ptr", "runtime_pool", "start", "state", "store",
                  "uses")
 
@@ -36,6 +36,8 @@ class GuestInstance:
         self.store = store
         self.state = state
         self.uses = 0
+        #: when it went back to its executor's pool (monotonic seconds)
+        self.idle_since = 0.0
         self.inst: Any = None
         self.reqbuf: Any = None
         self.reqbuf_ptr = 0

@@ -12,6 +12,8 @@ from ..errors import GuestError, LoadError
 
 REQUIRED_EXPORTS = ("memory", "wasm_server_abi_version", "wasm_server_alloc", "wasm_server_handle")
 MAX_IDLE = 64
+#: an idle pooled instance unused this long is released (its memory slot goes back to the pool)
+IDLE_SECONDS = 60.0
 
 
 class NativeExecutor:
@@ -91,5 +93,18 @@ class NativeExecutor:
             if not reuse:
                 inst.release()
         if reuse:
+            inst.idle_since = time.monotonic()
             self._idle.append(inst)
         return response
+
+    def evict_idle(self, older_than: float = IDLE_SECONDS) -> int:
+        """Release pooled instances idle for ``older_than`` seconds; returns how many.
+        The list is oldest first (``handle`` takes the most recent), so this trims its head."""
+        cutoff = time.monotonic() - older_than
+        stale = 0
+        while stale < len(self._idle) and self._idle[stale].idle_since < cutoff:
+            stale += 1
+        for inst in self._idle[:stale]:
+            inst.release()
+        del self._idle[:stale]
+        return stale
