@@ -15,15 +15,19 @@ Run web services compiled to WebAssembly.
 
   wasm-server up [PATH]          build what is stale, then serve the app at PATH
   wasm-server build [PATH]       build the app's components
-  wasm-server new LANG NAME      start a new service from a template (c, rust)
+  wasm-server new LANG NAME      start a new service from a template (c, rust, go, ts)
+  wasm-server deploy [PATH]      deploy an app through a running server's admin API
 
 PATH is a wasm-server.toml manifest or a directory holding one (default: .).
 Components serve HTTP routes, WebSockets, and raw TCP/UDP listeners declared
-in the manifest; see docs/manifest.md.
+in the manifest; see docs/manifest.md. The admin API, HTTPS and cluster mode
+are described in docs/admin.md and docs/operations.md.
 
 examples:
   wasm-server up examples/gallery --map-port 7=7007 --map-port 53=5353
   wasm-server up my-service --listen 127.0.0.1:8081 --listen [::1]:8081 --workers 2
+  wasm-server up my-service --watch                  # redeploy on change, no dropped request
+  wasm-server up --admin 127.0.0.1:9090 --cluster redis://127.0.0.1:6379/0
 """
 
 
