@@ -72,6 +72,8 @@ class RuntimeConfig:
     redirect_https: bool = False
     #: the admin API's listener (None: no admin API)
     admin: ListenAddress | None = None
+    #: serve the admin API over TLS with the default certificate (--cert/--key, [tls] cert/key)
+    admin_tls: bool = False
     #: the admin token (else $WASM_SERVER_ADMIN_TOKEN, else generated into the data dir)
     admin_token: str | None = None
     #: cluster mode: the Redis that holds the registry of deployed apps
@@ -121,6 +123,8 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
                 values["admin"] = admin["listen"]
             if "token" in admin:
                 values["admin_token"] = admin["token"]
+            if "tls" in admin:
+                values["admin_tls"] = admin["tls"]
         cluster = raw.get("cluster", {})
         if isinstance(cluster, dict) and "redis_url" in cluster:
             values["cluster_redis"] = cluster["redis_url"]
@@ -185,6 +189,8 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         kwargs["redirect_https"] = bool(values["redirect_https"])
     if values.get("admin"):
         kwargs["admin"] = parse_listen(str(values["admin"]))
+    if values.get("admin_tls"):
+        kwargs["admin_tls"] = bool(values["admin_tls"])
     if values.get("admin_token"):
         kwargs["admin_token"] = str(values["admin_token"])
     if values.get("cluster_redis"):

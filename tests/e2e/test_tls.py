@@ -117,3 +117,22 @@ def test_sni_selection_prefers_exact_names_and_wildcards_cover_one_label() -> No
     assert pick("X.B.TEST.", named) is wild  # type: ignore[arg-type]
     assert pick("x.y.b.test", named) is None  # type: ignore[arg-type]
     assert pick("b.test", named) is None  # type: ignore[arg-type]
+
+
+def test_the_admin_api_over_tls(server_factory: Factory, app: Path, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    make(tmp_path / "c", ["localhost", "127.0.0.1"])
+    monkeypatch.setenv("WASM_SERVER_ADMIN_TOKEN", "tls-token")
+    admin = free_port()
+    server_factory(app, "--admin", f"127.0.0.1:{admin}", "--admin-tls", "--cert", str(tmp_path / "c" / "cert.pem"),
+                   "--key", str(tmp_path / "c" / "key.pem"))
+    ca = str(tmp_path / "c" / "ca.pem")
+    health = curl("--cacert", ca, f"https://127.0.0.1:{admin}/healthz")
+    assert health.returncode == 0 and '"ok"' in health.stdout
+    refused = curl("--cacert", ca, "-H", "authorization: Bearer wrong", f"https://127.0.0.1:{admin}/v1/apps")
+    assert "wrong admin token" in refused.stdout
+    listed = subprocess.run([*CLI, "ls", "--admin", f"https://127.0.0.1:{admin}", "--cacert", ca],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert listed.returncode == 0 and "hello" in listed.stdout, listed.stderr
+    plain = curl(f"http://127.0.0.1:{admin}/healthz")
+    assert plain.stdout == "" or plain.returncode != 0  # TLS only

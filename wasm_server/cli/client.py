@@ -6,7 +6,8 @@
     wasm-server logs NAME [--limit N]
 
 URL defaults to $WASM_SERVER_ADMIN_URL or http://127.0.0.1:9090; the token to
-$WASM_SERVER_ADMIN_TOKEN.
+$WASM_SERVER_ADMIN_TOKEN; for an https:// URL, --cacert (or
+$WASM_SERVER_ADMIN_CACERT) names the CA to trust.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ class AdminError(WasmServerError):
 def _call(method: str, url: str, token: str | None, path: str, body: Any = None) -> Any:
     import httpx
 
+    cacert = os.environ.get("WASM_SERVER_ADMIN_CACERT")
     if not token:
         raise AdminError("no admin token: pass --token or set $WASM_SERVER_ADMIN_TOKEN")
     try:
         r = httpx.request(method, url.rstrip("/") + path, json=body, timeout=120,
-                          headers={"authorization": f"Bearer {token}"})
+                          headers={"authorization": f"Bearer {token}"}, verify=cacert or True)
     except httpx.HTTPError as exc:
         raise AdminError(f"cannot reach the admin API at {url}: {exc}") from None
     try:
@@ -70,6 +72,8 @@ def upload(path: Path) -> tuple[str, str, dict[str, str]]:
 def main(command: str, args: Any) -> int:
     """Run one client command; prints JSON-derived text, raises AdminError/ConfigError."""
     url = args.admin or os.environ.get("WASM_SERVER_ADMIN_URL", DEFAULT_URL)
+    if args.cacert:
+        os.environ["WASM_SERVER_ADMIN_CACERT"] = args.cacert
     token = args.token or os.environ.get("WASM_SERVER_ADMIN_TOKEN")
     if command == "deploy":
         path = Path(args.path)
@@ -105,6 +109,8 @@ def add_parsers(sub: Any) -> None:
     def common(p: Any) -> None:
         p.add_argument("--admin", metavar="URL", help=f"admin API (default $WASM_SERVER_ADMIN_URL or {DEFAULT_URL})")
         p.add_argument("--token", help="admin token (default $WASM_SERVER_ADMIN_TOKEN)")
+        p.add_argument("--cacert", metavar="FILE",
+                       help="CA to trust for an https:// admin URL (default $WASM_SERVER_ADMIN_CACERT)")
 
     deploy = sub.add_parser("deploy", help="deploy an app through a server's admin API")
     deploy.add_argument("path", nargs="?", default=".")

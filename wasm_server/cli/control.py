@@ -61,13 +61,21 @@ class ControlPlane:
             logs.install()
             api = AdminApi(deployments, token, logs, publish=publish, remove=remove, node=node)
             admin = HttpServer(api.respond, server.limits)
+            ctx = None
+            if config.admin_tls:
+                from ..net.tls import CertPair, server_context
+
+                if config.tls_cert is None or config.tls_key is None:
+                    raise WasmServerError("--admin-tls needs --cert and --key (or [tls] cert and key)")
+                ctx = server_context(CertPair(config.tls_cert, config.tls_key))
             try:
-                await admin.listen(config.admin.host, config.admin.port, reuse_port=config.workers > 1)
+                await admin.listen(config.admin.host, config.admin.port, reuse_port=config.workers > 1, ssl=ctx)
             except OSError as exc:
                 raise WasmServerError(f"cannot listen on {config.admin.url()} for the admin API: "
                                       f"{exc.strerror}") from None
             plane.admin_server = admin
-            plane.lines.append(f"admin API: {config.admin.url()} (token from {origin})")
+            url = config.admin.url().replace("http://", "https://") if ctx is not None else config.admin.url()
+            plane.lines.append(f"admin API: {url} (token from {origin})")
         return plane
 
     def swap_command_line(self, app: App) -> None:

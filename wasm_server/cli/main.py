@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--admin", metavar="ADDR",
                     help="serve the admin API (deploy, status, logs, /metrics) on ADDR, e.g. 127.0.0.1:9090; "
                          "every call needs the token ($WASM_SERVER_ADMIN_TOKEN, [admin] token, or generated)")
+    up.add_argument("--admin-tls", action="store_true",
+                    help="serve the admin API over HTTPS with the --cert/--key certificate")
     up.add_argument("--cluster", metavar="REDIS_URL", nargs="?", const="",
                     help="share deployed apps with every node using this Redis (redis://HOST:PORT/DB; "
                          "default: [cluster] redis_url or $WASM_SERVER_CLUSTER_REDIS)")
@@ -130,7 +132,8 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
                                                     "admin": args.admin, "cluster_redis": args.cluster,
                                                     "log_format": args.log_format, "listen_tls": args.listen_tls,
                                                     "tls_cert": args.cert, "tls_key": args.key,
-                                                    "redirect_https": args.redirect_https})
+                                                    "redirect_https": args.redirect_https,
+                                                    "admin_tls": args.admin_tls})
         _setup_logging(args.debug, config.log_level, config.log_format)
         if args.cluster == "" and not config.cluster_redis:
             raise ConfigError("--cluster needs a Redis URL (or [cluster] redis_url, or $WASM_SERVER_CLUSTER_REDIS)")
