@@ -40,7 +40,7 @@ def test_abi_defaults_to_native_and_limits_parse(tmp_path: Path) -> None:
     text = MINIMAL.replace('abi = "wagi"\n', "") + '[component.limits]\nmemory = "8MiB"\ntimeout = "500ms"\n'
     (c,) = load_manifest(write(tmp_path, text)).components
     assert c.abi == "native" and c.limits.memory == 8 * 1024 * 1024 and c.limits.timeout == 0.5
-    assert (c.limits.concurrency, c.limits.queue) == (100, 400)
+    assert (c.limits.concurrency, c.limits.queue, c.limits.idle_instances) == (100, 400, 64)
 
 
 def test_include_mounts_routes_and_can_override_them(tmp_path: Path) -> None:

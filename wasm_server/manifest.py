@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from .capabilities.outbound_http import AllowRule, parse_rule
-from .engine.limits import DEFAULT_CONCURRENCY, DEFAULT_MEMORY, DEFAULT_QUEUE, DEFAULT_TIMEOUT, Limits
+from .engine.limits import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_IDLE_INSTANCES,
+    DEFAULT_MEMORY,
+    DEFAULT_QUEUE,
+    DEFAULT_TIMEOUT,
+    Limits,
+)
 from .errors import ConfigError
 
 MANIFEST_NAME = "wasm-server.toml"
@@ -267,7 +274,8 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
     for k, v in variables.items():
         if not isinstance(v, str):
             raise f.error(f"variables.{k}", f"expected a string value, got {v!r}")
-    limits = _Fields(f.table_("limits"), file, f.name("limits"), {"memory", "timeout", "concurrency", "queue"})
+    limits = _Fields(f.table_("limits"), file, f.name("limits"),
+                     {"memory", "timeout", "concurrency", "queue", "idle_instances"})
     memory = parse_size(limits.table.get("memory", DEFAULT_MEMORY), file=file, field=limits.name("memory"))
     timeout = parse_duration(limits.table.get("timeout", DEFAULT_TIMEOUT), file=file, field=limits.name("timeout"))
     rules = tuple(
@@ -289,7 +297,8 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
         variables=dict(variables),
         limits=Limits(memory=memory, timeout=timeout,
                       concurrency=limits.integer("concurrency", DEFAULT_CONCURRENCY, minimum=1),
-                      queue=limits.integer("queue", DEFAULT_QUEUE)),
+                      queue=limits.integer("queue", DEFAULT_QUEUE),
+                      idle_instances=limits.integer("idle_instances", DEFAULT_IDLE_INSTANCES)),
         instance_reuse=f.integer("instance_reuse", 0),
         build=_build(raw.get("build"), f, path),
         manifest=path,

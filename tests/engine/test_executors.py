@@ -231,3 +231,9 @@ async def test_idle_pooled_instances_are_evicted_oldest_first(runtime: Runtime) 
     assert ex.evict_idle(older_than=60) == 1 and len(ex._idle) == 2
     assert ex.evict_idle(older_than=0) == 2 and ex._idle == []
     assert (await ex.handle(REQ)).status == 200  # a fresh instance serves the next request
+
+
+async def test_the_idle_pool_is_capped_per_component(runtime: Runtime) -> None:
+    ex = await native(runtime, wat.SLEEP_300MS.replace("300", "20"), Limits(idle_instances=2), reuse=100)
+    await asyncio.gather(*(ex.handle(REQ) for _ in range(5)))  # five at once, only two are kept
+    assert len(ex._idle) == 2

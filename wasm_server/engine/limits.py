@@ -10,6 +10,7 @@ DEFAULT_MEMORY = 64 * MiB
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_CONCURRENCY = 100
 DEFAULT_QUEUE = 400
+DEFAULT_IDLE_INSTANCES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +21,12 @@ class Limits:
     past it); ``timeout`` is the wall-clock deadline of one request in seconds,
     enforced by epoch interruption. ``concurrency`` requests run at once (each
     in its own instance) and ``queue`` more wait; beyond that the server
-    answers 503 with ``Retry-After``.
+    answers 503 with ``Retry-After``. ``idle_instances`` caps the pool of
+    instances kept for reuse (with ``instance_reuse``).
     """
 
     memory: int = DEFAULT_MEMORY
     timeout: float = DEFAULT_TIMEOUT
     concurrency: int = DEFAULT_CONCURRENCY
     queue: int = DEFAULT_QUEUE
+    idle_instances: int = DEFAULT_IDLE_INSTANCES

@@ -11,7 +11,6 @@ from ..engine import GuestInstance, Limits, LoadedModule, Runtime
 from ..errors import GuestError, LoadError
 
 REQUIRED_EXPORTS = ("memory", "wasm_server_abi_version", "wasm_server_alloc", "wasm_server_handle")
-MAX_IDLE = 64
 #: an idle pooled instance unused this long is released (its memory slot goes back to the pool)
 IDLE_SECONDS = 60.0
 
@@ -87,7 +86,7 @@ class NativeExecutor:
             if ret < 0:
                 raise GuestError(f"guest returned error code {ret}")
             response = decode_response(inst.read(ret >> 32, ret & 0xFFFFFFFF))
-            reuse = inst.uses < self.instance_reuse and len(self._idle) < MAX_IDLE
+            reuse = inst.uses < self.instance_reuse and len(self._idle) < self.limits.idle_instances
         finally:
             inst.state.stream = None
             if not reuse:
