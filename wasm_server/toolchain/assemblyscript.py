@@ -9,6 +9,10 @@ ABI exports come from the SDK: this wrapper compiles a generated entry that
 re-exports your module and the SDK's ``wasm_server_*`` functions, so your
 code only registers handlers (``serve(handler)``). Top-level statements run
 once per instance, in ``_initialize``.
+
+The module may import only from ``wasm_server`` and ``wasi_snapshot_preview1``
+(what the server links); anything else, e.g. ``env.Date.now`` from
+``Date.now()``, fails the build with the name of the import.
 """
 
 from __future__ import annotations
@@ -26,10 +30,21 @@ SDK_DIR = Path(__file__).resolve().parents[2] / "sdk" / "assemblyscript"
 ASC = SDK_DIR / "node_modules" / ".bin" / "asc"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wasm-server" / "assemblyscript"
 EXPORTS = ("wasm_server_abi_version", "wasm_server_alloc", "wasm_server_request_buffer", "wasm_server_handle")
-# -O3 for speed, AssemblyScript's default incremental GC. Abort messages go to the
-# server log (the SDK's wasm_server_abort, which needs no heap), so the module imports
-# nothing from "env".
-FLAGS = ["-O3", "--exportStart", "_initialize", "--use", "abort=~lib/wasm-server/abort/wasm_server_abort"]
+HOST_MODULES = ("wasm_server", "wasi_snapshot_preview1")
+# -O3 for speed. Runtime: the incremental collector, plus a full collection at the end
+# of every event (sdk/assemblyscript/assembly/dispatch.ts). Measured on examples/echo/ts
+# (a reused instance; hello idles at 1 page with any runtime):
+#   incremental alone             1 MiB echo → 304 pages, 64 KiB echo → 24
+#   minimal (collect after event) 1 MiB echo → 152 pages, 64 KiB echo → 6, but a handler
+#                                 that builds a 3000-line string with += grew to 4096
+#                                 pages: nothing is freed until the event ends
+#   incremental + collect         152 / 6 pages, and that string loop stays at 16 pages
+# so the incremental one it is (about 4 KiB larger than minimal). abort, trace and seed
+# (Math.random) go to the SDK (the server log, WASI's random_get), so "env" is never imported.
+FLAGS = ["-O3", "--runtime", "incremental", "--exportStart", "_initialize",
+         "--use", "abort=~lib/wasm-server/abort/wasm_server_abort",
+         "--use", "trace=~lib/wasm-server/abort/wasm_server_trace",
+         "--use", "seed=~lib/wasm-server/abort/wasm_server_seed"]
 
 
 def _parse(argv: list[str]) -> tuple[Path, Path]:
@@ -66,10 +81,10 @@ def workspace(entry: Path) -> tuple[Path, Path]:
         link.symlink_to(target, target_is_directory=True)
     generated = ws / "entry.ts"
     user = os.path.relpath(entry.with_suffix(""), ws)
-    # the abort handler must be part of the program for --use abort=… to find it
+    # abort, trace and seed must be part of the program for --use … to find them
     generated.write_text(f'export * from "{user}";\n'
                          f'export {{ {", ".join(EXPORTS)} }} from "wasm-server/dispatch";\n'
-                         'export { wasm_server_abort } from "wasm-server/abort";\n')
+                         'import "wasm-server/abort";\n')
     return generated, packages
 
 
@@ -79,6 +94,14 @@ def command(out: Path, entry: Path) -> list[str]:
     root = Path("/")
     return [str(ASC), str(generated.relative_to(root)), "--baseDir", "/", "--path", str(packages),
             "-o", str(out.resolve()), *FLAGS]
+
+
+def foreign_imports(wasm: bytes) -> list[str]:
+    """The imports of ``wasm`` the server does not provide, as ``module.name``."""
+    import wasmtime  # the host's own engine; imported here to keep ``--help`` fast
+
+    module = wasmtime.Module(wasmtime.Engine(), wasm)
+    return [f"{i.module}.{i.name}" for i in module.imports if i.module not in HOST_MODULES]
 
 
 def main(argv: list[str]) -> int:
@@ -101,5 +124,10 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(proc.stderr)
     if proc.returncode != 0 or not out.exists():
         raise BuildError(f"asc failed (exit {proc.returncode}) for {entry}")
+    foreign = foreign_imports(out.read_bytes())
+    if foreign:
+        out.unlink()
+        raise BuildError(f"{entry} uses {', '.join(foreign)}, which the server does not provide "
+                         "(for Date.now() use now() from \"wasm-server\")")
     print(f"wrote {out} ({out.stat().st_size} bytes, {time.monotonic() - started:.1f}s)", file=sys.stderr)
     return 0

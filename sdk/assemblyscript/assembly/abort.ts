@@ -36,3 +36,23 @@ export function wasm_server_abort(message: string | null, file: string | null, l
   host.log(4, buf, at);
   unreachable();
 }
+
+/** `trace` for asc's --use trace=…: a debug line in the server log. */
+export function wasm_server_trace(message: string, n: i32 = 0, a0: f64 = 0, a1: f64 = 0, a2: f64 = 0, a3: f64 = 0,
+                                  a4: f64 = 0): void {
+  let line = "trace: " + message;
+  if (n > 0) line += " " + a0.toString();
+  if (n > 1) line += ", " + a1.toString();
+  if (n > 2) line += ", " + a2.toString();
+  if (n > 3) line += ", " + a3.toString();
+  if (n > 4) line += ", " + a4.toString();
+  const b = String.UTF8.encode(line);
+  host.log(1, changetype<usize>(b), b.byteLength);
+}
+
+/** `seed` for asc's --use seed=… (Math.random): 8 random bytes from WASI's random_get. */
+export function wasm_server_seed(): f64 {
+  const buf = memory.data(8);
+  host.random_get(buf, 8);
+  return reinterpret<f64>(load<u64>(buf) | 1);
+}

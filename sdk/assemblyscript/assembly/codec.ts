@@ -48,11 +48,32 @@ export class Writer {
 
   private reserve(n: i32): void {
     if (this.len + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
+    let size = max(this.buf.length * 2, 64);
     while (size < this.len + n) size *= 2;
     const grown = new Uint8Array(size);
     memory.copy(grown.dataStart, this.buf.dataStart, <usize>this.len);
     this.buf = grown;
+  }
+
+  /**
+   * Start over with room for exactly `size` bytes: one allocation per encoding, and
+   * a buffer kept across events (the response's) shrinks again after a big one.
+   */
+  reset(size: i32): Writer {
+    this.len = 0;
+    const cap = this.buf.length;
+    if (size > cap || (cap > 65536 && size < cap >> 2)) this.buf = new Uint8Array(size);
+    return this;
+  }
+
+  /** The encoded size of a str or bytes of `n` bytes. */
+  static sized(n: i32): i32 {
+    return 4 + n;
+  }
+
+  /** The encoded size of `s` as a str. */
+  static strSize(s: string): i32 {
+    return 4 + String.UTF8.byteLength(s);
   }
 
   u32(v: u32): Writer {
@@ -75,8 +96,12 @@ export class Writer {
   }
 
   str(s: string): Writer {
-    const b = String.UTF8.encode(s);
-    return this.raw(changetype<usize>(b), b.byteLength);
+    const n = String.UTF8.byteLength(s);
+    this.u32(<u32>n);
+    this.reserve(n);
+    String.UTF8.encodeUnsafe(changetype<usize>(s), s.length, this.buf.dataStart + <usize>this.len);
+    this.len += n;
+    return this;
   }
 
   /** The encoded bytes (a view of the buffer). */
@@ -85,22 +110,48 @@ export class Writer {
   }
 }
 
-/** A header list: names and values in order, duplicates kept, lookups case-insensitive. */
+/**
+ * A header list like the Fetch API's: names and values in order, duplicates kept,
+ * lookups case-insensitive. Request headers arrive with lower-case names.
+ */
 export class Headers {
   names: string[] = [];
   values: string[] = [];
 
-  /** The first value of `name`, or null. */
+  /** Every value of `name` joined with ", " (as Fetch does), or null when there is none. */
   get(name: string): string | null {
     const want = name.toLowerCase();
+    let found: string | null = null;
     for (let i = 0; i < this.names.length; i++) {
-      if (this.names[i].toLowerCase() == want) return this.values[i];
+      if (this.names[i].toLowerCase() != want) continue;
+      found = found == null ? this.values[i] : <string>found + ", " + this.values[i];
     }
-    return null;
+    return found;
+  }
+
+  /** Every value of `name`, in order (for set-cookie, which does not join). */
+  getAll(name: string): string[] {
+    const want = name.toLowerCase();
+    const out: string[] = [];
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i].toLowerCase() == want) out.push(this.values[i]);
+    }
+    return out;
   }
 
   has(name: string): bool {
-    return this.get(name) != null;
+    const want = name.toLowerCase();
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i].toLowerCase() == want) return true;
+    }
+    return false;
+  }
+
+  /** [name, value] pairs in order (Fetch's entries(), as an array: AssemblyScript has no iterators). */
+  entries(): string[][] {
+    const out: string[][] = [];
+    for (let i = 0; i < this.names.length; i++) out.push([this.names[i], this.values[i]]);
+    return out;
   }
 
   /** Add a header (duplicates allowed). */
@@ -141,6 +192,13 @@ export class Headers {
       h.append(name, r.str());
     }
     return h;
+  }
+
+  /** The size of this list's pair-list encoding. */
+  encodedSize(): i32 {
+    let n = 4;
+    for (let i = 0; i < this.names.length; i++) n += Writer.strSize(this.names[i]) + Writer.strSize(this.values[i]);
+    return n;
   }
 
   encode(w: Writer): void {
@@ -184,6 +242,11 @@ export class Request {
     return String.UTF8.decodeUnsafe(this.body.dataStart, <usize>this.body.length);
   }
 
+  /** The body as an ArrayBuffer (a copy). */
+  arrayBuffer(): ArrayBuffer {
+    return this.body.slice().buffer;
+  }
+
   static decode(ptr: usize, len: usize): Request | null {
     const r = new Reader(ptr, len);
     const req = new Request();
@@ -201,7 +264,10 @@ export class Request {
   }
 
   encode(): Uint8Array {
-    const w = new Writer(256 + this.body.length);
+    const size = 4 + Writer.strSize(this.method) + Writer.strSize(this.url) + Writer.strSize(this.route) +
+      Writer.strSize(this.base) + Writer.strSize(this.pathInfo) + Writer.strSize(this.client) +
+      this.params.encodedSize() + this.headers.encodedSize() + Writer.sized(this.body.length);
+    const w = new Writer(size);
     w.u32(this.flags).str(this.method).str(this.url).str(this.route).str(this.base).str(this.pathInfo).str(this.client);
     this.params.encode(w);
     this.headers.encode(w);
@@ -209,16 +275,21 @@ export class Request {
   }
 }
 
-/** An HTTP response, shaped like the Fetch API's where AssemblyScript allows. */
+/**
+ * An HTTP response, shaped like the Fetch API's where AssemblyScript allows:
+ * `new Response(text, status, headers)`; bytes through Response.bytes (AssemblyScript
+ * has no `string | Uint8Array` parameters).
+ */
 export class Response {
   status: i32;
-  headers: Headers = new Headers();
+  headers: Headers;
   body: Uint8Array;
   flags: u32 = 0;
 
-  /** A response with a UTF-8 text body (no content type set: see Response.text). */
-  constructor(body: string = "", status: i32 = 200) {
+  /** A response with a UTF-8 text body (no content type unless `headers` has one: see Response.text). */
+  constructor(body: string = "", status: i32 = 200, headers: Headers | null = null) {
     this.status = status;
+    this.headers = headers == null ? new Headers() : <Headers>headers;
     this.body = Uint8Array.wrap(String.UTF8.encode(body));
   }
 
@@ -227,16 +298,21 @@ export class Response {
     return new Response(body, status).header("content-type", "text/plain; charset=utf-8");
   }
 
-  /** application/json (the body is sent as given). */
+  /** application/json (the body is sent as given: build it yourself, there is no JSON.stringify). */
   static json(body: string, status: i32 = 200): Response {
     return new Response(body, status).header("content-type", "application/json");
   }
 
-  /** A binary body. */
-  static bytes(body: Uint8Array, status: i32 = 200): Response {
-    const res = new Response("", status);
+  /** A binary body (not copied). */
+  static bytes(body: Uint8Array, status: i32 = 200, headers: Headers | null = null): Response {
+    const res = new Response("", status, headers);
     res.body = body;
     return res;
+  }
+
+  /** A redirect to `url` (Fetch's Response.redirect). */
+  static redirect(url: string, status: i32 = 302): Response {
+    return new Response("", status).header("location", url);
   }
 
   /** Add a header and return this response (chainable). */
@@ -250,12 +326,18 @@ export class Response {
     return String.UTF8.decodeUnsafe(this.body.dataStart, <usize>this.body.length);
   }
 
+  /** The body as an ArrayBuffer (a copy). */
+  arrayBuffer(): ArrayBuffer {
+    return this.body.slice().buffer;
+  }
+
   get ok(): bool {
     return this.status >= 200 && this.status < 300;
   }
 
+  /** The response encoding, written into `w` from its start (sized exactly: one allocation at most). */
   encode(w: Writer): Uint8Array {
-    w.len = 0;
+    w.reset(8 + this.headers.encodedSize() + Writer.sized(this.body.length));
     w.u32(<u32>this.status).u32(this.flags);
     this.headers.encode(w);
     return w.bytes(this.body).done();

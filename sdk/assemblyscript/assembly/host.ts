@@ -18,3 +18,7 @@
 @external("wasm_server", "publish") export declare function publish(cp: usize, cl: i32, dp: usize, dl: i32): i32;
 @external("wasm_server", "subscribe") export declare function subscribe(conn: u32, cp: usize, cl: i32): i32;
 @external("wasm_server", "sleep_ms") export declare function sleep_ms(ms: i32): i32;
+
+// WASI, which the host links for every module: random bytes for Math.random's seed.
+@external("wasi_snapshot_preview1", "random_get") export declare function random_get(ptr: usize, len: usize): u16;
+@external("wasi_snapshot_preview1", "clock_time_get") export declare function clock_time_get(id: u32, precision: u64, out: usize): u16;

@@ -88,6 +88,26 @@ export function variable(name: string): string | null {
   return utf8(slot(n));
 }
 
+/** The manifest's `[component.variables]`: `Variables.get("greeting")`. */
+export class Variables {
+  /** The value, or null when the manifest does not define `name` (lastErrorCode() == NOT_FOUND). */
+  static get(name: string): string | null {
+    return variable(name);
+  }
+}
+
+// ---- time --------------------------------------------------------------------
+
+/**
+ * Milliseconds since the Unix epoch (WASI's realtime clock). Use this, not Date.now():
+ * AssemblyScript's Date.now imports a JavaScript function the server does not provide.
+ */
+export function now(): i64 {
+  const out = new StaticArray<u64>(1);
+  host.clock_time_get(0, 1000, changetype<usize>(out));
+  return <i64>(out[0] / 1_000_000);
+}
+
 // ---- key-value stores -------------------------------------------------------
 
 /** A key-value store declared in the manifest (`key_value_stores`). */
@@ -181,7 +201,8 @@ export class RequestInit {
  * lastErrorCode() is DENIED for a host the manifest does not allow.
  */
 export function fetch(url: string, init: RequestInit = new RequestInit()): Response | null {
-  const w = new Writer(128 + init.body.length);
+  const w = new Writer(4 + Writer.strSize(init.method) + Writer.strSize(url) + init.headers.encodedSize() +
+    Writer.sized(init.body.length));
   w.u32(0).str(init.method).str(url);
   init.headers.encode(w);
   const req = w.bytes(init.body).done();
