@@ -1,24 +1,38 @@
-"""The TypeScript (AssemblyScript) SDK: its codec against the shared vectors, and its modules."""
+"""The TypeScript (AssemblyScript) SDK: its codec against the shared vectors, ts-build, and
+the examples driven through ABI v1 by a fake host (KV, outbound HTTP, connections) in wasmtime."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import struct
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import wasmtime
 
+from wasm_server import abi_codec as abi
 from wasm_server.errors import BuildError
 from wasm_server.toolchain import assemblyscript as ts
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "sdk" / "assemblyscript"
+EXAMPLES = ROOT / "examples"
 VECTORS = json.loads((ROOT / "sdk" / "abi" / "vectors.json").read_text())
-pytestmark = pytest.mark.skipif(
-    not ts.ASC.exists() or shutil.which("node") is None,
-    reason="AssemblyScript is not installed (scripts/setup runs npm ci in sdk/assemblyscript)")
+pytestmark = pytest.mark.skipif(shutil.which("node") is None or shutil.which("npm") is None,
+                                reason="Node.js and npm are needed to compile AssemblyScript")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _asc_installed() -> None:
+    if not ts.ASC.exists():
+        pytest.fail(f"{ts.ASC} is missing: run scripts/setup (npm ci --prefix sdk/assemblyscript)")
+
+
+# ---- the codec, against sdk/abi/vectors.json -----------------------------------------
 
 
 class Codec:
@@ -91,21 +105,187 @@ def test_truncated_or_trailing_responses_are_refused(codec: Codec, garbage: byte
     assert codec.call("reencode_response", garbage) is None
 
 
-def test_ts_build_makes_a_reactor_that_imports_only_the_host(tmp_path: Path) -> None:
-    out = tmp_path / "hello.wasm"
-    entry = ROOT / "examples" / "hello" / "ts" / "assembly" / "index.ts"
-    assert ts.main(["-o", str(out), str(entry)]) == 0
-    module = wasmtime.Module(wasmtime.Engine(), out.read_bytes())
-    exports = {e.name for e in module.exports}
-    assert {"memory", "_initialize", "wasm_server_abi_version", "wasm_server_alloc", "wasm_server_handle",
-            "wasm_server_request_buffer"} <= exports
-    assert "_start" not in exports
-    assert {i.module for i in module.imports} <= {"wasm_server", "wasi_snapshot_preview1"}
+def test_npm_test_runs_the_vectors_under_node() -> None:
+    done = subprocess.run(["npm", "test", "--silent"], cwd=SDK, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok: 8 vectors" in done.stdout
 
 
-def test_ts_build_errors_are_clear(tmp_path: Path) -> None:
+# ---- a fake host: ABI v1's imports over dicts and lists ------------------------------------
+
+
+class FakeHost:
+    """Just enough of the server's side of ABI v1 to drive a module without sockets."""
+
+    def __init__(self, wasm: Path) -> None:
+        engine = wasmtime.Engine()
+        self.module = wasmtime.Module.from_file(engine, str(wasm))
+        self.store = wasmtime.Store(engine)
+        self.store.set_wasi(wasmtime.WasiConfig())
+        self.slot = b""
+        self.kv: dict[bytes, bytes] = {}
+        self.kv_failure = 0  # an error code every KV call returns, when set
+        self.variables = {b"greeting": b"hi"}
+        self.logs: list[tuple[int, str]] = []
+        self.sent: list[tuple[int, bytes]] = []  # conn_send
+        self.ws: list[tuple[int, int, bytes]] = []  # ws_send
+        self.outbound: list[abi.OutboundRequest] = []
+        self.upstream: bytes | tuple[int, bytes] = abi.encode_response(abi.GuestResponse(200))
+        linker = wasmtime.Linker(engine)
+        linker.define_wasi()
+        for imp in self.module.imports:
+            if imp.module == "wasm_server":
+                assert isinstance(imp.type, wasmtime.FuncType)
+                assert imp.name is not None
+                linker.define_func("wasm_server", imp.name, imp.type, self._import(imp.name, imp.type),
+                                   access_caller=True)
+        self.exports = linker.instantiate(self.store, self.module).exports(self.store)
+        self.call("_initialize")
+
+    def call(self, name: str, *args: int) -> Any:
+        return self.exports[name](self.store, *args)  # type: ignore[operator]
+
+    @property
+    def memory(self) -> wasmtime.Memory:
+        memory = self.exports["memory"]
+        assert isinstance(memory, wasmtime.Memory)
+        return memory
+
+    def _import(self, name: str, ty: wasmtime.FuncType) -> Callable[..., Any]:
+        method = getattr(self, "_" + name, None)
+        if method is None:
+            return lambda _caller, *_args: 0 if ty.results else None
+
+        def call(caller: wasmtime.Caller, *args: int) -> Any:
+            memory = caller["memory"]
+            assert isinstance(memory, wasmtime.Memory)
+
+            def read(ptr: int, n: int) -> bytes:
+                return bytes(memory.read(caller, ptr, ptr + n))
+
+            def write(ptr: int, data: bytes) -> None:
+                memory.write(caller, data, ptr)
+
+            return method(read, write, *args)
+
+        return call
+
+    def _result(self, data: bytes) -> int:
+        self.slot = data
+        return len(data)
+
+    def _error(self, code: int, message: bytes) -> int:
+        self.slot = message
+        return code
+
+    def _result_read(self, _read: Any, write: Any, ptr: int, n: int) -> int:
+        write(ptr, self.slot[:n])
+        return len(self.slot)
+
+    def _log(self, read: Any, _write: Any, level: int, ptr: int, n: int) -> None:
+        self.logs.append((level, read(ptr, n).decode()))
+
+    def _var_get(self, read: Any, _write: Any, ptr: int, n: int) -> int:
+        value = self.variables.get(read(ptr, n))
+        return self._error(-1, b"") if value is None else self._result(value)
+
+    def _kv_get(self, read: Any, _write: Any, sp: int, sl: int, kp: int, kl: int) -> int:
+        assert read(sp, sl) == b"default"
+        if self.kv_failure:
+            return self._error(self.kv_failure, b"the store is unavailable")
+        value = self.kv.get(read(kp, kl))
+        return self._error(-1, b"") if value is None else self._result(value)
+
+    def _kv_incr(self, read: Any, write: Any, sp: int, sl: int, kp: int, kl: int, delta: int, out: int) -> int:
+        assert read(sp, sl) == b"default"
+        if self.kv_failure:
+            return self._error(self.kv_failure, b"the store is unavailable")
+        key = read(kp, kl)
+        value = int(self.kv.get(key, b"0")) + delta
+        self.kv[key] = str(value).encode()
+        write(out, struct.pack("<q", value))
+        return 0
+
+    def _http_send(self, read: Any, _write: Any, ptr: int, n: int) -> int:
+        self.outbound.append(abi.decode_outbound(read(ptr, n)))
+        if isinstance(self.upstream, tuple):
+            return self._error(*self.upstream)
+        return self._result(self.upstream)
+
+    def _conn_send(self, read: Any, _write: Any, conn: int, ptr: int, n: int) -> int:
+        self.sent.append((conn, read(ptr, n)))
+        return 0
+
+    def _ws_send(self, read: Any, _write: Any, conn: int, flags: int, ptr: int, n: int) -> int:
+        self.ws.append((conn, flags, read(ptr, n)))
+        return 0
+
+    def event(self, kind: int, payload: bytes, *, reuse: bool = True) -> int | bytes:
+        """One event, written where the server would write it; the response bytes, or the return value."""
+        ptr = self.call("wasm_server_request_buffer" if reuse else "wasm_server_alloc", len(payload))
+        assert ptr > 0
+        self.memory.write(self.store, payload, ptr)
+        ret: int = self.call("wasm_server_handle", kind, ptr, len(payload))
+        if kind != abi.KIND_HTTP_REQUEST or ret < 0:
+            return ret
+        return bytes(self.memory.read(self.store, ret >> 32, (ret >> 32) + (ret & 0xFFFFFFFF)))
+
+    def request(self, method: str = "GET", url: str = "/", *, route: str = "/...", base: str = "",
+                headers: abi.Pairs = (), body: bytes = b"", reuse: bool = True) -> abi.GuestResponse:
+        path = url.split("?")[0]
+        req = abi.GuestRequest(method.encode(), url.encode(), route.encode(), base.encode(),
+                               path[len(base):].encode(), b"127.0.0.1:5000", (), headers, body)
+        out = self.event(abi.KIND_HTTP_REQUEST, abi.encode_request(req), reuse=reuse)
+        assert isinstance(out, bytes), f"the guest failed: {out}"
+        return abi.decode_response(out)
+
+    def pages(self) -> int:
+        return self.memory.size(self.store)
+
+
+def header(res: abi.GuestResponse, name: str) -> str | None:
+    values = [v.decode() for n, v in res.headers if n.decode().lower() == name]
+    return ", ".join(values) if values else None
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """examples/*/ts built with ts-build, once for this module."""
+    out = tmp_path_factory.mktemp("ts-examples")
+    wasm = {}
+    for name in ("hello", "kv-counter", "tcp-echo", "echo"):
+        wasm[name] = out / f"{name}.wasm"
+        assert ts.main(["-o", str(wasm[name]), str(EXAMPLES / name / "ts" / "assembly" / "index.ts")]) == 0
+    return wasm
+
+
+# ---- ts-build -------------------------------------------------------------------------
+
+
+def test_ts_build_makes_a_small_reactor_that_imports_only_the_host(built: dict[str, Path]) -> None:
+    for wasm in built.values():
+        module = wasmtime.Module(wasmtime.Engine(), wasm.read_bytes())
+        exports = {e.name: e.type for e in module.exports}
+        assert {"memory", "_initialize", "wasm_server_abi_version", "wasm_server_alloc", "wasm_server_handle",
+                "wasm_server_request_buffer"} <= set(exports)
+        assert "_start" not in exports
+        assert {i.module for i in module.imports} <= {"wasm_server", "wasi_snapshot_preview1"}, wasm
+    memory = wasmtime.Module(wasmtime.Engine(), built["hello"].read_bytes()).exports
+    hello_memory = next(e.type for e in memory if e.name == "memory")
+    assert isinstance(hello_memory, wasmtime.MemoryType) and hello_memory.limits.min == 1  # one 64 KiB page
+    assert built["hello"].stat().st_size < 32 * 1024
+
+
+def test_ts_build_help_prints_the_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ts.main(["--help"]) == 0
+    assert "wasm-server ts-build -o app.wasm" in capsys.readouterr().err
+
+
+def test_ts_build_errors_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(BuildError, match="missing -o"):
         ts.main([str(tmp_path / "x.ts")])
+    with pytest.raises(BuildError, match="unknown option '--fast'"):
+        ts.main(["--fast", "-o", "x.wasm"])
     with pytest.raises(BuildError, match=r"no .*nothing\.ts"):
         ts.main(["-o", str(tmp_path / "x.wasm"), str(tmp_path / "nothing.ts")])
     bad = tmp_path / "assembly" / "index.ts"
@@ -113,3 +293,145 @@ def test_ts_build_errors_are_clear(tmp_path: Path) -> None:
     bad.write_text("export function f(: i32 {")
     with pytest.raises(BuildError, match="asc failed"):
         ts.main(["-o", str(tmp_path / "b.wasm"), str(bad)])
+    monkeypatch.setattr(ts, "ASC", tmp_path / "no-asc")
+    with pytest.raises(BuildError, match="run scripts/setup"):
+        ts.main(["-o", str(tmp_path / "b.wasm"), str(bad)])
+
+
+def test_a_module_importing_what_the_server_lacks_fails_the_build(tmp_path: Path) -> None:
+    src = tmp_path / "assembly" / "index.ts"
+    src.parent.mkdir()
+    src.write_text('import { Request, Response, serve } from "wasm-server";\n'
+                   "function h(req: Request): Response { return new Response(Date.now().toString()); }\n"
+                   "serve(h);\n")
+    with pytest.raises(BuildError, match=r"env\.Date\.now.*now\(\)"):
+        ts.main(["-o", str(tmp_path / "d.wasm"), str(src)])
+    assert not (tmp_path / "d.wasm").exists()
+
+
+def test_trace_random_and_now_go_to_the_host_and_wasi(tmp_path: Path) -> None:
+    src = tmp_path / "assembly" / "index.ts"
+    src.parent.mkdir()
+    src.write_text('import { Request, Response, Variables, now, serve } from "wasm-server";\n'
+                   "function h(req: Request): Response {\n"
+                   '  trace("tracing", 1, 2.5);\n'
+                   '  const v = Variables.get("missing");\n'
+                   '  const g = Variables.get("greeting");\n'
+                   '  return new Response(Math.random().toString() + " " + now().toString() + " " +\n'
+                   '    (v == null ? "none" : "some") + " " + (g == null ? "none" : <string>g));\n'
+                   "}\nserve(h);\n")
+    out = tmp_path / "t.wasm"
+    assert ts.main(["-o", str(out), str(src)]) == 0
+    host = FakeHost(out)
+    assert {i.module for i in host.module.imports} == {"wasm_server", "wasi_snapshot_preview1"}
+    res = host.request()
+    rand, ms, missing, greeting = res.body.decode().split(" ")
+    assert 0 <= float(rand) < 1 and int(ms) > 1_700_000_000_000 and (missing, greeting) == ("none", "hi")
+    assert (1, "trace: tracing 2.5") in host.logs
+
+
+# ---- the examples, through the ABI ------------------------------------------------------
+
+
+def test_hello_greets_with_the_path_below_the_route(built: dict[str, Path]) -> None:
+    host = FakeHost(built["hello"])
+    assert host.call("wasm_server_abi_version") == 1
+    res = host.request("GET", "/hello/ts/a/b?x=1", route="/hello/ts/...", base="/hello/ts")
+    assert res.status == 200
+    assert header(res, "content-type") == "text/plain; charset=utf-8"
+    assert res.body == b"Hello from TypeScript\npath: /a/b\n"
+    # the alloc path (no request buffer) answers the same
+    assert host.request("GET", "/x", reuse=False).body == b"Hello from TypeScript\npath: /x\n"
+
+
+def test_hello_refuses_event_kinds_it_does_not_handle(built: dict[str, Path]) -> None:
+    host = FakeHost(built["hello"])
+    for kind, payload in [(abi.KIND_TCP_CONNECT, abi.encode_connect(1, b"1.2.3.4:5", b"0.0.0.0:7")),
+                          (abi.KIND_TCP_DATA, abi.encode_data(1, b"x")), (abi.KIND_TCP_CLOSE, abi.encode_conn(1)),
+                          (abi.KIND_UDP_DATAGRAM, abi.encode_datagram(1, b"1.2.3.4:5", b"x")),
+                          (abi.KIND_WS_MESSAGE, abi.encode_ws_message(1, False, b"x")),
+                          (abi.KIND_WS_CLOSE, abi.encode_ws_close(1, 1000, b"")), (16, b""), (99, b"\0" * 8)]:
+        assert host.event(kind, payload) == -1, kind
+    assert host.request().status == 200  # and it still serves
+
+
+def test_a_reused_instance_idles_at_its_live_data(built: dict[str, Path]) -> None:
+    hello = FakeHost(built["hello"])
+    for _ in range(2000):
+        hello.request("GET", "/x")
+    assert hello.pages() == 1
+    echo = FakeHost(built["echo"])
+    body = bytes(range(256)) * 256  # 64 KiB
+    for i in range(100):
+        assert echo.request("POST", "/echo/x", route="/echo/...", base="/echo", body=body, reuse=i % 2 == 0
+                            ).body == body
+    assert echo.pages() <= 8  # request buffer, body copy and response: no garbage carried over
+
+
+def test_kv_counter_counts_reads_and_refuses_other_methods(built: dict[str, Path]) -> None:
+    host = FakeHost(built["kv-counter"])
+    assert host.request("GET", "/count", route="/count").body == b"0\n"
+    assert [host.request("POST", "/count", route="/count").body for _ in range(3)] == [b"1\n", b"2\n", b"3\n"]
+    assert host.kv == {b"counter": b"3"}
+    got = host.request("GET", "/count", route="/count")
+    assert (got.status, got.body) == (200, b"3\n")
+    assert host.request("HEAD", "/count", route="/count").status == 200
+    refused = host.request("PUT", "/count", route="/count")
+    assert refused.status == 405 and header(refused, "allow") == "GET, POST"
+
+
+def test_kv_counter_answers_503_when_the_store_fails(built: dict[str, Path]) -> None:
+    host = FakeHost(built["kv-counter"])
+    host.kv_failure = -5
+    assert host.request("POST", "/count", route="/count").status == 503
+    assert host.request("GET", "/count", route="/count").status == 503
+    assert (4, "increment failed: the store is unavailable") in host.logs
+
+
+def test_echo_returns_a_mebibyte_of_binary_and_the_request_it_saw(built: dict[str, Path]) -> None:
+    host = FakeHost(built["echo"])
+    body = bytes(range(256)) * 4096
+    res = host.request("PUT", "/echo/x?q=1", route="/echo/...", base="/echo", body=body,
+                       headers=[(b"x-test-a", b"1"), (b"x-test-a", b"2"), (b"x-other", b"no")])
+    assert res.status == 200 and res.body == body
+    assert header(res, "x-echo-method") == "PUT" and header(res, "x-echo-url") == "/echo/x?q=1"
+    assert header(res, "x-echo-path") == "/x" and header(res, "x-echo-x-test-a") == "1, 2"
+    assert header(res, "content-type") == "application/octet-stream" and header(res, "x-echo-x-other") is None
+    typed = host.request("POST", "/echo/", route="/echo/...", base="/echo", headers=[(b"content-type", b"text/x")])
+    assert header(typed, "content-type") == "text/x" and typed.body == b""
+
+
+def test_echo_fetches_through_the_host_and_maps_its_errors(built: dict[str, Path]) -> None:
+    host = FakeHost(built["echo"])
+    assert host.request("GET", "/fetch", route="/fetch").status == 400
+    host.upstream = abi.encode_response(abi.GuestResponse(201, [(b"a", b"b")], b"upstream body"))
+    res = host.request("GET", "/fetch", route="/fetch", headers=[(b"x-fetch-url", b"http://127.0.0.1:1/p?q")])
+    assert (res.status, header(res, "x-upstream-status"), res.body) == (200, "201", b"upstream body")
+    assert host.outbound[-1] == abi.OutboundRequest(b"GET", b"http://127.0.0.1:1/p?q", [], b"")
+    host.upstream = (-2, b"localhost is not allowed")
+    denied = host.request("GET", "/fetch", route="/fetch", headers=[(b"x-fetch-url", b"http://localhost:1/")])
+    assert denied.status == 403 and denied.body == b"denied: localhost is not allowed\n"
+    host.upstream = (-5, b"connection refused")
+    failed = host.request("GET", "/fetch", route="/fetch", headers=[(b"x-fetch-url", b"http://127.0.0.1:1/")])
+    assert failed.status == 502 and failed.body == b"fetch failed: connection refused\n"
+
+
+def test_echo_sends_websocket_messages_back_with_their_type(built: dict[str, Path]) -> None:
+    host = FakeHost(built["echo"])
+    upgrade = abi.encode_request(abi.GuestRequest(b"GET", b"/ws", b"/ws"))
+    assert host.event(abi.KIND_WS_OPEN, struct.pack("<I", 7) + upgrade) == 0
+    assert host.event(abi.KIND_WS_MESSAGE, abi.encode_ws_message(7, False, "héllo".encode())) == 0
+    assert host.event(abi.KIND_WS_MESSAGE, abi.encode_ws_message(7, True, b"\x00\xff")) == 0
+    assert host.event(abi.KIND_WS_CLOSE, abi.encode_ws_close(7, 1000, b"bye")) == 0
+    assert host.ws == [(7, 0, "héllo".encode()), (7, 1, b"\x00\xff")]
+    assert host.event(abi.KIND_TCP_DATA, abi.encode_data(7, b"x")) == -1  # not a TCP service
+
+
+def test_tcp_echo_sends_every_byte_back(built: dict[str, Path]) -> None:
+    host = FakeHost(built["tcp-echo"])
+    assert host.event(abi.KIND_TCP_CONNECT, abi.encode_connect(3, b"127.0.0.1:9", b"0.0.0.0:7")) == 0
+    assert host.event(abi.KIND_TCP_DATA, abi.encode_data(3, b"hi\n")) == 0
+    assert host.event(abi.KIND_TCP_DATA, abi.encode_data(3, bytes(range(256)))) == 0
+    assert host.event(abi.KIND_TCP_CLOSE, abi.encode_conn(3)) == 0
+    assert host.sent == [(3, b"hi\n"), (3, bytes(range(256)))]
+    assert host.event(abi.KIND_HTTP_REQUEST, abi.encode_request(abi.GuestRequest(b"GET", b"/"))) == -1
