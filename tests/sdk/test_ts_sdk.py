@@ -129,6 +129,7 @@ class FakeHost:
         self.logs: list[tuple[int, str]] = []
         self.sent: list[tuple[int, bytes]] = []  # conn_send
         self.ws: list[tuple[int, int, bytes]] = []  # ws_send
+        self.datagrams: list[tuple[int, bytes, bytes]] = []  # udp_send
         self.outbound: list[abi.OutboundRequest] = []
         self.upstream: bytes | tuple[int, bytes] = abi.encode_response(abi.GuestResponse(200))
         linker = wasmtime.Linker(engine)
@@ -206,6 +207,25 @@ class FakeHost:
         write(out, struct.pack("<q", value))
         return 0
 
+    def _kv_set(self, read: Any, _write: Any, sp: int, sl: int, kp: int, kl: int, vp: int, vl: int) -> int:
+        self.kv[read(kp, kl)] = read(vp, vl)
+        return 0
+
+    def _kv_delete(self, read: Any, _write: Any, sp: int, sl: int, kp: int, kl: int) -> int:
+        self.kv.pop(read(kp, kl), None)
+        return 0
+
+    def _kv_exists(self, read: Any, _write: Any, sp: int, sl: int, kp: int, kl: int) -> int:
+        return int(read(kp, kl) in self.kv)
+
+    def _kv_keys(self, read: Any, _write: Any, sp: int, sl: int, pp: int, pl: int) -> int:
+        prefix = read(pp, pl)
+        return self._result(abi.encode_key_list(sorted(k for k in self.kv if k.startswith(prefix))))
+
+    def _udp_send(self, read: Any, _write: Any, sock: int, pp: int, pl: int, dp: int, dl: int) -> int:
+        self.datagrams.append((sock, read(pp, pl), read(dp, dl)))
+        return 0
+
     def _http_send(self, read: Any, _write: Any, ptr: int, n: int) -> int:
         self.outbound.append(abi.decode_outbound(read(ptr, n)))
         if isinstance(self.upstream, tuple):
@@ -256,6 +276,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name in ("hello", "kv-counter", "tcp-echo", "echo"):
         wasm[name] = out / f"{name}.wasm"
         assert ts.main(["-o", str(wasm[name]), str(EXAMPLES / name / "ts" / "assembly" / "index.ts")]) == 0
+    wasm["features"] = out / "features.wasm"
+    assert ts.main(["-o", str(wasm["features"]), str(SDK / "tests" / "features.ts")]) == 0
     return wasm
 
 
@@ -435,3 +457,49 @@ def test_tcp_echo_sends_every_byte_back(built: dict[str, Path]) -> None:
     assert host.event(abi.KIND_TCP_CLOSE, abi.encode_conn(3)) == 0
     assert host.sent == [(3, b"hi\n"), (3, bytes(range(256)))]
     assert host.event(abi.KIND_HTTP_REQUEST, abi.encode_request(abi.GuestRequest(b"GET", b"/"))) == -1
+
+
+# ---- the rest of the SDK (sdk/assemblyscript/tests/features.ts) -------------------------------
+
+
+def test_kv_calls_reach_the_store_and_report_absence(built: dict[str, Path]) -> None:
+    host = FakeHost(built["features"])
+    res = host.request("GET", "/kv")
+    assert res.body == b"true false a/2 -1 two"
+    assert host.kv == {b"a/2": b"two", b"b": b"x"}
+
+
+def test_headers_behave_like_fetch(built: dict[str, Path]) -> None:
+    res = FakeHost(built["features"]).request("GET", "/headers")
+    assert res.status == 201
+    assert res.body == b"1, 2|1;2|false|X-A=1;x-a=2;b=4;"
+    assert list(res.headers) == [(b"b", b"4")]
+
+
+def test_request_fields_and_response_helpers(built: dict[str, Path]) -> None:
+    host = FakeHost(built["features"])
+    req = abi.GuestRequest(b"GET", b"/json?a=1&b=2", b"/json", b"", b"/json", b"[::1]:1", [(b"id", b"42")])
+    out = host.event(abi.KIND_HTTP_REQUEST, abi.encode_request(req))
+    assert isinstance(out, bytes)
+    res = abi.decode_response(out)
+    assert header(res, "content-type") == "application/json" and json.loads(res.body) == {"q": "a=1&b=2", "id": "42"}
+    redirect = host.request("GET", "/redirect")
+    assert (redirect.status, header(redirect, "location")) == (302, "/there")
+    other = host.request("POST", "/other", body=b"\x00\x01body")
+    assert (other.status, other.body) == (404, b"\x00\x01body")
+
+
+def test_abort_logs_its_message_then_traps(built: dict[str, Path]) -> None:
+    host = FakeHost(built["features"])
+    with pytest.raises(wasmtime.Trap):
+        host.request("GET", "/abort")
+    assert len(host.logs) == 1
+    level, line = host.logs[0]
+    assert level == 4 and line.startswith("abort: boom at ") and "features.ts:" in line
+
+
+def test_udp_datagrams_reach_the_handler_and_replies_the_peer(built: dict[str, Path]) -> None:
+    host = FakeHost(built["features"])
+    assert host.event(abi.KIND_UDP_DATAGRAM, abi.encode_datagram(5, b"127.0.0.1:999", b"ping")) == 0
+    assert host.datagrams == [(5, b"127.0.0.1:999", b"ping")]
+    assert host.event(abi.KIND_TCP_DATA, abi.encode_data(5, b"x")) == -1
