@@ -130,6 +130,9 @@ class FakeHost:
         self.sent: list[tuple[int, bytes]] = []  # conn_send
         self.ws: list[tuple[int, int, bytes]] = []  # ws_send
         self.datagrams: list[tuple[int, bytes, bytes]] = []  # udp_send
+        self.streamed: list[bytes] = []  # stream_start's head, then every stream_write
+        self.socket_log: list[tuple[str, object]] = []  # tcp_connect, sock_send, sock_close
+        self.socket_replies: list[bytes | int] = []  # what sock_recv returns, in order
         self.outbound: list[abi.OutboundRequest] = []
         self.upstream: bytes | tuple[int, bytes] = abi.encode_response(abi.GuestResponse(200))
         linker = wasmtime.Linker(engine)
@@ -224,6 +227,31 @@ class FakeHost:
 
     def _udp_send(self, read: Any, _write: Any, sock: int, pp: int, pl: int, dp: int, dl: int) -> int:
         self.datagrams.append((sock, read(pp, pl), read(dp, dl)))
+        return 0
+
+    def _stream_start(self, read: Any, _write: Any, ptr: int, n: int) -> int:
+        self.streamed.append(read(ptr, n))
+        return 0
+
+    def _stream_write(self, read: Any, _write: Any, ptr: int, n: int) -> int:
+        self.streamed.append(read(ptr, n))
+        return 0
+
+    def _tcp_connect(self, read: Any, _write: Any, hp: int, hl: int, port: int) -> int:
+        name = read(hp, hl).decode()
+        self.socket_log.append(("connect", (name, port)))
+        return 7 if name == "127.0.0.1" else self._error(-2, b"tcp://" + name.encode() + b" is not allowed")
+
+    def _sock_send(self, read: Any, _write: Any, sock: int, ptr: int, n: int) -> int:
+        self.socket_log.append(("send", (sock, read(ptr, n))))
+        return 0
+
+    def _sock_recv(self, _read: Any, _write: Any, sock: int, max_: int, timeout_ms: int) -> int:
+        reply = self.socket_replies.pop(0)
+        return self._error(reply, b"timed out") if isinstance(reply, int) else self._result(reply[:max_])
+
+    def _sock_close(self, _read: Any, _write: Any, sock: int) -> int:
+        self.socket_log.append(("close", sock))
         return 0
 
     def _http_send(self, read: Any, _write: Any, ptr: int, n: int) -> int:
@@ -503,3 +531,22 @@ def test_udp_datagrams_reach_the_handler_and_replies_the_peer(built: dict[str, P
     assert host.event(abi.KIND_UDP_DATAGRAM, abi.encode_datagram(5, b"127.0.0.1:999", b"ping")) == 0
     assert host.datagrams == [(5, b"127.0.0.1:999", b"ping")]
     assert host.event(abi.KIND_TCP_DATA, abi.encode_data(5, b"x")) == -1
+
+
+def test_a_streamed_response_sends_its_head_then_its_chunks(built: dict[str, Path]) -> None:
+    host = FakeHost(built["features"])
+    res = host.request("GET", "/stream")
+    assert res.flags == 1  # the host ignores the rest of this response
+    head = abi.decode_response(host.streamed[0])
+    assert head.status == 206 and header(head, "x-streamed") == "yes" and head.body == b""
+    assert host.streamed[1:] == [b"data: 1\n\n", b"data: 2\n\n"]
+
+
+def test_outbound_sockets_send_receive_time_out_and_close(built: dict[str, Path]) -> None:
+    host = FakeHost(built["features"])
+    host.socket_replies = [b"+PONG\r\n", -6]
+    res = host.request("GET", "/socket?127.0.0.1")
+    assert res.body == b"+PONG\r\n-6"
+    assert host.socket_log == [("connect", ("127.0.0.1", 6379)), ("send", (7, b"PING\r\n")), ("close", 7)]
+    denied = host.request("GET", "/socket?example.com")
+    assert (denied.status, denied.body) == (403, b"-2 tcp://example.com is not allowed")

@@ -22,3 +22,12 @@
 // WASI, which the host links for every module: random bytes for Math.random's seed.
 @external("wasi_snapshot_preview1", "random_get") export declare function random_get(ptr: usize, len: usize): u16;
 @external("wasi_snapshot_preview1", "clock_time_get") export declare function clock_time_get(id: u32, precision: u64, out: usize): u16;
+
+// streaming responses and outbound sockets
+@external("wasm_server", "stream_start") export declare function stream_start(ptr: usize, len: i32): i32;
+@external("wasm_server", "stream_write") export declare function stream_write(ptr: usize, len: i32): i32;
+@external("wasm_server", "tcp_connect") export declare function tcp_connect(hp: usize, hl: i32, port: i32): i64;
+@external("wasm_server", "udp_connect") export declare function udp_connect(hp: usize, hl: i32, port: i32): i64;
+@external("wasm_server", "sock_send") export declare function sock_send(sock: i32, ptr: usize, len: i32): i32;
+@external("wasm_server", "sock_recv") export declare function sock_recv(sock: i32, max: i32, timeout_ms: i32): i64;
+@external("wasm_server", "sock_close") export declare function sock_close(sock: i32): i32;

@@ -217,6 +217,95 @@ export function fetch(url: string, init: RequestInit = new RequestInit()): Respo
   return res;
 }
 
+// ---- streaming responses ---------------------------------------------------------
+
+/**
+ * Streamed responses (chunked; Server-Sent Events with sleep() between writes):
+ *
+ *   if (!Stream.start(new Response().header("content-type", "text/event-stream"))) ...
+ *   Stream.writeText("data: 1\n\n");
+ *   return Stream.done();
+ *
+ * write() waits while the client is slow and returns false (lastErrorCode() == IO)
+ * once it has gone.
+ */
+export namespace Stream {
+  /** Send `head`'s status and headers now (its body is ignored). */
+  export function start(head: Response): bool {
+    const saved = head.body;
+    head.body = new Uint8Array(0);
+    const w = new Writer(0);
+    const enc = head.encode(w);
+    head.body = saved;
+    return check(host.stream_start(enc.dataStart, enc.length));
+  }
+
+  /** One chunk of the body. */
+  export function write(data: Uint8Array): bool {
+    return check(host.stream_write(data.dataStart, data.length));
+  }
+
+  export function writeText(text: string): bool {
+    const b = bytesOf(text);
+    return check(host.stream_write(changetype<usize>(b), b.byteLength));
+  }
+
+  /** What the handler returns after a streamed body (flags bit 0). */
+  export function done(): Response {
+    const res = new Response("", 200);
+    res.flags = 1;
+    return res;
+  }
+}
+
+// ---- outbound sockets -------------------------------------------------------------
+
+/**
+ * A TCP or UDP socket to a destination in `allowed_outbound_hosts` (`tcp://host:port`,
+ * `udp://host:port`), owned by this instance (at most 64; closed when it is discarded).
+ * Calls suspend the guest while the server keeps serving others.
+ */
+export class Socket {
+  private constructor(public handle: i32) {}
+
+  /** Connect over TCP; null on failure (DENIED, IO, TIMEOUT: see lastErrorCode()). */
+  static tcp(hostName: string, port: u16): Socket | null {
+    const b = bytesOf(hostName);
+    const h = host.tcp_connect(changetype<usize>(b), b.byteLength, <i32>port);
+    return check(h) ? new Socket(<i32>h) : null;
+  }
+
+  /** A UDP socket that sends to and receives from one peer. */
+  static udp(hostName: string, port: u16): Socket | null {
+    const b = bytesOf(hostName);
+    const h = host.udp_connect(changetype<usize>(b), b.byteLength, <i32>port);
+    return check(h) ? new Socket(<i32>h) : null;
+  }
+
+  /** Bytes (TCP, waits while the peer is slow) or one datagram (UDP). */
+  send(data: Uint8Array): bool {
+    return check(host.sock_send(this.handle, data.dataStart, data.length));
+  }
+
+  sendText(text: string): bool {
+    const b = bytesOf(text);
+    return check(host.sock_send(this.handle, changetype<usize>(b), b.byteLength));
+  }
+
+  /**
+   * Up to `max` bytes; empty when the TCP peer closed; null on failure or when
+   * `timeoutMs` (< 0: wait forever) passes first (lastErrorCode() == TIMEOUT).
+   */
+  recv(max: i32 = 65536, timeoutMs: i32 = -1): Uint8Array | null {
+    const n = host.sock_recv(this.handle, max, timeoutMs);
+    return check(n) ? slot(n) : null;
+  }
+
+  close(): bool {
+    return check(host.sock_close(this.handle));
+  }
+}
+
 // ---- connections: TCP, UDP, WebSockets ------------------------------------------
 
 /** A TCP or WebSocket connection (its instance lives as long as it does). */

@@ -1,6 +1,8 @@
 // The SDK's surface beyond the examples, for tests/sdk/test_ts_sdk.py (built with
 // wasm-server ts-build and driven through ABI v1 by a fake host).
-import { Headers, Kv, Request, Response, lastErrorCode, serve, serveUdp, udpSend } from "wasm-server";
+import {
+  Headers, Kv, Request, Response, Socket, Stream, lastError, lastErrorCode, serve, serveUdp, udpSend,
+} from "wasm-server";
 
 function kv(): Response {
   const store = Kv.open("default");
@@ -30,6 +32,23 @@ function headers(): Response {
   return new Response(text, 201, h);
 }
 
+function stream(): Response {
+  if (!Stream.start(Response.text("ignored", 206).header("x-streamed", "yes"))) return Response.text("no", 500);
+  Stream.writeText("data: 1\n\n");
+  Stream.write(Uint8Array.wrap(String.UTF8.encode("data: 2\n\n")));
+  return Stream.done();
+}
+
+function socket(req: Request): Response {
+  const sock = Socket.tcp(req.query, 6379);
+  if (sock == null) return Response.text(lastErrorCode().toString() + " " + lastError(), 403);
+  sock.sendText("PING\r\n");
+  const got = sock.recv(100, 1000);
+  const timedOut = sock.recv(100, 10) == null ? lastErrorCode() : 0;
+  sock.close();
+  return Response.text(String.UTF8.decode(got!.buffer) + timedOut.toString());
+}
+
 function handle(req: Request): Response {
   const path = req.path;
   if (path == "/abort") assert(false, "boom");
@@ -37,6 +56,8 @@ function handle(req: Request): Response {
   if (path == "/headers") return headers();
   if (path == "/json") return Response.json('{"q":"' + req.query + '","id":"' + req.param("id")! + '"}');
   if (path == "/redirect") return Response.redirect("/there");
+  if (path == "/stream") return stream();
+  if (path == "/socket") return socket(req);
   return Response.bytes(Uint8Array.wrap(req.arrayBuffer()), 404);
 }
 
