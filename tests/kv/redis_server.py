@@ -42,9 +42,10 @@ def redis_url() -> str:
                 time.sleep(0.05)
         _server = (proc, f"redis://127.0.0.1:{port}/0")
 
-        def stop(p: subprocess.Popen[bytes] = proc) -> None:
+        def stop(p: subprocess.Popen[bytes] = proc, d: str = workdir) -> None:
             p.kill()
             p.wait()
+            shutil.rmtree(d, ignore_errors=True)
 
         atexit.register(stop)
     return _server[1]

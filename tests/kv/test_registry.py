@@ -64,10 +64,15 @@ def test_label_must_match_its_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"type": "mongo"}, "key_value_stores.s.type: unknown type 'mongo' (choose sqlite, memory, redis)"),
-        ({"type": "redis"}, 'key_value_stores.s.url: a redis store needs url = "redis://HOST:PORT/DB", got None'),
-        ({"max_value_size": 0}, "key_value_stores.s.max_value_size: must be positive, got 0"),
-        ({"synchronous": "off"}, "key_value_stores.s.synchronous: choose normal or full, got 'off'"),
+        ({"type": "mongo"}, "key_value_store.s.type: unknown type 'mongo' (choose sqlite, memory, redis)"),
+        ({"type": "redis"}, 'key_value_store.s.url: a redis store needs url = "redis://HOST:PORT/DB" '
+                            "(or rediss://, unix://PATH); none given"),
+        ({"max_value_size": 0}, "key_value_store.s.max_value_size: must be positive, got 0"),
+        ({"synchronous": "off"}, "key_value_store.s.synchronous: choose normal or full, got 'off'"),
+        ({"type": "redis", "url": "redis://h:6379", "timeout": 0},
+         "key_value_store.s.timeout: must be a positive number of seconds, got 0"),
+        ({"type": "redis", "url": "redis://h:6379", "timeout": float("nan")},
+         "key_value_store.s.timeout: must be a positive number of seconds, got nan"),
     ],
 )
 def test_bad_store_config_is_a_config_error(kwargs: dict[str, object], message: str) -> None:
@@ -117,3 +122,50 @@ def test_runtime_config_table_errors_name_the_key(tmp_path: Path) -> None:
         StoreManager.from_runtime({"x": {"colour": "blue"}}, tmp_path)
     with pytest.raises(ConfigError, match="unknown type 'mongo'"):
         StoreManager.from_runtime({"x": {"type": "mongo"}}, tmp_path)
+
+
+X = "key_value_store.x."
+REDIS_USAGE = 'a redis store needs url = "redis://HOST:PORT/DB" (or rediss://, unix://PATH)'
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"type": "redis", "url": "http://:hunter2@h:6379"}, f"{X}url: {REDIS_USAGE}; got scheme 'http'"),
+        ({"type": "redis", "url": "localhost:6379"}, f"{X}url: {REDIS_USAGE}; got scheme 'localhost'"),
+        ({"type": "redis", "url": "redis://:hunter2@h:port/0"},
+         f"{X}url: {REDIS_USAGE}; the port is not a number from 0 to 65535"),
+        ({"type": "redis", "url": "redis://h:6379/zero"},
+         f"{X}url: {REDIS_USAGE}; the database must be a number, got 'zero'"),
+        ({"type": "redis", "url": "redis://"}, f"{X}url: {REDIS_USAGE}; no host given"),
+        ({"type": "redis", "url": 6379}, f"{X}url: must be a string, got int"),
+        ({"type": "redis", "url": "redis://h", "timeout": "2s"}, f"{X}timeout: must be a number, got str"),
+        ({"type": "redis", "url": "redis://h", "timeout": True}, f"{X}timeout: must be a number, got bool"),
+        ({"type": "redis", "url": "redis://h", "prefix": 1}, f"{X}prefix: must be a string, got int"),
+        ({"max_value_size": "1MiB"}, f"{X}max_value_size: must be an integer, got str"),
+        ({"max_value_size": 1.5}, f"{X}max_value_size: must be an integer, got float"),
+        ({"type": 1}, f"{X}type: must be a string, got int"),
+        # url without type = "redis" would otherwise quietly be a local SQLite store
+        ({"url": "redis://h:6379/0"}, f'{X}url: applies only to type = "redis" stores (this one is sqlite)'),
+        ({"type": "memory", "timeout": 1}, f'{X}timeout: applies only to type = "redis" stores '
+                                           "(this one is memory)"),
+        ({"type": "redis", "url": "redis://h", "path": "kv.db"},
+         f'{X}path: applies only to type = "sqlite" stores (this one is redis)'),
+    ],
+)
+def test_runtime_config_table_errors_name_the_field(tmp_path: Path, table: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        StoreManager.from_runtime({"x": table}, tmp_path)
+    assert str(info.value) == message
+    assert "hunter2" not in str(info.value)  # a URL's password never ends up in a message
+
+
+def test_redis_tables_become_redis_configs(tmp_path: Path) -> None:
+    mgr = StoreManager.from_runtime({"default": {"type": "redis", "url": "redis://127.0.0.1:6390/2", "timeout": 1,
+                                                 "prefix": "app1:", "max_value_size": 4096},
+                                     "sock": {"type": "redis", "url": "unix:///run/redis.sock"}}, tmp_path)
+    cfg = mgr.configs["default"]
+    assert (cfg.type, cfg.url, cfg.prefix, cfg.timeout, cfg.max_value_size) == \
+        ("redis", "redis://127.0.0.1:6390/2", "app1:", 1.0, 4096)
+    sock = mgr.configs["sock"]
+    assert (sock.prefix, sock.timeout) == (None, 2.0)

@@ -1,8 +1,9 @@
 """Key-value stores: the async ``Store`` protocol, its backends and the ``StoreManager``.
 
 ``StoreManager(configs, data_dir).get(label)`` gives a :class:`Store`; backends
-are chosen by :attr:`StoreConfig.type` (``"sqlite"``, the default, or
-``"memory"``). Errors are :class:`KVError` carrying an ABI error code.
+are chosen by :attr:`StoreConfig.type` (``"sqlite"``, the default,
+``"memory"`` or ``"redis"``; kv/redis.py imports redis-py only when used).
+Errors are :class:`KVError` carrying an ABI error code.
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
 from ..errors import CapabilityError, ConfigError
 
@@ -16,6 +18,7 @@ INVALID = -4
 IO = -5
 
 DEFAULT_MAX_VALUE = 1024 * 1024
+DEFAULT_TIMEOUT = 2.0  # seconds, redis stores
 BACKENDS = ("sqlite", "memory", "redis")
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
@@ -44,26 +47,48 @@ class StoreConfig:
     path: Path | None = None
     max_value_size: int = DEFAULT_MAX_VALUE
     synchronous: Literal["normal", "full"] = "normal"
-    #: redis: the server (redis://HOST:PORT/DB), the key prefix, seconds per call
+    #: redis only: the server (``redis://[:PASSWORD@]HOST:PORT/DB``); keys live under
+    #: ``<prefix><label>:`` (None: ``wasm-server:kv:``); seconds a call may take (connect,
+    #: reply, or waiting for a pooled connection) before the guest gets TIMEOUT or IO
     url: str | None = None
     prefix: str | None = None
-    timeout: float = 2.0
+    timeout: float = DEFAULT_TIMEOUT
 
     def __post_init__(self) -> None:
-        where = f"key_value_stores.{self.label}"
+        where = f"key_value_store.{self.label}"
         if not self.label:
-            raise ConfigError("a store label must not be empty", field="key_value_stores")
+            raise ConfigError("a store label must not be empty", field="key_value_store")
         if self.type not in BACKENDS:
             raise ConfigError(f"unknown type '{self.type}' (choose {', '.join(BACKENDS)})", field=f"{where}.type")
         if self.max_value_size <= 0:
             raise ConfigError(f"must be positive, got {self.max_value_size}", field=f"{where}.max_value_size")
         if self.synchronous not in ("normal", "full"):
             raise ConfigError(f"choose normal or full, got '{self.synchronous}'", field=f"{where}.synchronous")
-        if self.type == "redis" and not (self.url or "").startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError(f"a redis store needs url = \"redis://HOST:PORT/DB\", got {self.url!r}",
-                              field=f"{where}.url")
-        if self.timeout <= 0:
-            raise ConfigError(f"must be positive, got {self.timeout}", field=f"{where}.timeout")
+        if self.type == "redis":
+            _check_redis_url(self.url, f"{where}.url")
+        if not (self.timeout > 0 and math.isfinite(self.timeout)):
+            raise ConfigError(f"must be a positive number of seconds, got {self.timeout}", field=f"{where}.timeout")
+
+
+def _check_redis_url(url: str | None, field: str) -> None:
+    # the URL may carry a password: messages show its scheme at most, never the URL
+    usage = 'a redis store needs url = "redis://HOST:PORT/DB" (or rediss://, unix://PATH)'
+    if not url:
+        raise ConfigError(f"{usage}; none given", field=field)
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"{usage}; got scheme '{parts.scheme}'", field=field)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{usage}; the port is not a number from 0 to 65535", field=field) from None
+    if parts.scheme != "unix" and not parts.hostname and port is None:
+        raise ConfigError(f"{usage}; no host given", field=field)
+    if parts.scheme == "unix" and not parts.path:
+        raise ConfigError(f"{usage}; no socket path given", field=field)
+    db = parts.path.strip("/")
+    if parts.scheme != "unix" and db and not db.isdigit():
+        raise ConfigError(f"{usage}; the database must be a number, got '{db}'", field=field)
 
 
 class Store(Protocol):

@@ -6,11 +6,13 @@ glob-escaped MATCH, never KEYS, and sorts the result. A write returns once
 Redis acknowledged it; how durable it then is depends on Redis' persistence
 settings (AOF ``appendfsync always`` for the strongest). Redis being down or
 slow is error IO or TIMEOUT for the guest, never a crash; the client
-reconnects on the next call.
+reconnects on the next call. Stores on the same URL (every app in the process)
+share one bounded connection pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -19,6 +21,7 @@ from .base import INVALID, IO, KVError, StoreConfig, add_to_counter, check_delta
 TIMEOUT = -6
 SCAN_COUNT = 500
 POOL_SIZE = 64
+DEFAULT_PREFIX = "wasm-server:kv:"
 _GLOB = re.compile(rb"([*?\[\]\\])")
 
 
@@ -27,25 +30,75 @@ def glob_escape(prefix: bytes) -> bytes:
     return _GLOB.sub(rb"\\\1", prefix)
 
 
+class _Pool:
+    """A connection pool shared by every store on one (URL, timeout) in one event loop."""
+
+    def __init__(self, pool: Any, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.pool = pool
+        self.loop = loop
+        self.users = 0
+
+
+#: (url, timeout) -> pool; stores of every app (and of a reloaded app) on one Redis share it
+_POOLS: dict[tuple[str, float], _Pool] = {}
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _acquire(config: StoreConfig) -> _Pool:
+    import redis.asyncio as redis  # imported here: only servers that use Redis need it
+
+    key = (str(config.url), config.timeout)
+    loop = _running_loop()
+    shared = _POOLS.get(key)
+    if shared is not None and loop is not None and shared.loop is loop:
+        shared.users += 1
+        return shared
+    # a bounded pool where a call waits (up to the timeout) for a free connection instead of
+    # failing when many guests use the store at once. No command retries: a retried INCRBY
+    # whose first reply was lost would count twice. A pooled connection that Redis closed
+    # (a restart) is noticed when it is taken from the pool and reconnected then.
+    pool = redis.BlockingConnectionPool.from_url(
+        str(config.url), max_connections=POOL_SIZE, timeout=config.timeout, socket_timeout=config.timeout,
+        socket_connect_timeout=config.timeout, health_check_interval=30)
+    shared = _Pool(pool, loop)
+    shared.users = 1
+    if loop is not None:
+        _POOLS[key] = shared  # replaces a pool of another loop, which is never shared again
+    return shared
+
+
+async def _release(config: StoreConfig, shared: _Pool) -> None:
+    shared.users -= 1
+    if shared.users > 0:
+        return
+    key = (str(config.url), config.timeout)
+    if _POOLS.get(key) is shared:
+        del _POOLS[key]
+    await shared.pool.disconnect()
+
+
 class RedisStore:
-    """A :class:`~wasm_server.kv.base.Store` in Redis (redis-py's asyncio client, pooled)."""
+    """A :class:`~wasm_server.kv.base.Store` in Redis (redis-py's asyncio client, pooled per URL)."""
 
     eager = False
 
     def __init__(self, config: StoreConfig) -> None:
-        import redis.asyncio as redis  # imported here: only servers that use Redis need it
+        import redis.asyncio as redis
 
         if not config.url:
             raise KVError(IO, f"store '{config.label}' has type redis but no url")
         self.config = config
-        self.namespace = (config.prefix if config.prefix is not None else "wasm-server:kv:").encode() + \
-            config.label.encode() + b":"
-        # a bounded pool where a call waits (up to the timeout) for a free connection, instead
-        # of failing when many guests use the store at once
-        pool = redis.BlockingConnectionPool.from_url(
-            config.url, max_connections=POOL_SIZE, timeout=config.timeout, socket_timeout=config.timeout,
-            socket_connect_timeout=config.timeout, health_check_interval=30)
-        self.client: Any = redis.Redis(connection_pool=pool)
+        prefix = config.prefix if config.prefix is not None else DEFAULT_PREFIX
+        self.namespace = prefix.encode() + config.label.encode() + b":"
+        self._pool = _acquire(config)
+        self.client: Any = redis.Redis(connection_pool=self._pool.pool)
+        self._closed = False
 
     def _key(self, key: bytes) -> bytes:
         return self.namespace + bytes(key)
@@ -53,17 +106,20 @@ class RedisStore:
     async def _do(self, what: str, call: Any) -> Any:
         import redis.exceptions as rex
 
+        label = self.config.label
         try:
             return await call
         except rex.TimeoutError:
-            raise KVError(TIMEOUT, f"store '{self.config.label}': Redis did not answer {what} in time") from None
+            # the command may still run once Redis wakes up: the guest was not told it succeeded
+            raise KVError(TIMEOUT, f"store '{label}': Redis did not answer {what} within "
+                                   f"{self.config.timeout:g} s") from None
         except rex.ResponseError as exc:
             if "not an integer" in str(exc) or "overflow" in str(exc):
-                raise KVError(INVALID, f"value in store '{self.config.label}' is not a decimal integer "
+                raise KVError(INVALID, f"value in store '{label}' is not a decimal integer "
                                        "(or the counter would overflow)") from None
-            raise KVError(IO, f"store '{self.config.label}': Redis refused {what}: {exc}") from None
-        except (rex.ConnectionError, OSError) as exc:
-            raise KVError(IO, f"store '{self.config.label}' is unavailable: {exc}") from None
+            raise KVError(IO, f"store '{label}': Redis refused {what}: {exc}") from None
+        except (rex.RedisError, OSError) as exc:  # connection refused/reset, no pooled connection free …
+            raise KVError(IO, f"store '{label}' unavailable: {exc}") from None
 
     async def get(self, key: bytes) -> bytes | None:
         """The value, or None."""
@@ -125,6 +181,9 @@ class RedisStore:
                     continue  # someone changed it meanwhile: read again
 
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Let go of the shared pool; the last store using it disconnects it."""
+        if self._closed:
+            return
+        self._closed = True
         await self.client.aclose()
-        await self.client.connection_pool.disconnect()
+        await _release(self.config, self._pool)

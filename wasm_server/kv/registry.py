@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .base import DEFAULT_MAX_VALUE, DENIED, KVError, Store, StoreConfig
+from .base import DEFAULT_MAX_VALUE, DEFAULT_TIMEOUT, DENIED, KVError, Store, StoreConfig
 from .memory import MemoryStore
 from .sqlite import SqliteFile, SqliteStore
 
@@ -21,24 +21,42 @@ def default_configs() -> dict[str, StoreConfig]:
 
 
 _STORE_KEYS = {"type", "path", "max_value_size", "synchronous", "url", "prefix", "timeout"}
+#: keys that only make sense for one backend: writing them for another is a mistake
+#: (``url`` without ``type = "redis"`` would otherwise quietly give a local SQLite store)
+_ONLY_FOR = {"path": "sqlite", "synchronous": "sqlite", "url": "redis", "prefix": "redis", "timeout": "redis"}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "type": (str,), "path": (str,), "max_value_size": (int,), "synchronous": (str,),
+    "url": (str,), "prefix": (str,), "timeout": (int, float),
+}
 
 
 def store_config(label: str, table: Mapping[str, Any]) -> StoreConfig:
     """A StoreConfig from one ``[key_value_store.<label>]`` table; ConfigError names the bad key."""
+    where = f"key_value_store.{label}"
     unknown = sorted(set(table) - _STORE_KEYS)
     if unknown:
         raise ConfigError(f"unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_STORE_KEYS))})",
-                          field=f"key_value_store.{label}")
+                          field=where)
+    for key, value in table.items():
+        if isinstance(value, bool) or not isinstance(value, _TYPES[key]):
+            wanted = "a number" if key == "timeout" else "an integer" if key == "max_value_size" else "a string"
+            raise ConfigError(f"must be {wanted}, got {type(value).__name__}", field=f"{where}.{key}")
+    kind = table.get("type", "sqlite")
+    for key in sorted(table):
+        backend = _ONLY_FOR.get(key)
+        if backend is not None and kind != backend:
+            raise ConfigError(f"applies only to type = \"{backend}\" stores (this one is {kind})",
+                              field=f"{where}.{key}")
     path = table.get("path")
     return StoreConfig(
         label,
-        table.get("type", "sqlite"),
+        kind,
         Path(path) if path else None,
-        int(table.get("max_value_size", DEFAULT_MAX_VALUE)),
+        table.get("max_value_size", DEFAULT_MAX_VALUE),
         table.get("synchronous", "normal"),
         table.get("url"),
         table.get("prefix"),
-        float(table.get("timeout", 2.0)),
+        float(table.get("timeout", DEFAULT_TIMEOUT)),
     )
 
 
