@@ -224,3 +224,19 @@ async def expect_kv_error(code: int, call: Any) -> KVError:
         await call
     assert info.value.code == code, str(info.value)
     return info.value
+
+
+async def test_closing_does_not_fail_when_disconnecting_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis.exceptions as rex
+
+    s = store()
+    await s.set(b"k", b"v")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise rex.ConnectionError("reset while closing")
+
+    pool = s._pool.pool
+    monkeypatch.setattr(pool, "disconnect", broken)
+    await s.close()  # a shutdown or reload goes on
+    monkeypatch.undo()
+    await pool.disconnect()  # (really close the connections the broken disconnect left open)

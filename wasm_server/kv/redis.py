@@ -13,11 +13,13 @@ share one bounded connection pool.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any
 
 from .base import INVALID, IO, KVError, StoreConfig, add_to_counter, check_delta, check_value
 
+log = logging.getLogger("wasm_server")
 TIMEOUT = -6
 SCAN_COUNT = 500
 POOL_SIZE = 64
@@ -80,7 +82,12 @@ async def _release(config: StoreConfig, shared: _Pool) -> None:
     key = (str(config.url), config.timeout)
     if _POOLS.get(key) is shared:
         del _POOLS[key]
-    await shared.pool.disconnect()
+    import redis.exceptions as rex
+
+    try:
+        await shared.pool.disconnect()
+    except (rex.RedisError, OSError) as exc:  # closing must not fail a shutdown or a reload
+        log.debug("closing the Redis pool of store '%s': %s", config.label, exc)
 
 
 class RedisStore:
