@@ -90,6 +90,20 @@ async def _release(config: StoreConfig, shared: _Pool) -> None:
         log.debug("closing the Redis pool of store '%s': %s", config.label, exc)
 
 
+def _raise_if_cancelled() -> None:
+    """Raise CancelledError if the calling task was cancelled while the call ran.
+
+    redis-py sometimes swallows a cancellation and returns the reply anyway
+    (seen with redis 8.1: about 1 in 100 cancels landing a few loop turns into
+    a call). The host cancels a KV task when the guest waiting on it is gone
+    (deadline, client hung up), and the guest's memory may be freed by then:
+    a result delivered after that must never reach the import's code.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class RedisStore:
     """A :class:`~wasm_server.kv.base.Store` in Redis (redis-py's asyncio client, pooled per URL)."""
 
@@ -111,22 +125,29 @@ class RedisStore:
         return self.namespace + bytes(key)
 
     async def _do(self, what: str, call: Any) -> Any:
+        try:
+            result = await call
+        except Exception as exc:
+            _raise_if_cancelled()
+            raise self._error(what, exc) from None
+        _raise_if_cancelled()
+        return result
+
+    def _error(self, what: str, exc: Exception) -> Exception:
         import redis.exceptions as rex
 
         label = self.config.label
-        try:
-            return await call
-        except rex.TimeoutError:
+        if isinstance(exc, rex.TimeoutError):
             # the command may still run once Redis wakes up: the guest was not told it succeeded
-            raise KVError(TIMEOUT, f"store '{label}': Redis did not answer {what} within "
-                                   f"{self.config.timeout:g} s") from None
-        except rex.ResponseError as exc:
+            return KVError(TIMEOUT, f"store '{label}': Redis did not answer {what} within {self.config.timeout:g} s")
+        if isinstance(exc, rex.ResponseError):
             if "not an integer" in str(exc) or "overflow" in str(exc):
-                raise KVError(INVALID, f"value in store '{label}' is not a decimal integer "
-                                       "(or the counter would overflow)") from None
-            raise KVError(IO, f"store '{label}': Redis refused {what}: {exc}") from None
-        except (rex.RedisError, OSError) as exc:  # connection refused/reset, no pooled connection free …
-            raise KVError(IO, f"store '{label}' unavailable: {exc}") from None
+                return KVError(INVALID, f"value in store '{label}' is not a decimal integer "
+                                        "(or the counter would overflow)")
+            return KVError(IO, f"store '{label}': Redis refused {what}: {exc}")
+        if isinstance(exc, (rex.RedisError, OSError)):  # connection refused/reset, no pooled connection free …
+            return KVError(IO, f"store '{label}' unavailable: {exc}")
+        return exc  # ours (KVError from a counter check) or a bug: as it is
 
     async def get(self, key: bytes) -> bytes | None:
         """The value, or None."""
