@@ -40,6 +40,10 @@ class GuestRequest(NamedTuple):
     flags: int = 0
 
 
+#: GuestResponse.flags bit 0 (docs/abi.md)
+FLAG_STREAMED = 1
+
+
 class GuestResponse(NamedTuple):
     """A response as the guest returns it."""
 
@@ -47,6 +51,11 @@ class GuestResponse(NamedTuple):
     headers: Pairs = ()
     body: bytes = b""
     flags: int = 0
+
+    @property
+    def streamed(self) -> bool:
+        """Flag bit 0: the body was already sent with ``stream_start``/``stream_write``."""
+        return bool(self.flags & FLAG_STREAMED)
 
 
 class OutboundRequest(NamedTuple):

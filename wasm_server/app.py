@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from .abi_codec import GuestRequest, GuestResponse
 from .capabilities import ComponentHost, define_all
@@ -27,13 +26,15 @@ from .kv import StoreManager
 from .manifest import AppSpec, ComponentSpec
 from .metrics import ComponentStats
 from .net.connections import ConnectionRegistry
-from .protocol.http1 import LAST_CHUNK, Request, encode_response, error_response
+from .protocol.http1 import Headers, Request
+from .protocol.response import Response, ResponseSink, Upgraded, error, plain
 from .routing import Match, MethodNotAllowed, Router, RouteSpec
 
 log = logging.getLogger("wasm_server")
 guest_log = logging.getLogger("wasm_server.guest")
 
-TEXT = [(b"content-type", b"text/plain; charset=utf-8")]
+TEXT = (b"content-type", b"text/plain; charset=utf-8")
+HTML = ((b"content-type", b"text/html; charset=utf-8"),)
 EVICT_SECONDS = 30.0
 
 
@@ -57,19 +58,15 @@ class App:
         }
         self.connections = ConnectionRegistry()
         self.broker = LocalBroker(self.connections)
-        #: component → {(component, pattern)} of routes marked websocket = true
-        self.websocket_routes: dict[str, set[tuple[str, str]]] = {}
-        for c in spec.components:
-            for r in c.routes:
-                if r.websocket:
-                    self.websocket_routes.setdefault(c.name, set()).add((c.name, r.pattern))
-        self.router = Router(
-            [
-                RouteSpec(r.pattern, c.name, r.host, r.methods, r.origin)
-                for c in spec.components
-                for r in c.routes
-            ]
-        )
+        #: (component, pattern) of the routes marked websocket = true
+        self.websocket_routes = frozenset((c.name, r.pattern) for c in spec.components for r in c.routes
+                                          if r.websocket)
+        self.router = Router(self.route_specs())
+
+    def route_specs(self, app: str = "") -> list[RouteSpec]:
+        """This app's routes for a router (``app``: its name among deployed apps)."""
+        return [RouteSpec(r.pattern, c.name, r.host, r.methods, r.origin, app)
+                for c in self.spec.components for r in c.routes]
 
     @classmethod
     async def load(cls, spec: AppSpec, data_dir: Path, cache_dir: Path | None,
@@ -130,9 +127,6 @@ class App:
             comp.files,
         )
         executor: Executor
-        if comp.abi == "wagi" and (comp.tcp or comp.udp):
-            raise ConfigError("TCP/UDP listeners need abi = \"native\" (WAGI serves HTTP only)",
-                              file=str(comp.manifest), field=f"component '{comp.name}'.abi")
         if comp.abi == "wagi":
             executor = WagiExecutor(self.runtime, loaded, host, comp.limits)
         else:
@@ -140,38 +134,23 @@ class App:
         await executor.check()
         return executor
 
-    async def respond(self, req: Request, client: str, stream: Any = None) -> bytes:
-        """Serve one parsed request; always returns response bytes.
+    async def respond(self, req: Request, client: str, sink: ResponseSink) -> Response:
+        """Serve one parsed request (the HTTP edge turns the Response into bytes)."""
+        return await self.dispatch(req, self.router.match_request(req.method, req.target, req.headers), client, sink)
 
-        ``stream`` (the connection) lets a guest stream its body; the bytes
-        returned then only finish the chunked body."""
-        keep_alive = req.keep_alive
-        head = req.method == b"HEAD"
-        target = req.target
-        path = target.split(b"?", 1)[0]
-        host = None
-        if self.router.uses_hosts:
-            for name, value in req.headers:
-                if name == b"host":
-                    host = value.decode("latin-1")
-                    break
-        method = "GET" if head else req.method.decode("latin-1")
-        match = self.router.match(method, host, path.decode("latin-1"))
+    async def dispatch(self, req: Request, match: Match | MethodNotAllowed | None, client: str,
+                       sink: ResponseSink) -> Response:
+        """Serve a request already routed (by this app's router or the deployments' one)."""
         if match is None:
+            path = req.target.split(b"?", 1)[0]
             if path == b"/" and self.spec.index is not None:
-                body = self.spec.index.encode()
-                return encode_response(
-                    200, [(b"content-type", b"text/html; charset=utf-8")], body,
-                    keep_alive=keep_alive, head=head,
-                )
-            return error_response(404, f"no route matches {path.decode('latin-1')}", keep_alive=keep_alive)
+                return Response(200, HTML, self.spec.index.encode())
+            return error(404, f"no route matches {path.decode('latin-1')}")
         if isinstance(match, MethodNotAllowed):
-            allow = ", ".join(match.allowed).encode()
-            body = f"method {method} not allowed here\n".encode()
-            return encode_response(405, [*TEXT, (b"allow", allow)], body, keep_alive=keep_alive, head=head)
-        if match.target in self.websocket_routes and (match.target, match.route) in self.websocket_routes[match.target]:
-            return encode_response(426, [*TEXT, (b"upgrade", b"websocket")], b"this route speaks WebSocket\n",
-                                   keep_alive=keep_alive, head=head)
+            method = "GET" if req.method == b"HEAD" else req.method.decode("latin-1")
+            return plain(405, f"method {method} not allowed here\n", (b"allow", ", ".join(match.allowed).encode()))
+        if (match.target, match.route) in self.websocket_routes:
+            return plain(426, "this route speaks WebSocket\n", (b"upgrade", b"websocket"))
         headers = req.headers
         rid = _request_id(headers)
         if rid is None:
@@ -179,7 +158,7 @@ class App:
             headers = [*headers, (b"x-request-id", rid)]  # the guest sees it too
         greq = GuestRequest(
             req.method,
-            target,
+            req.target,
             match.route.encode(),
             match.base.encode("latin-1"),
             match.path_info.encode("latin-1"),
@@ -188,16 +167,19 @@ class App:
             headers,
             req.body,
         )
-        resp = await self._run(match.target, greq, stream, rid)
-        if resp.flags & 1:  # the body was streamed through the connection
-            if stream is not None and stream.started:
-                return LAST_CHUNK
-            return error_response(500, f"component '{match.target}' marked its response streamed but "
-                                  "never started a stream", keep_alive=keep_alive)
-        return encode_response(resp.status, [*resp.headers, (b"x-request-id", rid)], resp.body,
-                               keep_alive=keep_alive, head=head)
+        name = match.target
+        resp = await self._run(name, greq, sink, rid)
+        if resp.streamed:
+            if sink.started:
+                return Response(resp.status, streamed=True, component=name, request_id=rid)
+            return error(500, f"component '{name}' marked its response streamed but never started a stream")
+        out = resp.headers
+        if not any(k.lower() == b"x-request-id" for k, _ in out):  # the guest's own id wins
+            out = [*out, (b"x-request-id", rid)]
+        return Response(resp.status, out, resp.body, component=name, request_id=rid)
 
-    async def _run(self, name: str, greq: GuestRequest, stream: Any = None, rid: bytes = b"-") -> GuestResponse:
+    async def _run(self, name: str, greq: GuestRequest, sink: ResponseSink | None = None,
+                   rid: bytes = b"-") -> GuestResponse:
         stats = self.stats[name]
         stats.requests += 1
         started = time.monotonic()
@@ -206,14 +188,14 @@ class App:
             if not gate.try_enter():
                 await gate.enter()
             try:
-                return await self.executors[name].handle(greq, stream)
+                return await self.executors[name].handle(greq, sink)
             finally:
                 gate.leave()
                 stats.observe(time.monotonic() - started)
         except Overloaded as exc:
             stats.overloaded += 1
             log.warning("component '%s': %s", name, exc)
-            return GuestResponse(503, [*TEXT, (b"retry-after", b"1")], b"server busy, try again\n")
+            return GuestResponse(503, [TEXT, (b"retry-after", b"1")], b"server busy, try again\n")
         except GuestTimeout:
             stats.timeouts += 1
             waited = time.monotonic() - started
@@ -228,36 +210,38 @@ class App:
         except GuestError as exc:
             stats.errors += 1
             stats.traps += 1
-            log.error("component '%s' failed: %s (request %s)", name, _first_line(str(exc)), rid.decode("latin-1"))
+            log.error("component '%s' failed: %s (request %s)", name, exc, rid.decode("latin-1"))
             return _plain(500, f"component '{name}' failed\n")
 
-    async def upgrade(self, req: Request, client: str, proto: Any, rest: bytes) -> tuple[bytes, Any]:
+    async def upgrade(self, req: Request, client: str, transport: asyncio.Transport) -> Response | Upgraded:
         """A request asked to switch protocols: a WebSocket session for websocket routes;
         anything else is answered as a plain request (and the connection then closes)."""
-        path = req.target.split(b"?", 1)[0].decode("latin-1")
-        host = dict(req.headers).get(b"host", b"").decode("latin-1") or None
-        match = self.router.match(req.method.decode("latin-1"), host, path)
-        if not isinstance(match, Match) or (match.target, match.route) not in self.websocket_routes.get(
-            match.target, set()
-        ):
+        return await self.dispatch_upgrade(req, self.router.match_request(req.method, req.target, req.headers),
+                                           client, transport)
+
+    async def dispatch_upgrade(self, req: Request, match: Match | MethodNotAllowed | None, client: str,
+                               transport: asyncio.Transport) -> Response | Upgraded:
+        """:meth:`upgrade` for a request already routed."""
+        if not isinstance(match, Match) or (match.target, match.route) not in self.websocket_routes:
             closing = Request(req.method, req.target, req.headers, req.body, False, req.http_version)
-            return await self.respond(closing, client), None
+            return await self.dispatch(closing, match, client, _NO_STREAM)
         # imported here: the websockets package costs ~30 ms of start-up and most apps never upgrade
-        from .net.websocket import WebSocketSession, accept_response, handshake_error
+        from .net.websocket import WebSocketSession, accept_headers, handshake_error
 
         problem = handshake_error(req.headers)
         if problem is not None:
-            return error_response(400, f"bad WebSocket handshake: {problem}"), None
+            return error(400, f"bad WebSocket handshake: {problem}", close=True)
         executor = self.executors[match.target]
-        assert isinstance(executor, NativeExecutor)
+        if not isinstance(executor, NativeExecutor):  # refused at load; never a crash here
+            return error(501, f"component '{match.target}' cannot serve WebSockets", close=True)
         greq = GuestRequest(req.method, req.target, match.route.encode(), match.base.encode("latin-1"),
                             match.path_info.encode("latin-1"), client.encode(),
                             [(k.encode(), v.encode("latin-1")) for k, v in match.params], req.headers, b"")
-        session = WebSocketSession(executor, self.connections, proto.transport, greq, client)
-        return accept_response(req.headers), session
+        session = WebSocketSession(executor, self.connections, transport, greq, client)
+        return Upgraded(accept_headers(req.headers), session)
 
-    def live_instances(self) -> dict[str, int]:
-        """Requests running now, per component (each runs in its own instance)."""
+    def running_requests(self) -> dict[str, int]:
+        """Requests running now, per component."""
         return {name: gate.active for name, gate in self.gates.items()}
 
     def busy(self) -> bool:
@@ -284,9 +268,19 @@ def _request_id(headers: Sequence[tuple[bytes, bytes]]) -> bytes | None:
 
 
 def _plain(status: int, text: str) -> GuestResponse:
-    return GuestResponse(status, list(TEXT), text.encode())
+    return GuestResponse(status, [TEXT], text.encode())
 
 
-def _first_line(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    return " | ".join(lines[:3]) if lines else "unknown error"
+class _NoStream:
+    """The sink of a request that cannot stream (an upgrade answered as plain HTTP)."""
+
+    started = False
+
+    def start(self, status: int, headers: Headers) -> bool:
+        return False
+
+    async def write(self, data: bytes) -> bool:
+        return False
+
+
+_NO_STREAM = _NoStream()

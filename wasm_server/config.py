@@ -57,6 +57,8 @@ class RuntimeConfig:
     log_level: str = "info"
     #: "text" or "json" (one object per line)
     log_format: str = "text"
+    #: one line per request on stderr (``--no-access-log``, ``[server] access_log = false`` turn it off)
+    access_log: bool = True
     #: open HTTP connections per worker; past it new ones get 503 and are closed
     max_connections: int = 10000
     #: worker processes sharing the listeners (SO_REUSEPORT)
@@ -102,6 +104,10 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
         for key in ("listen_tls", "redirect_https"):
             if key in server:
                 values[key] = server[key]
+        if "access_log" in server:
+            if not isinstance(server["access_log"], bool):
+                raise ConfigError("access_log must be true or false", file=str(path), field="server.access_log")
+            values["access_log"] = server["access_log"]
         tls = raw.get("tls", {})
         if isinstance(tls, dict):
             if "cert" in tls:
@@ -148,6 +154,8 @@ def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> Runtime
             values[key] = env.split(",") if key == "listen" else env
     values.update({k: v for k, v in overrides.items() if v})
     kwargs: dict[str, Any] = {}
+    if "access_log" in values:
+        kwargs["access_log"] = values["access_log"]
     if "listen" in values:
         listen = values["listen"]
         kwargs["listen"] = tuple(parse_listen(x) for x in ([listen] if isinstance(listen, str) else listen))

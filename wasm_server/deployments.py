@@ -1,8 +1,9 @@
 """The apps one server runs: the one named on the command line and those deployed
 through the admin API (or, in a cluster, through any node's admin API).
 
-Every deployed app keeps its own engine, routes and instances; a request goes
-to the first app whose routes match it. A deployment is a manifest plus its
+Every deployed app keeps its own engine and instances; one router built from
+the routes of every app decides which app serves a request, with the same
+specificity order and clash checks as inside one app. A deployment is a manifest plus its
 files, unpacked into ``<data_dir>/apps/<name>/v<version>/`` and loaded
 completely (compiled, linked, checked) before it replaces the previous version
 of that name; the previous version finishes its requests and is then closed.
@@ -26,7 +27,9 @@ from typing import Any
 from .app import App
 from .errors import ConfigError, WasmServerError
 from .manifest import AppSpec, load_manifest
-from .protocol.http1 import Request, error_response
+from .protocol.http1 import Request
+from .protocol.response import Response, ResponseSink, Upgraded, error
+from .routing import Match, MethodNotAllowed, Router, RouteSpec
 
 log = logging.getLogger("wasm_server")
 
@@ -87,43 +90,39 @@ class Deployments:
         self.load = load
         self.apps: dict[str, Deployed] = {}
         self._order: list[Deployed] = []
+        self.router = Router([])
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
 
     # -- serving -------------------------------------------------------------------
+    # One router for every route of every app: the same specificity order and clash
+    # checks as inside one app (a catch-all in one app never shadows /api of another).
 
-    def _target(self, req: Request) -> App | None:
-        if len(self._order) == 1:
-            return self._order[0].app
-        path = req.target.split(b"?", 1)[0].decode("latin-1")
-        method = "GET" if req.method == b"HEAD" else req.method.decode("latin-1")
-        host = None
-        for d in self._order:
-            router = d.app.router
-            if router.uses_hosts and host is None:
-                host = dict(req.headers).get(b"host", b"").decode("latin-1") or None
-            if router.match(method, host, path) is not None:
-                return d.app
-        for d in self._order:  # no route anywhere: an app with an index page answers "/"
+    def _route(self, req: Request) -> tuple[App, Match | MethodNotAllowed | None] | None:
+        match = self.router.match_request(req.method, req.target, req.headers)
+        if match is not None and not isinstance(match, MethodNotAllowed):
+            return self.apps[match.app].app, match
+        for d in self._order:  # no route anywhere: an app with an index page answers "/" (or the 405)
             if d.app.spec.index is not None:
-                return d.app
-        return None
+                return d.app, match
+        return (self._order[0].app, match) if self._order and match is not None else None
 
-    async def respond(self, req: Request, client: str, stream: Any = None) -> bytes:
-        """Serve one request with the app whose routes match it."""
-        app = self._target(req)
-        if app is None:
+    async def respond(self, req: Request, client: str, sink: ResponseSink) -> Response:
+        """Serve one request with the app whose route matches it best."""
+        routed = self._route(req)
+        if routed is None:
             path = req.target.split(b"?", 1)[0].decode("latin-1")
-            return error_response(404, f"no route matches {path}" if self._order else "no app is deployed",
-                                  keep_alive=req.keep_alive)
-        return await app.respond(req, client, stream)
+            return error(404, f"no route matches {path}" if self._order else "no app is deployed")
+        app, match = routed
+        return await app.dispatch(req, match, client, sink)
 
-    async def upgrade(self, req: Request, client: str, proto: Any, rest: bytes) -> tuple[bytes, Any]:
-        """A protocol upgrade (WebSocket) goes to the app whose routes match it."""
-        app = self._target(req)
-        if app is None:
-            return error_response(404, "no route matches"), None
-        return await app.upgrade(req, client, proto, rest)
+    async def upgrade(self, req: Request, client: str, transport: asyncio.Transport) -> Response | Upgraded:
+        """A protocol upgrade (WebSocket) goes to the app whose route matches it."""
+        routed = self._route(req)
+        if routed is None:
+            return error(404, "no route matches", close=True)
+        app, match = routed
+        return await app.dispatch_upgrade(req, match, client, transport)
 
     # -- changing what runs -----------------------------------------------------------
 
@@ -153,7 +152,7 @@ class Deployments:
                     (where / rel).parent.mkdir(parents=True, exist_ok=True)
                     (where / rel).write_bytes(data)
                 spec = self._spec(where, name)
-                self._check_routes(name, spec)
+                self._router_with(name, spec)
                 app = await self.load(spec)
             except DeployError:
                 shutil.rmtree(where, ignore_errors=True)
@@ -176,6 +175,7 @@ class Deployments:
                 return False
             del self.apps[name]
             self._order = [d for d in self._order if d.name != name]
+            self.router = Router([r for d in self._order for r in d.app.route_specs(d.name)])
             self._retire(current.app)
             shutil.rmtree(self.root / name, ignore_errors=True)
             log.info("undeployed %s", name)
@@ -191,6 +191,7 @@ class Deployments:
                 continue
             try:
                 spec = self._spec(meta.parent, info["name"])
+                self._router_with(info["name"], spec)
                 app = await self.load(spec)
             except WasmServerError as exc:
                 log.error("cannot restore deployment %s: %s", meta.parent, exc)
@@ -224,21 +225,24 @@ class Deployments:
                                    "serve such apps with `wasm-server up PATH`")
         return AppSpec(spec.path, name, spec.components, spec.index)
 
-    def _check_routes(self, name: str, spec: AppSpec) -> None:
-        mine = {(r.pattern, r.host) for c in spec.components for r in c.routes}
-        for other in self._order:
-            if other.name == name:
-                continue
-            theirs = {(r.pattern, r.host) for c in other.app.spec.components for r in c.routes}
-            clash = sorted(p for p, _ in mine & theirs)
-            if clash:
-                raise DeployError(409, f"routes {', '.join(clash)} are already served by app '{other.name}'")
+    def _router_with(self, name: str, spec: AppSpec) -> Router:
+        """The process-wide router if ``spec`` replaced (or joined as) app ``name``;
+        DeployError 409 if one of its routes clashes with another app's."""
+        routes = [r for d in self._order if d.name != name for r in d.app.route_specs(d.name)]
+        routes += [RouteSpec(r.pattern, c.name, r.host, r.methods, f"app '{name}'", name)
+                   for c in spec.components for r in c.routes]
+        try:
+            return Router(routes)
+        except ConfigError as exc:
+            raise DeployError(409, str(exc)) from None
 
     def _install(self, deployed: Deployed) -> None:
         old = self.apps.get(deployed.name)
+        router = self._router_with(deployed.name, deployed.app.spec)
         self.apps[deployed.name] = deployed
         self._order = [d for d in self._order if d.name != deployed.name] + [deployed]
         self._order.sort(key=lambda d: d.name)
+        self.router = router
         if old is not None:
             self._retire(old.app)
 

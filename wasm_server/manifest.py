@@ -285,11 +285,21 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
     conns = _Fields(f.table_("connections"), file, f.name("connections"), {"max", "idle_timeout"})
     idle = parse_duration(conns.table.get("idle_timeout", DEFAULT_IDLE_TIMEOUT), file=file,
                           field=conns.name("idle_timeout"))
+    routes = tuple(_route(r, f, i, mount) for i, r in enumerate(routes_raw))
+    tcp, udp = _listeners(raw.get("tcp"), f, "tcp"), _listeners(raw.get("udp"), f, "udp")
+    if abi == "wagi":
+        # a WAGI program runs once per HTTP request and exits: it cannot hold a connection
+        for r in routes:
+            if r.websocket:
+                raise f.error("routes", f"route '{r.pattern}' has websocket = true, but WebSocket routes need "
+                                        "abi = \"native\" (WAGI serves plain HTTP only)")
+        if tcp or udp:
+            raise f.error("abi", "TCP/UDP listeners need abi = \"native\" (WAGI serves HTTP only)")
     return ComponentSpec(
         name=name,
         source=(path.parent / f.text("source")).resolve(),
         abi=abi,
-        routes=tuple(_route(r, f, i, mount) for i, r in enumerate(routes_raw)),
+        routes=routes,
         key_value_stores=tuple(f.str_list("key_value_stores")),
         allowed_outbound_hosts=rules,
         allow_private_networks=f.boolean("allow_private_networks", False),
@@ -302,8 +312,8 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
         instance_reuse=f.integer("instance_reuse", 0),
         build=_build(raw.get("build"), f, path),
         manifest=path,
-        tcp=_listeners(raw.get("tcp"), f, "tcp"),
-        udp=_listeners(raw.get("udp"), f, "udp"),
+        tcp=tcp,
+        udp=udp,
         max_connections=conns.integer("max", DEFAULT_MAX_CONNECTIONS),
         idle_timeout=idle,
     )

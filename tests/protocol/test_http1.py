@@ -8,14 +8,11 @@ from hypothesis import strategies as st
 
 from tests.fuzzing import fuzz_examples
 from wasm_server.protocol.http1 import (
-    LAST_CHUNK,
     ContinueNeeded,
     Event,
     H1Connection,
     ProtocolError,
     Request,
-    encode_chunk,
-    encode_response,
 )
 
 
@@ -100,22 +97,6 @@ def test_fuzz_never_raises(data: bytes) -> None:
     conn.receive_data(data)
     while conn.next_event() is not None:
         pass
-
-
-def test_response_framing() -> None:
-    raw = encode_response(200, [(b"x-a", b"1"), (b"content-length", b"999"), (b"bad\nname", b"v")], b"hey")
-    head, _, body = raw.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
-    assert b"content-length: 3" in head and b"999" not in head and b"bad" not in head
-    assert body == b"hey"
-    assert encode_response(200, [], b"hey", head=True).endswith(b"\r\n\r\n")
-    assert b"content-length" not in encode_response(204, [], b"")
-    assert b"connection: close" in encode_response(200, [], b"", keep_alive=False)
-
-
-def test_chunk_encoding() -> None:
-    assert encode_chunk(b"hello") + LAST_CHUNK == b"5\r\nhello\r\n0\r\n\r\n"
-    assert encode_chunk(b"") == b""
 
 
 @pytest.mark.parametrize(

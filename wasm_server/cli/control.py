@@ -39,8 +39,7 @@ class ControlPlane:
         if spec is not None and app is not None:
             plane.command_line = spec.name
             deployments.add_running(spec.name, app, "command line")
-        server.respond = deployments.respond
-        server.upgrade = deployments.upgrade
+        server.switch(deployments)
         node = f"{socket.gethostname()}:{os.getpid()}"
         publish = remove = None
         if config.cluster_redis:
@@ -59,8 +58,9 @@ class ControlPlane:
             token, origin = admin_token(config.admin_token, data_dir)
             logs = RecentLogs()
             logs.install()
-            api = AdminApi(deployments, token, logs, publish=publish, remove=remove, node=node)
-            admin = HttpServer(api.respond, server.limits)
+            api = AdminApi(deployments, token, logs, publish=publish, remove=remove, node=node,
+                           draining=lambda: server.draining)
+            admin = HttpServer(api, server.limits)
             ctx = None
             if config.admin_tls:
                 from ..net.tls import CertPair, server_context

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -68,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
                          "default: [cluster] redis_url or $WASM_SERVER_CLUSTER_REDIS)")
     up.add_argument("--log-format", choices=["text", "json"],
                     help="log lines as text (default) or one JSON object per line")
+    up.add_argument("--no-access-log", action="store_true",
+                    help="do not write the access log (one line per request: time, client, method, target, "
+                         "status, bytes, duration, component, request id; JSON under --log-format json)")
     up.add_argument("--max-connections", type=int, metavar="N",
                     help="open HTTP connections per worker; past it new ones get 503 (default 10000)")
     up.add_argument("--map-port", action="append", metavar="PORT=[HOST:]PORT",
@@ -134,6 +138,8 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
                                                     "tls_cert": args.cert, "tls_key": args.key,
                                                     "redirect_https": args.redirect_https,
                                                     "admin_tls": args.admin_tls})
+        if args.no_access_log:
+            config = dataclasses.replace(config, access_log=False)
         _setup_logging(args.debug, config.log_level, config.log_format)
         if args.cluster == "" and not config.cluster_redis:
             raise ConfigError("--cluster needs a Redis URL (or [cluster] redis_url, or $WASM_SERVER_CLUSTER_REDIS)")

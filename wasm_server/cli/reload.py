@@ -104,8 +104,7 @@ class Reloader:
             self._seen = fingerprint(watched_files(spec))
             log.info("redeployed %s (generation %d)", spec.name, self.generation)
             return True
-        self.server.respond = new.respond
-        self.server.upgrade = new.upgrade
+        self.server.switch(new)
         self.generation += 1
         self._seen = fingerprint(watched_files(spec))
         log.info("redeployed %s (generation %d, %d components)", spec.name, self.generation, len(spec.components))

@@ -8,18 +8,19 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..app import App
 from ..config import ListenAddress, RuntimeConfig
 from ..errors import WasmServerError
 from ..kv import StoreManager
 from ..manifest import AppSpec
-from ..net.http import ConnectionLimits, HttpServer
+from ..net.access_log import AccessLog
+from ..net.http import ConnectionLimits, HttpServer, NoUpgrades
 from ..net.listeners import Bind, parse_port_map, plan
 from ..net.tcp import TcpService
 from ..net.udp import UdpService
-from ..protocol.http1 import Request, error_response
+from ..protocol.http1 import Request
+from ..protocol.response import Response, ResponseSink, error
 from ..routing import routes_table
 
 log = logging.getLogger("wasm_server")
@@ -42,7 +43,8 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
     app = await load(spec) if spec is not None else None
     limits = ConnectionLimits(max_body=config.max_body, request_timeout=config.request_timeout,
                               max_connections=config.max_connections)
-    server = HttpServer(app.respond if app else _nothing, limits, upgrade=app.upgrade if app else None)
+    access = AccessLog(sys.stderr.buffer, json_lines=config.log_format == "json") if config.access_log else None
+    server = HttpServer(app if app is not None else _Nothing(), limits, access)
     control = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -54,7 +56,7 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
         if config.redirect_https and https:
             from ..net.tls import Redirect
 
-            plain = HttpServer(Redirect(https[0].port).respond, limits)
+            plain = HttpServer(Redirect(https[0].port), limits, access)
         for addr in http:
             try:
                 await plain.listen(addr.host, addr.port, reuse_port=config.workers > 1)
@@ -135,8 +137,11 @@ async def _open_https(server: HttpServer, config: RuntimeConfig) -> list[ListenA
     return list(config.listen_tls)
 
 
-async def _nothing(req: Request, client: str, stream: Any = None) -> bytes:
-    return error_response(404, "no app is deployed yet", keep_alive=req.keep_alive)
+class _Nothing(NoUpgrades):
+    """What a server with no app yet serves (until something is deployed)."""
+
+    async def respond(self, req: Request, client: str, sink: ResponseSink) -> Response:
+        return error(404, "no app is deployed yet")
 
 
 async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind], *,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from ..abi_codec import ABI_VERSION, KIND_HTTP_REQUEST, GuestRequest, GuestResponse, decode_response, encode_request
 from ..capabilities import ComponentHost
 from ..engine import GuestInstance, Limits, LoadedModule, Runtime
 from ..errors import GuestError, LoadError
+from ..protocol.response import ResponseSink
 
 REQUIRED_EXPORTS = ("memory", "wasm_server_abi_version", "wasm_server_alloc", "wasm_server_handle")
 #: an idle pooled instance unused this long is released (its memory slot goes back to the pool)
@@ -75,11 +75,11 @@ class NativeExecutor:
         """One connection event, under the component's deadline."""
         return await inst.event(kind, payload, time.monotonic() + self.limits.timeout)
 
-    async def handle(self, request: GuestRequest, stream: Any = None) -> GuestResponse:
-        """Run one request in a fresh or pooled instance (``stream``: see capabilities/streams.py)."""
+    async def handle(self, request: GuestRequest, sink: ResponseSink | None = None) -> GuestResponse:
+        """Run one request in a fresh or pooled instance (``sink``: where a streamed body goes)."""
         deadline = time.monotonic() + self.limits.timeout
         inst = self._idle.pop() if self._idle else await self._new(deadline)
-        inst.state.stream = stream
+        inst.state.stream = sink
         reuse = False
         try:
             ret = await inst.event(KIND_HTTP_REQUEST, encode_request(request), deadline)

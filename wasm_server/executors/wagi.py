@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import time
-from typing import Any
 from urllib.parse import unquote
 
 import wasmtime
@@ -21,6 +20,7 @@ from ..capabilities import ComponentHost
 from ..capabilities.files import grant
 from ..engine import GuestInstance, Limits, LoadedModule, Runtime
 from ..errors import BadResponse, GuestError, LoadError
+from ..protocol.response import ResponseSink
 
 MAX_OUTPUT = 64 * 1024 * 1024
 
@@ -145,7 +145,7 @@ class WagiExecutor:
         ffi.wasi_config_set_stdin_bytes(cfg.ptr(), ctypes.byref(vec))
         return cfg
 
-    async def handle(self, request: GuestRequest, stream: Any = None) -> GuestResponse:
+    async def handle(self, request: GuestRequest, sink: ResponseSink | None = None) -> GuestResponse:
         """Run the program for one request and parse what it printed."""
         deadline = time.monotonic() + self.limits.timeout
         out = bytearray()

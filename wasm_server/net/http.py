@@ -1,9 +1,12 @@
-"""The asyncio HTTP/1.1 edge: sockets in, :class:`~wasm_server.app.App` responses out.
+"""The asyncio HTTP/1.1 edge: sockets in, requests to an :class:`HttpService`, its
+:class:`~wasm_server.protocol.response.Response` values out as bytes.
 
 Thin by design (as in uvicorn): bytes go to the sans-I/O
-:class:`~wasm_server.protocol.http1.H1Connection`, requests are answered in
-order per connection (pipelining), and reading pauses while too many
-pipelined requests are queued (backpressure).
+:class:`~wasm_server.protocol.http1.H1Connection`, responses leave through the
+sans-I/O :class:`~wasm_server.protocol.response.ResponseWriter` (the only place
+that decides HEAD, keep-alive and framing), requests are answered in order per
+connection (pipelining), and reading pauses while too many pipelined requests
+are queued (backpressure).
 """
 
 from __future__ import annotations
@@ -12,32 +15,39 @@ import asyncio
 import logging
 import socket
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
-from ..protocol.http1 import (
-    CONTINUE,
-    ContinueNeeded,
-    H1Connection,
-    Headers,
-    ProtocolError,
-    Request,
-    Upgrade,
-    encode_chunk,
-    encode_head,
-    error_response,
-)
+from ..protocol.http1 import CONTINUE, ContinueNeeded, H1Connection, Headers, ProtocolError, Request, Upgrade
+from ..protocol.response import Response, ResponseSink, ResponseWriter, Session, Upgraded, encode, error, plain
+from .access_log import AccessLog
 from .eager import run_eager
+
+if TYPE_CHECKING:
+    from ssl import SSLContext
 
 log = logging.getLogger("wasm_server")
 
-Responder = Callable[[Request, str, "HttpProtocol"], Awaitable[bytes]]
-#: ``(request, client, protocol, bytes after the head) -> (bytes to write, session or None)``
-Upgrader = Callable[[Request, str, "HttpProtocol", bytes], Awaitable[tuple[bytes, Any]]]
+
+class HttpService(Protocol):
+    """What an :class:`HttpServer` serves: an app, the deployments, the admin API …"""
+
+    async def respond(self, request: Request, client: str, sink: ResponseSink) -> Response:
+        """Answer one request; a streamed body goes through ``sink``."""
+
+    async def upgrade(self, request: Request, client: str, transport: asyncio.Transport) -> Response | Upgraded:
+        """A request that asked to switch protocols: a session, or a response (then the connection closes)."""
+
+
+class NoUpgrades:
+    """Mixin for services that speak only HTTP."""
+
+    async def upgrade(self, request: Request, client: str, transport: asyncio.Transport) -> Response | Upgraded:
+        """Refuse every protocol upgrade."""
+        return error(501, "protocol upgrades are not supported here", close=True)
+
 
 MAX_PIPELINE = 32
-OVER_CAPACITY = error_response(503, "too many connections, try again later").replace(
-    b"\r\n\r\n", b"\r\nretry-after: 1\r\n\r\n", 1)
+OVER_CAPACITY = encode(plain(503, "too many connections, try again later\n", (b"retry-after", b"1")))
 IDLE_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 30.0
 SWEEP_SECONDS = 5.0
@@ -58,11 +68,13 @@ class ConnectionLimits:
 
 
 class HttpProtocol(asyncio.Protocol):
-    """One client connection."""
+    """One client connection; also the :class:`~wasm_server.protocol.response.ResponseSink`
+    of the response being produced (a guest streams its body through it)."""
 
     def __init__(self, server: HttpServer) -> None:
         self.server = server
         self.conn = H1Connection(server.limits.max_body, server.limits.max_header_bytes)
+        self.writer = ResponseWriter()
         self.queue: deque[Request | ContinueNeeded | ProtocolError] = deque()
         self.transport: asyncio.Transport | None = None
         self.worker: asyncio.Task[None] | None = None
@@ -73,11 +85,8 @@ class HttpProtocol(asyncio.Protocol):
         #: when the request being received started (slow-client defence)
         self.message_started = 0.0
         #: a WebSocket (or other upgraded protocol) that took the connection over
-        self.session: Any = None
+        self.session: Session | None = None
         self.upgrade_rest: bytes | None = None
-        #: streaming state of the current response (see capabilities/streams.py)
-        self.started = False
-        self.keep_alive = True
         self.writable = asyncio.Event()
         self.writable.set()
         #: responses waiting for the end of this loop iteration (see HttpServer.defer)
@@ -128,7 +137,12 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_active = self.server.loop.time()
         if self.session is not None:
-            self.session.data_received(data)
+            try:
+                self.session.data_received(data)
+            except Exception:  # a session bug ends that connection, never the server
+                log.exception("%s: upgraded connection failed", self.client)
+                if self.transport is not None:
+                    self.transport.abort()
             return
         conn = self.conn
         if not conn.in_message:
@@ -161,14 +175,15 @@ class HttpProtocol(asyncio.Protocol):
     async def _work(self) -> None:
         transport = self.transport
         assert transport is not None
-        respond = self.server.respond
+        server = self.server
         queue = self.queue
+        writer = self.writer
         while queue and not self.closing:
             item = queue.popleft()
             if isinstance(item, ProtocolError):
                 log.info("%s: %d %s", self.client, item.status, item.reason)
                 self.flush()
-                transport.write(error_response(item.status, item.reason))
+                transport.write(encode(error(item.status, item.reason)))
                 transport.close()
                 return
             if isinstance(item, ContinueNeeded):
@@ -178,26 +193,33 @@ class HttpProtocol(asyncio.Protocol):
             if self.upgrade_rest is not None and not queue:
                 await self._upgrade(item)
                 return
-            self.server.in_flight += 1
-            self.started = False
-            self.keep_alive = item.keep_alive
+            server.in_flight += 1
+            started = server.loop.time()
+            writer.begin(item, keep_alive=not server.draining)
             try:
-                data = await respond(item, self.client, self)
+                resp = await server.service.respond(item, self.client, self)
             except Exception:
                 log.exception("internal error while serving %s", item.target[:200])
-                data = error_response(500, "internal server error")
-                item = Request(item.method, item.target, item.headers, b"", False, item.http_version)
+                resp = error(500, "internal server error", close=True)
             finally:
-                self.server.in_flight -= 1
-            self.send(data)
-            if not item.keep_alive or self.server.draining:
+                server.in_flight -= 1
+            if not writer.started:
+                self.send(writer.complete(resp))
+            elif resp.streamed:
+                self.send(writer.end())
+            else:
+                # the head went out, then the responder failed: only an unfinished body can say so
+                writer.keep_alive = False
+            if server.access_log is not None:
+                server.access_log.request(self.client, item, resp, writer.sent, server.loop.time() - started)
+            if not writer.keep_alive:
                 self.flush()
                 transport.close()
                 return
             if self.paused and len(queue) <= MAX_PIPELINE // 2:
                 self.paused = False
                 transport.resume_reading()
-        self.last_active = self.server.loop.time()
+        self.last_active = server.loop.time()
 
     def send(self, data: bytes) -> None:
         """Queue a response for the end of this loop iteration: the responses of every
@@ -218,54 +240,65 @@ class HttpProtocol(asyncio.Protocol):
                 self.transport.write(data)
 
     async def _upgrade(self, request: Request) -> None:
-        """The last request asked to switch protocols: hand the connection over, or answer and close."""
+        """The last request asked to switch protocols: hand the connection over, or answer and close.
+        Whatever fails on the way, the client gets an HTTP answer."""
         transport = self.transport
         assert transport is not None and self.upgrade_rest is not None
         rest, self.upgrade_rest = self.upgrade_rest, None
-        data, session = await self.server.upgrade(request, self.client, self, rest)
+        self.writer.begin(request, keep_alive=False)
+        try:
+            result = await self.server.service.upgrade(request, self.client, transport)
+        except Exception:
+            log.exception("%s: protocol upgrade of %s failed", self.client, request.target[:200])
+            result = error(500, "the protocol upgrade failed (see the server log)", close=True)
         self.flush()
-        transport.write(data)
-        if session is None:
+        if isinstance(result, Response):
+            transport.write(self.writer.complete(result))
             transport.close()  # the bytes after the head were not HTTP: nothing more to parse
             return
-        self.session = session
+        transport.write(self.writer.switching(result.headers))
+        self.session = result.session
         transport.resume_reading()
-        session.start(rest)
+        try:
+            result.session.start(rest)
+        except Exception:
+            log.exception("%s: the upgraded session failed to start", self.client)
+            transport.abort()
 
-    # -- response streaming (what capabilities/streams.py calls) -----------------
+    # -- ResponseSink: what a streaming guest writes through ---------------------
+
+    @property
+    def started(self) -> bool:
+        """Whether the head of the current response has been sent."""
+        return self.writer.started
 
     def start(self, status: int, headers: Headers) -> bool:
-        """Send the head of a chunked response now; False if one was already sent."""
-        if self.started or self.transport is None or self.closing:
+        """Send the head of a streamed response now; False if one was already sent."""
+        if self.writer.started or self.transport is None or self.closing:
             return False
-        self.started = True
         self.flush()
-        self.transport.write(encode_head(status, headers, keep_alive=self.keep_alive, length=None))
+        self.transport.write(self.writer.start(status, headers))
         return True
 
     async def write(self, data: bytes) -> bool:
-        """Send one chunk, waiting while the client is slow; False once it has gone."""
+        """Send part of the body, waiting while the client is slow; False once it has gone."""
         if self.closing or self.transport is None:
             return False
         self.flush()
-        self.transport.write(encode_chunk(data))
+        self.transport.write(self.writer.chunk(data))
         if not self.writable.is_set():
             await self.writable.wait()
         return not self.closing
 
 
-async def _no_upgrade(request: Request, client: str, proto: HttpProtocol, rest: bytes) -> tuple[bytes, Any]:
-    return error_response(501, "protocol upgrades are not supported here"), None
-
-
 class HttpServer:
-    """Listeners on one or more addresses sharing one responder."""
+    """Listeners on one or more addresses sharing one :class:`HttpService`."""
 
-    def __init__(self, respond: Responder, limits: ConnectionLimits | None = None,
-                 upgrade: Upgrader | None = None) -> None:
-        self.respond = respond
-        self.upgrade = upgrade or _no_upgrade
+    def __init__(self, service: HttpService, limits: ConnectionLimits | None = None,
+                 access_log: AccessLog | None = None) -> None:
+        self.service = service
         self.limits = limits or ConnectionLimits()
+        self.access_log = access_log
         self.loop = asyncio.get_running_loop()
         self.servers: list[asyncio.Server] = []
         self.connections: set[HttpProtocol] = set()
@@ -277,6 +310,10 @@ class HttpServer:
         # one sweep for all connections instead of a timer per request
         self._sweeper = self.loop.call_later(min(SWEEP_SECONDS, self.limits.request_timeout / 2), self._sweep)
         self._unflushed: list[HttpProtocol] = []
+
+    def switch(self, service: HttpService) -> None:
+        """Serve the next requests with ``service`` (a redeploy); requests running finish on the old one."""
+        self.service = service
 
     def defer(self, proto: HttpProtocol) -> None:
         """Flush ``proto``'s queued output once the loop has run this iteration's callbacks."""
@@ -300,7 +337,7 @@ class HttpServer:
                 # a client trickling a request (slowloris) does not hold the connection forever
                 log.info("%s: 408 request not received within %.0fs", conn.client, self.limits.request_timeout)
                 conn.flush()
-                conn.transport.write(error_response(408, "request not received in time"))
+                conn.transport.write(encode(error(408, "request not received in time")))
                 conn.transport.close()
             elif conn.last_active < cutoff and not conn.busy():
                 conn.flush()
@@ -308,7 +345,7 @@ class HttpServer:
         self._sweeper = self.loop.call_later(min(SWEEP_SECONDS, self.limits.request_timeout / 2), self._sweep)
 
     async def listen(self, host: str, port: int, *, reuse_port: bool = False,
-                     ssl: Any = None) -> asyncio.Server:
+                     ssl: SSLContext | None = None) -> asyncio.Server:
         """Start listening on ``host:port`` (an IPv4 or IPv6 literal or a name); ``ssl``: an
         SSLContext for HTTPS (the handshake runs in the event loop, not blocking others)."""
         server = await self.loop.create_server(
@@ -335,3 +372,5 @@ class HttpServer:
             if conn.transport is not None:
                 conn.flush()
                 conn.transport.close()
+        if self.access_log is not None:
+            self.access_log.flush()

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigError
-from ..protocol.http1 import Request, encode_response
+from ..protocol.http1 import Request
+from ..protocol.response import Response, ResponseSink
+from .http import NoUpgrades
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +75,13 @@ def server_context(default: CertPair | None, by_host: Sequence[CertPair] = ()) -
     return base
 
 
-class Redirect:
-    """A responder that sends every plain-HTTP request to HTTPS with 308 (method and body kept)."""
+class Redirect(NoUpgrades):
+    """A service that sends every plain-HTTP request to HTTPS with 308 (method and body kept)."""
 
     def __init__(self, https_port: int) -> None:
         self.https_port = https_port
 
-    async def respond(self, req: Request, client: str, stream: object = None) -> bytes:
+    async def respond(self, req: Request, client: str, sink: ResponseSink) -> Response:
         """308 to the same host and target on the HTTPS port."""
         host = next((v for k, v in req.headers if k == b"host"), b"").decode("latin-1")
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
@@ -87,5 +89,5 @@ class Redirect:
             name = "localhost"
         port = "" if self.https_port == 443 else f":{self.https_port}"
         location = f"https://{name}{port}{req.target.decode('latin-1')}"
-        return encode_response(308, [(b"location", location.encode()), (b"content-type", b"text/plain")],
-                               f"moved to {location}\n".encode(), keep_alive=req.keep_alive)
+        return Response(308, ((b"location", location.encode()), (b"content-type", b"text/plain")),
+                        f"moved to {location}\n".encode())

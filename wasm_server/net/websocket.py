@@ -12,7 +12,6 @@ import asyncio
 import base64
 import hashlib
 import logging
-from typing import Any
 
 from websockets.exceptions import ProtocolError as WsProtocolError
 from websockets.frames import Close, Frame, Opcode
@@ -58,19 +57,17 @@ def handshake_error(headers: Headers) -> str | None:
     return None
 
 
-def accept_response(headers: Headers) -> bytes:
-    """The 101 Switching Protocols response for a valid upgrade request."""
+def accept_headers(headers: Headers) -> list[tuple[bytes, bytes]]:
+    """The headers of the 101 Switching Protocols response to a valid upgrade request."""
     key = dict(headers)[b"sec-websocket-key"]
     accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
-    # written by hand: the generic encoder leaves Connection to the server's keep-alive logic
-    return (b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
-            b"sec-websocket-accept: " + accept + b"\r\n\r\n")
+    return [(b"upgrade", b"websocket"), (b"sec-websocket-accept", accept)]
 
 
 class WebSocketSession:
     """One WebSocket connection and its guest instance."""
 
-    def __init__(self, executor: NativeExecutor, registry: ConnectionRegistry, transport: Any,
+    def __init__(self, executor: NativeExecutor, registry: ConnectionRegistry, transport: asyncio.Transport,
                  request: GuestRequest, peer: str, max_message: int = MAX_MESSAGE) -> None:
         self.executor = executor
         self.component = executor.name

@@ -2,8 +2,8 @@
 
 Feed bytes with :meth:`H1Connection.receive_data`, take events with
 :meth:`H1Connection.next_event`, and turn responses into bytes with
-:func:`encode_response` / :func:`encode_chunk`. No sockets, no asyncio:
-tests drive it with plain byte strings.
+:class:`~.response.ResponseWriter` (protocol/response.py). No sockets, no
+asyncio: tests drive it with plain byte strings.
 
 Events:
 
@@ -210,12 +210,11 @@ class H1Connection:
         return self._failed
 
 
-# -- responses ---------------------------------------------------------------
+# -- pieces of a response head (the writer is in response.py) ----------------
 
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _STATUS_LINES: dict[int, bytes] = {}
 _date_cache: tuple[int, bytes] = (0, b"")
-_SKIP = frozenset((b"content-length", b"transfer-encoding", b"connection", b"date"))
 
 
 def status_line(status: int) -> bytes:
@@ -240,47 +239,6 @@ _BAD_NAME = re.compile(rb"[\x00-\x20:\x7f()<>@,;\\\"/\[\]?={}]").search
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]").search
 
 
-def _valid_header(name: bytes, value: bytes) -> bool:
+def valid_header(name: bytes, value: bytes) -> bool:
+    """Whether a response header may go on the wire (a token name, no CR/LF/NUL in the value)."""
     return bool(name) and _BAD_NAME(name) is None and _BAD_VALUE(value) is None
-
-
-def encode_head(status: int, headers: Headers, *, keep_alive: bool, length: int | None) -> bytes:
-    """Status line and headers; ``length=None`` means a chunked body follows."""
-    parts = [status_line(status), date_header()]
-    for name, value in headers:
-        if name.lower() in _SKIP or not _valid_header(name, value):
-            continue  # framing is the host's job; invalid headers never reach the wire
-        parts += (name, b": ", value, b"\r\n")
-    if length is None:
-        parts.append(b"transfer-encoding: chunked\r\n")
-    elif not (100 <= status < 200 or status in (204, 304)):
-        parts.append(b"content-length: %d\r\n" % length)
-    if not keep_alive:
-        parts.append(b"connection: close\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
-
-
-def encode_response(
-    status: int, headers: Headers, body: bytes, *, keep_alive: bool = True, head: bool = False
-) -> bytes:
-    """A complete response with ``content-length``; ``head`` omits the body."""
-    no_body = head or 100 <= status < 200 or status in (204, 304)
-    start = encode_head(status, headers, keep_alive=keep_alive, length=len(body))
-    return start if no_body else start + body
-
-
-def encode_chunk(data: bytes) -> bytes:
-    """One chunk of a chunked body (empty data is skipped: it would end the body)."""
-    return b"%x\r\n%s\r\n" % (len(data), data) if data else b""
-
-
-LAST_CHUNK = b"0\r\n\r\n"
-
-
-def error_response(status: int, reason: str, *, keep_alive: bool = False) -> bytes:
-    """A plain-text error response the server sends on its own behalf."""
-    body = f"{status} {_REASONS.get(status, b'Error').decode()}: {reason}\n".encode()
-    return encode_response(
-        status, [(b"content-type", b"text/plain; charset=utf-8")], body, keep_alive=keep_alive
-    )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ..errors import ConfigError
+from ..protocol.http1 import Headers
 from .patterns import Pattern, compile_pattern
 
 
@@ -38,6 +39,8 @@ class RouteSpec:
     host: str | None = None
     methods: frozenset[str] | None = None
     origin: str = ""
+    #: the deployed app the route belongs to (one router serves every app of a process)
+    app: str = ""
 
 
 class Match(NamedTuple):
@@ -49,6 +52,7 @@ class Match(NamedTuple):
     base: str
     path_info: str
     params: tuple[tuple[str, str], ...]
+    app: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,11 @@ class Router:
         for r in routes:
             key = (r.pattern.shape, r.host)
             for other in seen.get(key, []):
+                if _overlap(r.spec.methods, other.spec.methods) and r.spec.app != other.spec.app:
+                    raise ConfigError(
+                        f"route '{r.spec.pattern}' of app '{r.spec.app}' overlaps '{other.spec.pattern}', already "
+                        f"served by app '{other.spec.app}' (component '{other.spec.target}')"
+                    )
                 if _overlap(r.spec.methods, other.spec.methods):
                     raise ConfigError(
                         f"route '{r.spec.pattern}' (component '{r.spec.target}', {r.spec.origin}) overlaps "
@@ -135,6 +144,18 @@ class Router:
     def uses_hosts(self) -> bool:
         """Whether any route has a ``host``; if not, callers need not look the Host header up."""
         return self._has_host_routes
+
+    def match_request(self, method: bytes, target: bytes, headers: Headers) -> Match | MethodNotAllowed | None:
+        """:meth:`match` for a parsed request: HEAD is routed as GET, the Host header is read
+        only when some route names a host."""
+        host = None
+        if self._has_host_routes:
+            for name, value in headers:
+                if name == b"host":
+                    host = value.decode("latin-1")
+                    break
+        verb = "GET" if method == b"HEAD" else method.decode("latin-1")
+        return self.match(verb, host, target.split(b"?", 1)[0].decode("latin-1"))
 
     def match(self, method: str, host: str | None, path: str) -> Match | MethodNotAllowed | None:
         """Find the route for a request; None if nothing matches the path.
@@ -159,7 +180,7 @@ class Router:
             for r in self._exact.get(path, ()):
                 methods = r.spec.methods
                 if methods is None or method in methods:
-                    return Match(r.spec.target, r.spec.pattern, "", path, ())
+                    return Match(r.spec.target, r.spec.pattern, "", path, (), r.spec.app)
                 allowed |= methods
         hostname = normalize_host(host) if self._has_host_routes else None
         first = path[1:].split("/", 1)[0]
@@ -174,7 +195,7 @@ class Router:
                 allowed |= methods
                 continue
             base, path_info, params = found
-            return Match(r.spec.target, r.spec.pattern, base, path_info, params)
+            return Match(r.spec.target, r.spec.pattern, base, path_info, params, r.spec.app)
         return MethodNotAllowed(tuple(sorted(allowed))) if allowed else None
 
     @property
