@@ -69,7 +69,7 @@ job "wasm-server" {
       check {
         type     = "http"
         port     = "admin"
-        path     = "/healthz"
+        path     = "/readyz"
         interval = "2s"
         timeout  = "1s"
       }
