@@ -1,0 +1,124 @@
+"""HTTP hello, this tree against an older commit of wasm-server, same core, same run.
+
+    git worktree add /tmp/wasm-server-base <commit>
+    .venv/bin/python benchmarks/seam_ab.py --base /tmp/wasm-server-base [--runs 5] [--duration 5]
+
+Both checkouts serve the same `examples/hello/c/hello.wasm` (built once, from this tree)
+with this tree's virtualenv; only the `wasm_server` package differs (PYTHONPATH). The
+current tree runs twice: as `wasm-server up` starts by default (access log on) and with
+`--no-access-log`. Servers are pinned to core 0, wrk to core 1, rounds alternate so drift
+hits every variant, and the section "Request path A/B (issue 11)" of
+benchmarks/RESULTS.md is rewritten with the medians and this command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, free_port, machine, wait_port, write_section
+from http_hello import WrkResult, wrk
+
+SECTION = "## Request path A/B (issue 11)"
+
+
+def variants(base: Path) -> dict[str, tuple[Path, list[str]]]:
+    """name → (checkout whose package runs, extra arguments)."""
+    return {
+        "base": (base, []),
+        "current": (ROOT, []),
+        "current --no-access-log": (ROOT, ["--no-access-log"]),
+    }
+
+
+def serve(checkout: Path, extra: list[str], port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    """``wasm-server up examples/hello/c`` with ``checkout``'s package, pinned to core 0."""
+    cmd = ["taskset", "-c", "0", sys.executable, "-m", "wasm_server.cli.main", "up", str(ROOT / "examples/hello/c"),
+           "--no-build", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}", *extra]
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    proc = subprocess.Popen(cmd, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc
+
+
+def measure(base: Path, runs: int, duration: int, connections: int) -> dict[str, list[WrkResult]]:
+    """Alternate the variants for ``runs`` rounds."""
+    results: dict[str, list[WrkResult]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(runs):
+            for name, (checkout, extra) in variants(base).items():
+                port = free_port()
+                proc = serve(checkout, extra, port, Path(tmp) / name.replace(" ", "_"))
+                try:
+                    url = f"http://127.0.0.1:{port}/"
+                    wrk(url, 2, connections)  # warm-up
+                    r = wrk(url, duration, connections)
+                    if r.non_2xx or r.errors:
+                        print(f"warning: {name}: {r.non_2xx} non-2xx, {r.errors} socket errors", file=sys.stderr)
+                    results.setdefault(name, []).append(r)
+                    print(f"{name:24} {r.rps:10.0f} req/s  p99 {r.p99_ms:7.2f} ms", file=sys.stderr)
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
+    return results
+
+
+def report(results: dict[str, list[WrkResult]], command: str, base_commit: str, commit: str) -> str:
+    """The RESULTS.md section."""
+    med = {k: statistics.median(r.rps for r in v) for k, v in results.items()}
+    p99 = {k: statistics.median(r.p99_ms for r in v) for k, v in results.items()}
+    lines = [
+        SECTION, "",
+        f"Date: {time.strftime('%Y-%m-%d')}. Machine: {machine()}. Base: `{base_commit}`, current: `{commit}`.", "",
+        f"Command: `{command}`", "",
+        "Same hello.wasm (examples/hello/c), same virtualenv; only the `wasm_server` package differs.",
+        "Server on core 0, wrk (`-t1 -c50`) on core 1, one worker, rounds alternate.", "",
+        "| variant | req/s (median) | / base | p99 ms (median) | runs (req/s) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, runs in results.items():
+        lines.append(f"| {name} | {med[name]:.0f} | {med[name] / med['base']:.3f} × | {p99[name]:.2f} | "
+                     f"{', '.join(f'{r.rps:.0f}' for r in runs)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _commit(checkout: Path) -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=checkout, capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
+def main() -> int:
+    """Run the A/B and record it."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", type=Path, required=True, help="a checkout of the older commit (git worktree)")
+    p.add_argument("--duration", type=int, default=5)
+    p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--connections", type=int, default=50)
+    args = p.parse_args()
+    for tool in ("wrk", "taskset"):
+        if not shutil.which(tool):
+            print(f"error: {tool} is not installed (scripts/setup installs wrk)", file=sys.stderr)
+            return 1
+    if not (args.base / "wasm_server").is_dir():
+        print(f"error: {args.base} is not a wasm-server checkout", file=sys.stderr)
+        return 1
+    subprocess.run([sys.executable, "-m", "wasm_server.cli.main", "build", str(ROOT / "examples/hello/c")],
+                   check=True, cwd=ROOT)
+    results = measure(args.base.resolve(), args.runs, args.duration, args.connections)
+    command = "python benchmarks/seam_ab.py " + " ".join(sys.argv[1:])
+    section = report(results, command.strip(), _commit(args.base), _commit(ROOT))
+    print(section)
+    write_section(SECTION, section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
