@@ -57,7 +57,8 @@ def test_references_between_manifests_hold() -> None:
     assert container["env"][0]["name"] == "WASM_SERVER_ADMIN_TOKEN"
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"http": 8080, "admin": 9090}
-    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
     labels = pod["metadata"]["labels"]
     for svc in by_kind("Service"):
         selector = svc["spec"]["selector"]
@@ -96,7 +97,7 @@ def test_nomad_job_parses_and_checks_health_on_the_admin_port() -> None:
     groups = {unq(name): g for entry in spec["group"] for name, g in entry.items()}
     assert set(groups) == {"redis", "nodes"} and groups["nodes"]["count"] == 3
     check = groups["nodes"]["service"][0]["check"][0]
-    assert unq(check["type"]) == "http" and unq(check["path"]) == "/healthz" and unq(check["port"]) == "admin"
+    assert unq(check["type"]) == "http" and unq(check["path"]) == "/readyz" and unq(check["port"]) == "admin"
     task = next(iter(groups["nodes"]["task"][0].values()))
     templates = task["template"]
     runtime = next(t for t in templates if unq(t["destination"]) == "local/runtime.toml")

@@ -119,6 +119,9 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
                 listen: list[str] | None = None, listen_check: int | bool | None = True) -> Server:
         s = start_server(path, data_dir or tmp_path / "data", *extra, listen=listen, listen_check=listen_check)
         servers.append(s)
+        if "--admin" in extra:  # the admin listener opens after the app's: wait for it too
+            host, _, port = extra[extra.index("--admin") + 1].rpartition(":")
+            wait_port(host.strip("[]"), int(port), s.proc)
         return s
 
     yield factory

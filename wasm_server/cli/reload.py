@@ -61,7 +61,8 @@ class Reloader:
     """Watches ``spec``'s files and swaps the app behind ``server`` when they change."""
 
     def __init__(self, spec: AppSpec, app: App, server: HttpServer, load: Callable[[AppSpec], Awaitable[App]],
-                 *, build: bool = True, swap: Callable[[App], None] | None = None) -> None:
+                 *, build: bool = True, swap: Callable[[App], None] | None = None,
+                 seen: Fingerprint | None = None) -> None:
         self.spec = spec
         self.app = app
         self.server = server
@@ -70,7 +71,9 @@ class Reloader:
         #: who else must learn about the new app (the control plane's deployments)
         self.swap = swap
         self.generation = 1
-        self._seen = fingerprint(watched_files(spec))
+        #: the files as they were when ``app`` was loaded: a change made while the server
+        #: was starting is then seen on the first poll, not taken as the starting point
+        self._seen = seen if seen is not None else fingerprint(watched_files(spec))
         self._draining: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:

@@ -40,6 +40,11 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
     serves_http = spec is None or spec.index is not None or any(c.routes for c in spec.components)
     http = config.listen if serves_http else ()
     binds = plan(spec, parse_port_map(config.map_ports), http) if spec is not None else []  # conflicts first
+    loaded_files = None
+    if watch and spec is not None:
+        from .reload import fingerprint, watched_files
+
+        loaded_files = fingerprint(watched_files(spec))  # before loading: see Reloader._seen
     app = await load(spec) if spec is not None else None
     limits = ConnectionLimits(max_body=config.max_body, request_timeout=config.request_timeout,
                               max_connections=config.max_connections)
@@ -91,7 +96,7 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
         if watch and spec is not None and app is not None:
             from .reload import Reloader
 
-            reloader = Reloader(spec, app, server, load, build=build,
+            reloader = Reloader(spec, app, server, load, build=build, seen=loaded_files,
                                 swap=control.swap_command_line if control is not None else None)
             watcher = asyncio.ensure_future(reloader.run())
             if say:
