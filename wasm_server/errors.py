@@ -7,6 +7,22 @@ exits with :attr:`WasmServerError.exit_code` instead of a traceback.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ErrorCode(IntEnum):
+    """The ABI error codes a host import returns to the guest (docs/abi.md, "Error codes").
+
+    The one definition: capabilities, KV backends and executors all use these.
+    The result slot then holds a UTF-8 message saying what went wrong."""
+
+    NOT_FOUND = -1
+    DENIED = -2
+    TOO_LARGE = -3
+    INVALID = -4
+    IO = -5
+    TIMEOUT = -6
+
 
 class WasmServerError(Exception):
     """Base of every error wasm-server raises on purpose."""
@@ -57,6 +73,6 @@ class BadResponse(GuestError):
 class CapabilityError(WasmServerError):
     """A host call failed with an error code the guest sees (see docs/abi.md)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         self.code = code
         super().__init__(message)
