@@ -66,8 +66,16 @@ class Overloaded(WasmServerError):
     """No instance slot is free (the pooling allocator is exhausted): try again later."""
 
 
-class BadResponse(GuestError):
+class BadEncoding(GuestError):
+    """Bytes the guest passed in an ABI encoding (docs/abi.md) did not decode."""
+
+
+class BadResponse(BadEncoding):
     """The guest's response did not decode."""
+
+
+class BadOutboundRequest(BadEncoding):
+    """The request a guest passed to ``http_send`` did not decode."""
 
 
 class CapabilityError(WasmServerError):

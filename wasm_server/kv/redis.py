@@ -139,7 +139,8 @@ class RedisStore:
         label = self.config.label
         if isinstance(exc, rex.TimeoutError):
             # the command may still run once Redis wakes up: the guest was not told it succeeded
-            return KVError(ErrorCode.TIMEOUT, f"store '{label}': Redis did not answer {what} within {self.config.timeout:g} s")
+            return KVError(ErrorCode.TIMEOUT,
+                           f"store '{label}': Redis did not answer {what} within {self.config.timeout:g} s")
         if isinstance(exc, rex.ResponseError):
             if "not an integer" in str(exc) or "overflow" in str(exc):
                 return KVError(ErrorCode.INVALID, f"value in store '{label}' is not a decimal integer "

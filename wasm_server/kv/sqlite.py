@@ -105,7 +105,8 @@ class SqliteFile:
     def open(cls, path: Path, synchronous: str = "normal") -> SqliteFile:
         """Open (creating) the file with the pragmas explained in the module docstring."""
         if sqlite3.sqlite_version_info < _MIN_VERSION:
-            raise KVError(ErrorCode.IO, f"the KV store needs SQLite 3.24 or newer; Python uses {sqlite3.sqlite_version}")
+            raise KVError(ErrorCode.IO,
+                          f"the KV store needs SQLite 3.24 or newer; Python uses {sqlite3.sqlite_version}")
         adder = _Adder()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
