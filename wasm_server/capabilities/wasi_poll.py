@@ -32,7 +32,7 @@ def _now_ns(clock: int) -> int:
     return time.time_ns() if clock == 0 else time.monotonic_ns()
 
 
-def _plan(raw: bytes, count: int) -> tuple[float, list[bytes]]:
+def plan(raw: bytes, count: int) -> tuple[float, list[bytes]]:
     """Seconds to wait and the events to report after it."""
     ready: list[bytes] = []
     clocks: list[tuple[int, int]] = []  # (due in ns from now, userdata)
@@ -56,7 +56,7 @@ def poll_oneoff(state: GuestCall, in_ptr: int, out_ptr: int, count: int, nevents
     """The WASI call; returns an errno (0) once the events are written."""
     if count <= 0 or count > 4096:
         return EINVAL
-    wait, events = _plan(state.read(in_ptr, count * SUBSCRIPTION), count)
+    wait, events = plan(state.read(in_ptr, count * SUBSCRIPTION), count)
 
     def finish() -> int:
         state.write(out_ptr, b"".join(events))
