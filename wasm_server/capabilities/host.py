@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Protocol
 from ..engine import WasiContext
 from ..errors import CapabilityError, ConfigError, ErrorCode
 from ..kv.base import Store
+from .call import GuestCall
 from .outbound_policy import OutboundPolicy
 
 if TYPE_CHECKING:
     from ..manifest import ComponentSpec
-    from .call import GuestCall
     from .pubsub import Broker
 
 
@@ -112,8 +112,6 @@ class ComponentHost:
 
     def new_call(self) -> GuestCall:
         """The per-instance state of a new instance of this component."""
-        from .call import GuestCall  # call.py imports this module
-
         return GuestCall(self)
 
     def outbound_check(self, scheme: str, host: str, port: int) -> str | None:
