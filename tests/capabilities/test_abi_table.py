@@ -41,7 +41,7 @@ def test_wasm_server_imports_match_the_documented_table() -> None:
 
 def test_replaced_wasi_functions_match_the_documented_table() -> None:
     text = ABI_MD.read_text()
-    documented = _documented(_section(text, "### WASI functions the host replaces"))
+    documented = _documented(_section(text, "## WASI functions the host replaces"))
     assert _host("wasi_snapshot_preview1") == documented == {
         "poll_oneoff": "iiii->i", "fd_write": "iiii->i"}
 
