@@ -50,15 +50,15 @@ WAT = """
 async def _engine(calls: int) -> dict[str, float]:
     import wasmtime
 
-    from wasm_server.capabilities import ComponentHost, define_all
+    from wasm_server.capabilities import ALL_IMPORTS, ComponentHost
     from wasm_server.engine import GuestInstance, Limits, Runtime
     from wasm_server.engine import _lowlevel as ll
 
-    rt = Runtime(None, define_all)
+    rt = Runtime(None, ALL_IMPORTS)
     try:
         loaded = rt.load(bytes(wasmtime.wat2wasm(WAT)), "calls.wat")
-        host = ComponentHost("calls", logging.getLogger("bench"), {}, frozenset(), None)
-        inst = await GuestInstance.create(rt, loaded, host, Limits())
+        host = ComponentHost("calls", logging.getLogger("bench"), {}, frozenset())
+        inst = await GuestInstance.create(rt, loaded, host.new_call(), Limits(), host.wasi)
         ctx = inst.state.ctx
         from ctypes import byref
         nop = byref(ll.export(ctx, inst.inst, b"nop").of.func)

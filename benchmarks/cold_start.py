@@ -91,16 +91,16 @@ async def _in_process(wasm_path: str, cache: str, requests: int) -> dict[str, fl
     import logging
 
     from wasm_server.abi_codec import GuestRequest
-    from wasm_server.capabilities import ComponentHost, define_all
+    from wasm_server.capabilities import ALL_IMPORTS, ComponentHost
     from wasm_server.engine import GuestInstance, Limits, Runtime
     from wasm_server.executors import NativeExecutor
 
     wasm = Path(wasm_path).read_bytes()
     req = GuestRequest(b"GET", b"/", b"/...", b"", b"/", b"127.0.0.1:1")
-    host = ComponentHost("hello", logging.getLogger("bench"), {}, frozenset(), None)
+    host = ComponentHost("hello", logging.getLogger("bench"), {}, frozenset())
     out: dict[str, float] = {}
     for state in ("empty", "warm"):
-        rt = Runtime(Path(cache), define_all)
+        rt = Runtime(Path(cache), ALL_IMPORTS)
         t0 = time.perf_counter()
         loaded = rt.load(wasm, "hello.wasm")
         ex = NativeExecutor(rt, loaded, host, Limits(), 0)
@@ -109,13 +109,13 @@ async def _in_process(wasm_path: str, cache: str, requests: int) -> dict[str, fl
         out[f"component start, {state} cache"] = (time.perf_counter() - t0) * 1000
         assert res.status == 200
         rt.close()
-    rt = Runtime(Path(cache), define_all)
+    rt = Runtime(Path(cache), ALL_IMPORTS)
     loaded = rt.load(wasm, "hello.wasm")
     limits = Limits()
     times = []
     for _ in range(requests):
         t0 = time.perf_counter()
-        inst = await GuestInstance.create(rt, loaded, host, limits)
+        inst = await GuestInstance.create(rt, loaded, host.new_call(), limits, host.wasi)
         inst.release()
         times.append(time.perf_counter() - t0)
     out["instantiate+release µs"] = sorted(times)[len(times) // 2] * 1e6

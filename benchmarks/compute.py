@@ -65,12 +65,12 @@ async def _engine_ms(wasm_path: str, n: int) -> float:
     import logging
 
     from wasm_server.abi_codec import GuestRequest
-    from wasm_server.capabilities import ComponentHost, define_all
+    from wasm_server.capabilities import ALL_IMPORTS, ComponentHost
     from wasm_server.engine import Limits, Runtime
     from wasm_server.executors import NativeExecutor
 
-    rt = Runtime(None, define_all)
-    host = ComponentHost("sha256", logging.getLogger("bench"), {}, frozenset(), None)
+    rt = Runtime(None, ALL_IMPORTS)
+    host = ComponentHost("sha256", logging.getLogger("bench"), {}, frozenset())
     ex = NativeExecutor(rt, rt.load(Path(wasm_path).read_bytes(), "sha256.wasm"), host, Limits(), 10**9)
     req = GuestRequest(b"GET", b"/", b"/...", b"", b"/", b"127.0.0.1:1")
     await ex.handle(req)

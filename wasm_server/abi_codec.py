@@ -9,7 +9,7 @@ import struct
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from .errors import BadResponse
+from .errors import BadEncoding, BadOutboundRequest, BadResponse
 
 ABI_VERSION = 1
 KIND_HTTP_REQUEST = 1
@@ -104,13 +104,6 @@ def encode_response(r: GuestResponse) -> bytes:
     return _pack_u32(r.status) + _pack_u32(r.flags) + _pairs(r.headers) + _bytes(r.body)
 
 
-def encode_outbound(r: OutboundRequest) -> bytes:
-    """Encode an outbound request (what a guest SDK passes to ``http_send``)."""
-    return (
-        _pack_u32(r.flags) + _bytes(r.method) + _bytes(r.url) + _pairs(r.headers) + _bytes(r.body)
-    )
-
-
 def encode_key_list(keys: list[bytes]) -> bytes:
     """Encode the result of ``kv_keys``."""
     return _pack_u32(len(keys)) + b"".join(_bytes(k) for k in keys)
@@ -119,15 +112,17 @@ def encode_key_list(keys: list[bytes]) -> bytes:
 class _Reader:
     """Bounds-checked reader: every length is checked against the buffer."""
 
-    __slots__ = ("buf", "pos")
+    __slots__ = ("buf", "error", "pos")
 
-    def __init__(self, buf: bytes) -> None:
+    def __init__(self, buf: bytes, error: type[BadEncoding] = BadEncoding) -> None:
         self.buf = buf
         self.pos = 0
+        #: what a malformed encoding raises (names what was being decoded)
+        self.error = error
 
     def u32(self) -> int:
         if self.pos + 4 > len(self.buf):
-            raise BadResponse(f"truncated at byte {self.pos}: expected a u32")
+            raise self.error(f"truncated at byte {self.pos}: expected a u32")
         (v,) = _unpack_u32(self.buf, self.pos)
         self.pos += 4
         return int(v)
@@ -136,7 +131,7 @@ class _Reader:
         n = self.u32()
         end = self.pos + n
         if end > len(self.buf):
-            raise BadResponse(f"length {n} at byte {self.pos - 4} runs past the end ({len(self.buf)})")
+            raise self.error(f"length {n} at byte {self.pos - 4} runs past the end ({len(self.buf)})")
         v = self.buf[self.pos : end]
         self.pos = end
         return v
@@ -145,12 +140,12 @@ class _Reader:
         n = self.u32()
         # each pair needs at least 8 bytes, so a huge count fails fast
         if n * 8 > len(self.buf) - self.pos:
-            raise BadResponse(f"pair count {n} at byte {self.pos - 4} runs past the end")
+            raise self.error(f"pair count {n} at byte {self.pos - 4} runs past the end")
         return [(self.bytes_(), self.bytes_()) for _ in range(n)]
 
     def done(self) -> None:
         if self.pos != len(self.buf):
-            raise BadResponse(f"{len(self.buf) - self.pos} trailing bytes after the encoding")
+            raise self.error(f"{len(self.buf) - self.pos} trailing bytes after the encoding")
 
 
 def decode_request(buf: bytes) -> GuestRequest:
@@ -195,7 +190,7 @@ _unpack_3u32 = struct.Struct("<III").unpack_from
 
 
 def _decode_response_checked(buf: bytes) -> GuestResponse:
-    r = _Reader(buf)
+    r = _Reader(buf, BadResponse)
     status = r.u32()
     if not 100 <= status <= 999:
         raise BadResponse(f"status {status} is outside 100..999")
@@ -208,7 +203,7 @@ def _decode_response_checked(buf: bytes) -> GuestResponse:
 
 def decode_outbound(buf: bytes) -> OutboundRequest:
     """Decode the guest's ``http_send`` argument."""
-    r = _Reader(buf)
+    r = _Reader(buf, BadOutboundRequest)
     flags = r.u32()
     method = r.bytes_()
     url = r.bytes_()

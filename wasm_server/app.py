@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .abi_codec import GuestRequest, GuestResponse
-from .capabilities import ComponentHost, define_all
-from .capabilities.outbound_http import OutboundPolicy
+from .capabilities import ALL_IMPORTS, LoadEnv, configure
 from .capabilities.pubsub import LocalBroker
 from .engine import Runtime
 from .errors import BadResponse, ConfigError, GuestError, GuestTimeout, LoadError, Overloaded
@@ -75,7 +74,7 @@ class App:
         ``stores``: the KV stores (default: the ``default`` SQLite store in ``data_dir``)."""
         # the pooling allocator's memory slots must fit the largest component
         max_memory = max(c.limits.memory for c in spec.components)
-        runtime = Runtime(cache_dir, define_all, max_memory=max_memory)
+        runtime = Runtime(cache_dir, ALL_IMPORTS, max_memory=max_memory)
         app = cls(spec, runtime, stores if stores is not None else StoreManager.default(data_dir))
         for comp in spec.components:
             app.executors[comp.name] = await app._load_component(comp)
@@ -99,14 +98,7 @@ class App:
         self._evictor = loop.call_later(EVICT_SECONDS, sweep)
 
     async def _load_component(self, comp: ComponentSpec) -> Executor:
-        for label in comp.key_value_stores:
-            if not self.stores.has(label):
-                raise ConfigError(
-                    f"key-value store '{label}' is not configured (configured: "
-                    f"{', '.join(self.stores.labels())})",
-                    file=str(comp.manifest),
-                    field=f"component '{comp.name}'.key_value_stores",
-                )
+        host = configure(comp, LoadEnv(self.stores, self.connections, self.broker, guest_log))
         try:
             wasm = comp.source.read_bytes()
         except OSError as exc:
@@ -115,17 +107,6 @@ class App:
                 + (" (build it with `wasm-server build`)" if comp.build else "")
             ) from None
         loaded = self.runtime.load(wasm, f"{comp.source} (component '{comp.name}')")
-        host = ComponentHost(
-            comp.name,
-            guest_log,
-            dict(comp.variables),
-            frozenset(comp.key_value_stores),
-            self.stores,
-            OutboundPolicy(comp.allowed_outbound_hosts, allow_private=comp.allow_private_networks),
-            self.connections,
-            self.broker,
-            comp.files,
-        )
         executor: Executor
         if comp.abi == "wagi":
             executor = WagiExecutor(self.runtime, loaded, host, comp.limits)

@@ -7,6 +7,22 @@ exits with :attr:`WasmServerError.exit_code` instead of a traceback.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ErrorCode(IntEnum):
+    """The ABI error codes a host import returns to the guest (docs/abi.md, "Error codes").
+
+    The one definition: capabilities, KV backends and executors all use these.
+    The result slot then holds a UTF-8 message saying what went wrong."""
+
+    NOT_FOUND = -1
+    DENIED = -2
+    TOO_LARGE = -3
+    INVALID = -4
+    IO = -5
+    TIMEOUT = -6
+
 
 class WasmServerError(Exception):
     """Base of every error wasm-server raises on purpose."""
@@ -50,13 +66,21 @@ class Overloaded(WasmServerError):
     """No instance slot is free (the pooling allocator is exhausted): try again later."""
 
 
-class BadResponse(GuestError):
+class BadEncoding(GuestError):
+    """Bytes the guest passed in an ABI encoding (docs/abi.md) did not decode."""
+
+
+class BadResponse(BadEncoding):
     """The guest's response did not decode."""
+
+
+class BadOutboundRequest(BadEncoding):
+    """The request a guest passed to ``http_send`` did not decode."""
 
 
 class CapabilityError(WasmServerError):
     """A host call failed with an error code the guest sees (see docs/abi.md)."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         self.code = code
         super().__init__(message)

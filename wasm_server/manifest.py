@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .capabilities.outbound_http import AllowRule, parse_rule
+from .capabilities.outbound_policy import AllowRule, parse_rule
 from .engine.limits import (
     DEFAULT_CONCURRENCY,
     DEFAULT_IDLE_INSTANCES,

@@ -11,7 +11,7 @@ import pytest
 
 from tests.guests import wat
 from wasm_server.abi_codec import GuestRequest
-from wasm_server.capabilities import ComponentHost, define_all
+from wasm_server.capabilities import ALL_IMPORTS, ComponentHost
 from wasm_server.engine import Limits, Runtime
 from wasm_server.errors import BadResponse, GuestError, GuestTimeout, LoadError
 from wasm_server.executors import NativeExecutor, WagiExecutor
@@ -43,7 +43,7 @@ class Stores:
 
 @pytest.fixture
 async def runtime() -> AsyncIterator[Runtime]:
-    rt = Runtime(None, define_all)
+    rt = Runtime(None, ALL_IMPORTS)
     yield rt
     rt.close()
 
@@ -136,7 +136,7 @@ async def test_fresh_instance_per_request_by_default(runtime: Runtime) -> None:
     reused = await native(runtime, reuse=2)
     for _ in range(3):
         await reused.handle(REQ)
-    assert len(reused._idle) == 1 and reused._idle[0].uses == 1  # replaced after 2 uses
+    assert len(reused._idle) == 1 and reused._idle[0][0].uses == 1  # replaced after 2 uses
 
 
 async def test_wagi_status_and_body(runtime: Runtime) -> None:
@@ -152,11 +152,11 @@ async def test_module_cache_skips_recompiling(tmp_path: object) -> None:
 
     assert isinstance(tmp_path, Path)
     wasm = wat.guest()
-    first = Runtime(tmp_path, define_all)
+    first = Runtime(tmp_path, ALL_IMPORTS)
     first.load(wasm, "a")
     assert (first.cache.misses, first.cache.hits) == (1, 0)
     first.close()
-    second = Runtime(tmp_path, define_all)
+    second = Runtime(tmp_path, ALL_IMPORTS)
     second.load(wasm, "a")
     assert (second.cache.misses, second.cache.hits) == (0, 1)
     second.close()
@@ -165,7 +165,7 @@ async def test_module_cache_skips_recompiling(tmp_path: object) -> None:
 async def test_exhausted_instance_pool_is_overloaded_not_a_crash() -> None:
     from wasm_server.errors import Overloaded
 
-    rt = Runtime(None, define_all, pool_size=2)
+    rt = Runtime(None, ALL_IMPORTS, pool_size=2)
     try:
         loaded = rt.load(wat.guest(wat.LOOP), "spin.wasm")
         ex = NativeExecutor(rt, loaded, host(), Limits(timeout=0.5))
@@ -187,7 +187,7 @@ async def test_request_buffer_replaces_alloc(runtime: Runtime) -> None:
     ex = await native(runtime, reuse=100, request_buffer=True)
     for _ in range(4):
         assert (await ex.handle(REQ)).status == 200
-    inst = ex._idle[0]
+    inst = ex._idle[0][0]
     assert inst.reqbuf is not None and inst.reqbuf_cap >= 16 * 1024
     big = GuestRequest(b"POST", b"/", body=b"x" * 200_000)  # more than this guest's buffer can take
     with pytest.raises(GuestError, match="could not allocate"):
@@ -227,7 +227,7 @@ async def test_idle_pooled_instances_are_evicted_oldest_first(runtime: Runtime) 
     ex = await native(runtime, wat.SLEEP_300MS.replace("300", "20"), reuse=100)
     await asyncio.gather(*(ex.handle(REQ) for _ in range(3)))  # three instances at once, then pooled
     assert len(ex._idle) == 3
-    ex._idle[0].idle_since -= 120  # the oldest sat idle for two minutes
+    ex._idle[0][0].idle_since -= 120  # the oldest sat idle for two minutes
     assert ex.evict_idle(older_than=60) == 1 and len(ex._idle) == 2
     assert ex.evict_idle(older_than=0) == 2 and ex._idle == []
     assert (await ex.handle(REQ)).status == 200  # a fresh instance serves the next request

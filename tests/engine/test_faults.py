@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from tests.fuzzing import fuzz_examples
 from tests.guests import wat
 from wasm_server.abi_codec import GuestRequest, GuestResponse, encode_response
-from wasm_server.capabilities import ComponentHost, define_all
+from wasm_server.capabilities import ALL_IMPORTS, ComponentHost
 from wasm_server.engine import Limits, Runtime
 from wasm_server.errors import BadResponse, GuestError
 from wasm_server.executors import NativeExecutor
@@ -67,7 +67,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 @pytest.fixture(scope="module")
 def runtime() -> Iterator[Runtime]:
-    rt = Runtime(None, define_all)
+    rt = Runtime(None, ALL_IMPORTS)
     yield rt
     rt.close()
 

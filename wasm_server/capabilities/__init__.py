@@ -1,20 +1,34 @@
-"""Host capabilities: the ``wasm_server`` imports of docs/abi.md.
+"""Host capabilities: the ``wasm_server`` imports of docs/abi.md (and the WASI ones replaced).
 
-Each capability module lists its imports in ``IMPORTS``; :func:`define_all`
-puts all of them on a linker once per process. An import body receives the
-:class:`~wasm_server.engine._lowlevel.CallState` of the calling guest, whose
-``host`` is the component's :class:`~.host.ComponentHost`.
+Each capability module lists its imports in ``IMPORTS``; :data:`ALL_IMPORTS`
+goes to the engine's ``Runtime``, which defines them on its linker once per
+process. An import body receives the :class:`~.call.GuestCall` of the calling
+instance, whose ``host`` is the component's :class:`~.host.ComponentHost`.
+The lifecycle (configure at load, state per instance, release) is described
+in lifecycle.py.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from ..engine import HostImport
+from . import (
+    clock,
+    kv,
+    log,
+    outbound_http,
+    outbound_sockets,
+    pubsub,
+    result,
+    sockets,
+    stdio,
+    streams,
+    variables,
+    wasi_poll,
+)
+from .call import GuestCall
+from .host import ComponentHost, LoadEnv, configure
 
-from . import kv, log, outbound_http, outbound_sockets, pubsub, result, sockets, streams, variables, wasi_poll
-from ._spec import ImportSpec, define
-from .host import ComponentHost
-
-ALL_IMPORTS: list[ImportSpec] = [
+ALL_IMPORTS: tuple[HostImport, ...] = (
     *result.IMPORTS,
     *log.IMPORTS,
     *variables.IMPORTS,
@@ -23,18 +37,10 @@ ALL_IMPORTS: list[ImportSpec] = [
     *outbound_sockets.IMPORTS,
     *sockets.IMPORTS,
     *pubsub.IMPORTS,
+    *clock.IMPORTS,
     *streams.IMPORTS,
     *wasi_poll.IMPORTS,  # replaces Wasmtime's blocking poll_oneoff (see wasi_poll.py)
-]
+    *stdio.IMPORTS,  # replaces Wasmtime's fd_write: guest stdout/stderr into the log (see stdio.py)
+)
 
-
-def define_all(linker_ptr: Any) -> None:
-    """Define every host import on a raw linker (after WASI: some replace WASI functions)."""
-    from wasmtime import _ffi as ffi
-
-    ffi.wasmtime_linker_allow_shadowing(linker_ptr, True)
-    for spec in ALL_IMPORTS:
-        define(linker_ptr, spec)
-
-
-__all__ = ["ALL_IMPORTS", "ComponentHost", "ImportSpec", "define_all"]
+__all__ = ["ALL_IMPORTS", "ComponentHost", "GuestCall", "LoadEnv", "configure"]

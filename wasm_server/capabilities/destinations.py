@@ -16,10 +16,7 @@ import asyncio
 import ipaddress
 import socket
 
-from ..errors import CapabilityError
-
-DENIED = -2
-IO = -5
+from ..errors import CapabilityError, ErrorCode
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -51,14 +48,14 @@ async def resolve(host: str, port: int, *, allow_private: bool) -> str:
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        raise CapabilityError(IO, f"cannot resolve {host}: {exc.strerror or exc}") from None
+        raise CapabilityError(ErrorCode.IO, f"cannot resolve {host}: {exc.strerror or exc}") from None
     addrs = [ipaddress.ip_address(info[4][0]) for info in infos]
     if not addrs:
-        raise CapabilityError(IO, f"{host} has no addresses")
+        raise CapabilityError(ErrorCode.IO, f"{host} has no addresses")
     if not allow_private:
         private = [a for a in addrs if is_private(a)]
         if private:
             raise CapabilityError(
-                DENIED, f"{host} resolves to the non-public address {private[0]}; list the address itself in "
+                ErrorCode.DENIED, f"{host} resolves to the non-public address {private[0]}; list the address itself in "
                 "allowed_outbound_hosts or set allow_private_networks = true")
     return str(addrs[0])

@@ -9,30 +9,30 @@ the guest is suspended.
 from __future__ import annotations
 
 import struct
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
 
 from ..abi_codec import encode_key_list
-from ..engine._lowlevel import CallState
-from ..errors import CapabilityError
-from ._spec import ImportSpec
+from ..engine import HostImport, HostResult
+from ..errors import CapabilityError, ErrorCode
+from ..kv.base import Store
+from .call import GuestCall
 
-NOT_FOUND = -1
-INVALID = -4
-IO = -5
+#: what one KV operation is before it runs (sent once when the store is eager)
+Op = Coroutine[object, None, int]
+
 _I64 = struct.Struct("<q")
 #: KV calls per component name since the process started (for /metrics)
 OPS: dict[str, int] = {}
 
 
-def _label(state: CallState, ptr: int, length: int) -> str:
+def _label(state: GuestCall, ptr: int, length: int) -> str:
     try:
         return state.read(ptr, length).decode()
     except UnicodeDecodeError:
-        raise CapabilityError(INVALID, "store name is not valid UTF-8") from None
+        raise CapabilityError(ErrorCode.INVALID, "store name is not valid UTF-8") from None
 
 
-def _run(state: CallState, store: Any, coro: Coroutine[Any, Any, int]) -> int | Awaitable[int]:
+def _run(state: GuestCall, store: Store, coro: Op) -> HostResult:
     if getattr(store, "eager", False):
         try:
             coro.send(None)
@@ -46,7 +46,7 @@ def _run(state: CallState, store: Any, coro: Coroutine[Any, Any, int]) -> int | 
     return _guarded(state, coro)
 
 
-async def _guarded(state: CallState, coro: Coroutine[Any, Any, int]) -> int:
+async def _guarded(state: GuestCall, coro: Op) -> int:
     try:
         return await coro
     except CapabilityError as exc:
@@ -54,10 +54,10 @@ async def _guarded(state: CallState, coro: Coroutine[Any, Any, int]) -> int:
         return exc.code
 
 
-def _op(body: Callable[..., Coroutine[Any, Any, int]], nargs: int) -> Callable[..., Any]:
+def _op(body: Callable[..., Op], nargs: int) -> Callable[..., HostResult]:
     """Wrap ``body(state, store, *rest)``: resolve the store label, map errors to codes."""
 
-    def fn(state: CallState, sptr: int, slen: int, *rest: int) -> int | Awaitable[int]:
+    def fn(state: GuestCall, sptr: int, slen: int, *rest: int) -> HostResult:
         host = state.host
         OPS[host.name] = OPS.get(host.name, 0) + 1
         try:
@@ -70,35 +70,35 @@ def _op(body: Callable[..., Coroutine[Any, Any, int]], nargs: int) -> Callable[.
     return fn
 
 
-async def _get(state: CallState, store: Any, kptr: int, klen: int) -> int:
+async def _get(state: GuestCall, store: Store, kptr: int, klen: int) -> int:
     value = await store.get(state.read(kptr, klen))
     if value is None:
         state.result = b""
-        return NOT_FOUND
+        return ErrorCode.NOT_FOUND
     state.result = bytes(value)
     return len(state.result)
 
 
-async def _set(state: CallState, store: Any, kptr: int, klen: int, vptr: int, vlen: int) -> int:
+async def _set(state: GuestCall, store: Store, kptr: int, klen: int, vptr: int, vlen: int) -> int:
     await store.set(state.read(kptr, klen), state.read(vptr, vlen))
     return 0
 
 
-async def _delete(state: CallState, store: Any, kptr: int, klen: int) -> int:
+async def _delete(state: GuestCall, store: Store, kptr: int, klen: int) -> int:
     await store.delete(state.read(kptr, klen))
     return 0
 
 
-async def _exists(state: CallState, store: Any, kptr: int, klen: int) -> int:
+async def _exists(state: GuestCall, store: Store, kptr: int, klen: int) -> int:
     return 1 if await store.exists(state.read(kptr, klen)) else 0
 
 
-async def _keys(state: CallState, store: Any, pptr: int, plen: int) -> int:
+async def _keys(state: GuestCall, store: Store, pptr: int, plen: int) -> int:
     state.result = encode_key_list(list(await store.keys(state.read(pptr, plen))))
     return len(state.result)
 
 
-async def _incr(state: CallState, store: Any, kptr: int, klen: int, delta: int, out: int) -> int:
+async def _incr(state: GuestCall, store: Store, kptr: int, klen: int, delta: int, out: int) -> int:
     key = state.read(kptr, klen)
     state.write(out, b"\0" * 8)  # check the output pointer before changing anything
     value = await store.incr(key, delta)
@@ -107,10 +107,10 @@ async def _incr(state: CallState, store: Any, kptr: int, klen: int, delta: int, 
 
 
 IMPORTS = [
-    ImportSpec("kv_get", "iiii", "l", _op(_get, 2), is_async=True),
-    ImportSpec("kv_set", "iiiiii", "i", _op(_set, 4), is_async=True),
-    ImportSpec("kv_delete", "iiii", "i", _op(_delete, 2), is_async=True),
-    ImportSpec("kv_exists", "iiii", "i", _op(_exists, 2), is_async=True),
-    ImportSpec("kv_keys", "iiii", "l", _op(_keys, 2), is_async=True),
-    ImportSpec("kv_incr", "iiiili", "i", _op(_incr, 4), is_async=True),
+    HostImport("kv_get", "iiii", "l", _op(_get, 2), is_async=True),
+    HostImport("kv_set", "iiiiii", "i", _op(_set, 4), is_async=True),
+    HostImport("kv_delete", "iiii", "i", _op(_delete, 2), is_async=True),
+    HostImport("kv_exists", "iiii", "i", _op(_exists, 2), is_async=True),
+    HostImport("kv_keys", "iiii", "l", _op(_keys, 2), is_async=True),
+    HostImport("kv_incr", "iiiili", "i", _op(_incr, 4), is_async=True),
 ]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from ..engine._lowlevel import CallState
-from ._spec import ImportSpec
+from ..engine import HostImport
+from .call import GuestCall
 
 MAX_LINE = 16 * 1024
 _LEVELS = (5, logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR)
 
 
-def log(state: CallState, level: int, ptr: int, length: int) -> None:
+def log(state: GuestCall, level: int, ptr: int, length: int) -> None:
     """Write one guest log line at ``level`` (0 trace … 4 error)."""
     host = state.host
     py_level = _LEVELS[min(max(level, 0), 4)]
@@ -22,4 +22,4 @@ def log(state: CallState, level: int, ptr: int, length: int) -> None:
         host.logger.log(py_level, "[%s] %s", host.name, text.rstrip("\n"))
 
 
-IMPORTS = [ImportSpec("log", "iii", "", log)]
+IMPORTS = [HostImport("log", "iii", "", log)]

@@ -1,101 +1,33 @@
 """``http_send``: outbound HTTP governed by ``allowed_outbound_hosts``.
 
-A destination not on the list is error -2 (DENIED) with a message the guest
+A destination not on the list is error -2 (ErrorCode.DENIED) with a message the guest
 can read, never a trap. Redirects are not followed: the guest sees the 3xx
 and decides, so a redirect can never lead past the allow-list.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..abi_codec import GuestResponse, decode_outbound, encode_response
-from ..engine._lowlevel import CallState
-from ..errors import BadResponse, CapabilityError, ConfigError
-from ._spec import ImportSpec
+from ..engine import HostImport, HostResult
+from ..errors import BadOutboundRequest, CapabilityError, ErrorCode
+from .call import GuestCall
 from .destinations import literal, resolve
-
-DENIED = -2
-TOO_LARGE = -3
-INVALID = -4
-IO = -5
-TIMEOUT = -6
+from .outbound_policy import DEFAULT_PORTS
 
 MAX_RESPONSE = 16 * 1024 * 1024
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True, slots=True)
-class AllowRule:
-    """One ``allowed_outbound_hosts`` entry: ``scheme://host[:port]`` with ``*`` wildcards."""
+if TYPE_CHECKING:
+    import httpx
 
-    scheme: str
-    host: str
-    port: str
-
-    def matches(self, scheme: str, host: str, port: int) -> bool:
-        """Whether a destination is allowed by this rule."""
-        if self.scheme not in ("*", scheme):
-            return False
-        if not fnmatch.fnmatchcase(host.lower(), self.host):
-            return False
-        return self.port == "*" or int(self.port) == port
+_client: httpx.AsyncClient | None = None
 
 
-def parse_rule(entry: str, *, file: str | None = None, field: str | None = None) -> AllowRule:
-    """Parse a manifest entry such as ``https://api.example.com`` or ``http://127.0.0.1:*``."""
-    scheme, sep, rest = entry.partition("://")
-    if not sep or not scheme or not rest or "/" in rest.rstrip("/"):
-        raise ConfigError(
-            f"'{entry}' is not of the form scheme://host[:port] (e.g. https://api.example.com)",
-            file=file,
-            field=field,
-        )
-    rest = rest.rstrip("/")
-    if rest.startswith("["):  # IPv6 literal
-        host, _, tail = rest[1:].partition("]")
-        port = tail[1:] if tail.startswith(":") else ""
-    else:
-        host, _, port = rest.partition(":")
-    if not port:
-        port = str(DEFAULT_PORTS.get(scheme, "*"))
-    if port != "*" and not port.isdigit():
-        raise ConfigError(f"'{entry}': port '{port}' is not a number or *", file=file, field=field)
-    return AllowRule(scheme.lower(), host.lower(), port)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboundPolicy:
-    """The allow-list of one component."""
-
-    rules: tuple[AllowRule, ...] = ()
-    timeout: float = 30.0
-    #: host names may resolve to loopback/private addresses (see destinations.py)
-    allow_private: bool = False
-
-    def check(self, url: str) -> tuple[int, str] | None:
-        """None if ``url`` may be fetched, else ``(error code, reason)``."""
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if scheme not in DEFAULT_PORTS or not parts.hostname:
-            return INVALID, f"'{url}' is not an absolute http(s) URL"
-        try:
-            port = parts.port or DEFAULT_PORTS[scheme]
-        except ValueError:
-            return INVALID, f"'{url}' has an invalid port"
-        if any(r.matches(scheme, parts.hostname, port) for r in self.rules):
-            return None
-        return DENIED, f"destination {scheme}://{parts.hostname}:{port} is not in allowed_outbound_hosts"
-
-
-_client: Any = None
-
-
-def _http_client() -> Any:
+def _http_client() -> httpx.AsyncClient:
     global _client
     if _client is None:
         import httpx  # imported lazily: most components never fetch
@@ -104,15 +36,15 @@ def _http_client() -> Any:
     return _client
 
 
-async def _send(state: CallState, raw: bytes) -> int:
+async def _send(state: GuestCall, raw: bytes) -> int:
     try:
         req = decode_outbound(raw)
         url = req.url.decode()
         method = req.method.decode()
-    except (BadResponse, UnicodeDecodeError) as exc:
+    except (BadOutboundRequest, UnicodeDecodeError) as exc:
         state.result = f"malformed outbound request: {exc}".encode()
-        return INVALID
-    policy: OutboundPolicy = state.host.outbound or OutboundPolicy()
+        return ErrorCode.INVALID
+    policy = state.host.outbound
     refused = policy.check(url)
     if refused is not None:
         state.result = refused[1].encode()
@@ -130,13 +62,13 @@ async def _send(state: CallState, raw: bytes) -> int:
         )
     except httpx.TimeoutException:
         state.result = f"request to {url} timed out".encode()
-        return TIMEOUT
+        return ErrorCode.TIMEOUT
     except (httpx.HTTPError, OSError, ValueError) as exc:
         state.result = f"request to {url} failed: {exc or type(exc).__name__}".encode()
-        return IO
+        return ErrorCode.IO
     if len(resp.content) > MAX_RESPONSE:
         state.result = f"response from {url} is over {MAX_RESPONSE} bytes".encode()
-        return TOO_LARGE
+        return ErrorCode.TOO_LARGE
     headers = [(k, v) for k, v in resp.headers.raw]
     state.result = encode_response(GuestResponse(resp.status_code, headers, resp.content))
     return len(state.result)
@@ -160,9 +92,9 @@ async def _pinned(url: str, headers: Sequence[tuple[bytes, bytes]],
     return pinned, headers, extensions
 
 
-def http_send(state: CallState, ptr: int, length: int) -> Any:
+def http_send(state: GuestCall, ptr: int, length: int) -> HostResult:
     """Send the encoded request at ``ptr``; the response goes to the result slot."""
     return _send(state, state.read(ptr, length))
 
 
-IMPORTS = [ImportSpec("http_send", "ii", "l", http_send, is_async=True)]
+IMPORTS = [HostImport("http_send", "ii", "l", http_send, is_async=True)]

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from ..engine._lowlevel import CallState
-from ._spec import ImportSpec
+from ..engine import HostImport
+from ..errors import ErrorCode
+from .call import GuestCall
 
-NOT_FOUND = -1
-INVALID = -4
 MAX_MESSAGE = 1024 * 1024
 
 
@@ -56,7 +55,7 @@ class LocalBroker:
         self.channels.setdefault((component, channel), set()).add(conn_id)
 
 
-def _channel(state: CallState, ptr: int, length: int) -> str | None:
+def _channel(state: GuestCall, ptr: int, length: int) -> str | None:
     try:
         return state.read(ptr, length).decode()
     except UnicodeDecodeError:
@@ -64,32 +63,32 @@ def _channel(state: CallState, ptr: int, length: int) -> str | None:
         return None
 
 
-def publish(state: CallState, cptr: int, clen: int, dptr: int, dlen: int) -> int:
+def publish(state: GuestCall, cptr: int, clen: int, dptr: int, dlen: int) -> int:
     """Publish ``data`` on a channel; returns how many connections received it."""
     channel = _channel(state, cptr, clen)
     if channel is None:
-        return INVALID
+        return ErrorCode.INVALID
     if dlen > MAX_MESSAGE:
         state.result = f"message of {dlen} bytes is over the {MAX_MESSAGE} limit".encode()
-        return -3
+        return ErrorCode.TOO_LARGE
     data = state.read(dptr, dlen)
     return int(state.host.broker.publish(state.host.name, channel, data))
 
 
-def subscribe(state: CallState, conn_id: int, cptr: int, clen: int) -> int:
+def subscribe(state: GuestCall, conn_id: int, cptr: int, clen: int) -> int:
     """Subscribe one of this component's connections to a channel."""
     channel = _channel(state, cptr, clen)
     if channel is None:
-        return INVALID
+        return ErrorCode.INVALID
     host = state.host
     if host.connections.get(conn_id & 0xFFFFFFFF, host.name) is None:
         state.result = f"connection {conn_id} is closed or not one of '{host.name}'".encode()
-        return NOT_FOUND
+        return ErrorCode.NOT_FOUND
     host.broker.subscribe(host.name, channel, conn_id & 0xFFFFFFFF)
     return 0
 
 
 IMPORTS = [
-    ImportSpec("publish", "iiii", "i", publish),
-    ImportSpec("subscribe", "iii", "i", subscribe),
+    HostImport("publish", "iiii", "i", publish),
+    HostImport("subscribe", "iii", "i", subscribe),
 ]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..engine._lowlevel import CallState
-from ._spec import ImportSpec
+from ..engine import HostImport
+from .call import GuestCall
 
 
-def result_read(state: CallState, ptr: int, length: int) -> int:
+def result_read(state: GuestCall, ptr: int, length: int) -> int:
     """Copy up to ``length`` bytes of the result slot to ``ptr``; return the slot's size."""
     data = state.result
     if length > 0 and data:
@@ -14,4 +14,4 @@ def result_read(state: CallState, ptr: int, length: int) -> int:
     return len(data)
 
 
-IMPORTS = [ImportSpec("result_read", "ii", "i", result_read)]
+IMPORTS = [HostImport("result_read", "ii", "i", result_read)]

@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import struct
 import time
-from typing import Any
 
-from ..engine._lowlevel import CallState
-from ._spec import ImportSpec
+from ..engine import HostImport, HostResult
+from .call import GuestCall
 
 SUBSCRIPTION = 48
 EVENT = 32
@@ -33,7 +32,7 @@ def _now_ns(clock: int) -> int:
     return time.time_ns() if clock == 0 else time.monotonic_ns()
 
 
-def _plan(raw: bytes, count: int) -> tuple[float, list[bytes]]:
+def plan(raw: bytes, count: int) -> tuple[float, list[bytes]]:
     """Seconds to wait and the events to report after it."""
     ready: list[bytes] = []
     clocks: list[tuple[int, int]] = []  # (due in ns from now, userdata)
@@ -53,11 +52,11 @@ def _plan(raw: bytes, count: int) -> tuple[float, list[bytes]]:
     return first / 1e9, [_EVENT.pack(userdata, 0, CLOCK, 0, 0) for due, userdata in clocks if due == first]
 
 
-def poll_oneoff(state: CallState, in_ptr: int, out_ptr: int, count: int, nevents_ptr: int) -> Any:
+def poll_oneoff(state: GuestCall, in_ptr: int, out_ptr: int, count: int, nevents_ptr: int) -> HostResult:
     """The WASI call; returns an errno (0) once the events are written."""
     if count <= 0 or count > 4096:
         return EINVAL
-    wait, events = _plan(state.read(in_ptr, count * SUBSCRIPTION), count)
+    wait, events = plan(state.read(in_ptr, count * SUBSCRIPTION), count)
 
     def finish() -> int:
         state.write(out_ptr, b"".join(events))
@@ -74,4 +73,4 @@ def poll_oneoff(state: CallState, in_ptr: int, out_ptr: int, count: int, nevents
     return sleep()
 
 
-IMPORTS = [ImportSpec("poll_oneoff", "iiii", "i", poll_oneoff, is_async=True, module="wasi_snapshot_preview1")]
+IMPORTS = [HostImport("poll_oneoff", "iiii", "i", poll_oneoff, is_async=True, module="wasi_snapshot_preview1")]

@@ -67,16 +67,23 @@ _c_void_p = ctypes.c_void_p
 _monotonic = time.monotonic
 
 
-class CallState:
-    """Per-instance state that host imports need while a guest call runs."""
+class HostCall:
+    """What a host import sees of the guest instance that called it.
 
-    __slots__ = ("ctx", "err", "err_ref", "host", "mem_ref", "memory", "pending", "pending_results", "result",
-                 "sockets", "stream", "trap", "trap_ref")
+    The engine owns the slots here: the guest's memory (:meth:`read`,
+    :meth:`write`), the result slot of docs/abi.md (:attr:`result`) and the
+    call machinery. Capabilities subclass it to add their per-instance state
+    (the engine never looks at it) and override the two lifecycle hooks:
+    :meth:`after_event` (after each event an instance handled) and
+    :meth:`release` (the instance is being discarded).
+    """
 
-    def __init__(self, ctx: Any, host: Any) -> None:
-        self.ctx = ctx
-        #: the component's host object (capabilities); opaque to this module
-        self.host = host
+    __slots__ = ("ctx", "err", "err_ref", "mem_ref", "memory", "pending", "pending_results", "result", "trap",
+                 "trap_ref")
+
+    def __init__(self) -> None:
+        #: the Store's context, set by the engine when it creates the instance
+        self.ctx: Any = None
         #: ``wasmtime_extern_t`` of the guest's exported memory, set after instantiation
         self.memory: Any = None
         #: the result slot of docs/abi.md
@@ -85,15 +92,17 @@ class CallState:
         self.pending: asyncio.Future[int] | None = None
         self.pending_results: Any = None
         self.mem_ref: Any = None
-        #: the response stream of the HTTP request being handled (see capabilities/streams.py)
-        self.stream: Any = None
-        #: outbound sockets this instance opened (see capabilities/outbound_sockets.py)
-        self.sockets: Any = None
         self.trap: Any = None
         self.err: Any = None
         self.trap_ref: Any = None
         self.err_ref: Any = None
         self.fresh_outputs()
+
+    def after_event(self) -> None:
+        """Hook: the instance finished handling one event (an HTTP request included)."""
+
+    def release(self) -> None:
+        """Hook: the instance is being discarded; close what the guest opened through imports."""
 
     def fresh_outputs(self) -> None:
         """Null trap/error out-pointers for the next call (reused while calls succeed)."""
@@ -125,7 +134,7 @@ class CallState:
 
 
 #: the state of the guest currently being polled (see module docstring)
-CURRENT: CallState | None = None
+CURRENT: HostCall | None = None
 
 
 def _trap_message(trap: Any, err: Any) -> str:
@@ -147,7 +156,7 @@ def _exit_status(err: Any) -> int | None:
     return None
 
 
-async def drive(state: CallState, future: Any, trap: Any, err: Any, deadline: float,
+async def drive(state: HostCall, future: Any, trap: Any, err: Any, deadline: float,
                 polled: bool = False) -> int | None:
     """Poll a call future to completion; returns a WASI exit status if the guest exited.
 
@@ -237,7 +246,7 @@ async def _take_turn() -> None:
 
 
 async def call(
-    state: CallState, func_ref: Any, args: Any, nargs: int, results: Any, nresults: int, deadline: float
+    state: HostCall, func_ref: Any, args: Any, nargs: int, results: Any, nresults: int, deadline: float
 ) -> int | None:
     """Call a function (``byref`` of a ``wasmtime_func_t``) asynchronously; see :func:`drive`."""
     trap, err = state.trap, state.err
@@ -270,7 +279,7 @@ async def call(
             state.fresh_outputs()
 
 
-async def instantiate(state: CallState, pre: Any, deadline: float) -> Any:
+async def instantiate(state: HostCall, pre: Any, deadline: float) -> Any:
     """Instantiate an InstancePre asynchronously; returns the ``wasmtime_instance_t``."""
     inst = ffi.wasmtime_instance_t()
     trap = POINTER(ffi.wasm_trap_t)()
@@ -292,7 +301,7 @@ def export(ctx: Any, inst: Any, name: bytes) -> Any:
 # Host imports
 # ---------------------------------------------------------------------------
 
-#: a host import body: ``(state, *int args) -> int | None | Awaitable[int]``
+#: a host import body: ``(call, *int args) -> int | None | Awaitable[int]``
 HostFn = Callable[..., Any]
 
 _KEEP: list[Any] = []  # ctypes callbacks must outlive the linker
@@ -318,17 +327,9 @@ def _trap_ptr(message: str) -> Any:
     return ffi.wasmtime_trap_new(data, len(data))
 
 
-def _store_result(results: Any, value: int) -> None:
-    results[0].of.i64 = value  # i32 results read the low half; kind is preset
-
-
-def _set_kind(results: Any, nresults: int, kind: int) -> None:
-    if nresults:
-        results[0].kind = kind
-
-
-def define_sync(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn) -> None:
-    """Define ``wasm_server.<name>`` as a synchronous host import."""
+def define_sync(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn,
+                module: bytes = b"wasm_server") -> None:
+    """Define ``<module>.<name>`` as a synchronous host import."""
 
     def trampoline(_env: Any, _caller: Any, args: Any, nargs: int, results: Any, nresults: int) -> int:
         try:
@@ -341,11 +342,11 @@ def define_sync(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn)
                     results[0].of.i32 = value
             return 0
         except Exception as exc:  # a host import must never unwind into C
-            return _cast(_trap_ptr(f"wasm_server.{name.decode()}: {exc}"), _c_void_p).value or 0
+            return _cast(_trap_ptr(f"{label}: {exc}"), _c_void_p).value or 0
 
+    label = f"{module.decode()}.{name.decode()}"
     cb = ffi.wasmtime_func_callback_t(trampoline)
     _KEEP.append(cb)
-    module = b"wasm_server"
     error = ffi.wasmtime_linker_define_func(linker, module, len(module), name, len(name), ty, cb, None, _no_finalizer)
     if error:
         raise WasmtimeError._from_ptr(error)
@@ -353,7 +354,7 @@ def define_sync(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn)
 
 def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn,
                  module: bytes = b"wasm_server") -> None:
-    """Define ``wasm_server.<name>`` as an async host import.
+    """Define ``<module>.<name>`` as an async host import.
 
     ``fn`` returns an awaitable of the import's integer result. If the
     awaitable finishes without suspending (a local SQLite read), the guest
@@ -404,12 +405,13 @@ def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn
             cont.contents.callback = continuation
             cont.contents.finalizer = _no_finalizer
         except Exception as exc:
-            trap_ret[0] = _trap_ptr(f"wasm_server.{name.decode()}: {exc}")
+            trap_ret[0] = _trap_ptr(f"{label}: {exc}")
             # Wasmtime polls the continuation even when a trap is returned: it must be a
             # valid "done" callback, or the process aborts (a guest could crash the server)
             cont.contents.callback = ready
             cont.contents.finalizer = _no_finalizer
 
+    label = f"{module.decode()}.{name.decode()}"
     cb = ffi.wasmtime_func_async_callback_t(trampoline)
     _KEEP.extend((cb, continuation, ready))
     error = ffi.wasmtime_linker_define_async_func(

@@ -9,11 +9,12 @@ from typing import Any
 import wasmtime
 from wasmtime import _ffi as ffi
 
-from ..capabilities.files import wasi_config
 from ..errors import GuestError, Overloaded
 from . import _lowlevel as ll
+from ._lowlevel import HostCall
 from .limits import Limits
 from .runtime import LoadedModule, Runtime
+from .wasi import WasiContext
 
 #: the smallest request buffer asked for, so small requests never regrow it
 REQUEST_BUFFER_MIN = 16 * 1024
@@ -26,13 +27,18 @@ def _func(item: Any) -> Any:
 
 
 class GuestInstance:
-    """A Store + instance of a component, with its exports looked up once."""
+    """A Store + instance of a component, with its exports looked up once.
+
+    ``state`` is the :class:`HostCall` its creator made for it (the capabilities'
+    per-instance state); the engine calls its ``after_event`` hook after each
+    event and its ``release`` hook when the instance is released.
+    """
 
     __slots__ = ("_alloc_args", "_handle_args", "_i32_result", "_i64_result", "alloc", "handle", "idle_since",
                  "inst", "reqbuf", "reqbuf_cap", "reqbuf_ptr", "runtime_pool", "start", "state", "store",
                  "uses")
 
-    def __init__(self, store: wasmtime.Store, state: ll.CallState) -> None:
+    def __init__(self, store: wasmtime.Store, state: HostCall) -> None:
         self.store = store
         self.state = state
         self.uses = 0
@@ -56,26 +62,30 @@ class GuestInstance:
         cls,
         runtime: Runtime,
         loaded: LoadedModule,
-        host: Any,
+        state: HostCall,
         limits: Limits,
-        wasi: wasmtime.WasiConfig | None = None,
+        wasi: WasiContext,
         deadline: float | None = None,
     ) -> GuestInstance:
-        """Instantiate ``loaded`` in a fresh Store under ``limits``; runs ``_initialize``."""
+        """Instantiate ``loaded`` in a fresh Store under ``limits``; runs ``_initialize``.
+
+        ``state`` is what the host imports see while this instance runs (one per
+        instance); it is released with the instance, also when this fails."""
         store = wasmtime.Store(runtime.engine)
         store.set_limits(memory_size=limits.memory)
-        store.set_wasi(wasi if wasi is not None else wasi_config(getattr(host, "files", ())))
+        store.set_wasi(wasi.config())
         ctx = store._context()
         # every epoch tick the guest yields to the event loop (see _lowlevel)
         ffi.wasmtime_context_epoch_deadline_async_yield_and_update(ctx, 1)
-        self = cls(store, ll.CallState(ctx, host))
+        state.ctx = ctx
+        self = cls(store, state)
         self.runtime_pool = runtime.pool_size
         if deadline is None:
             deadline = time.monotonic() + limits.timeout
         try:
             await self._start(loaded, deadline)
         except BaseException:
-            store.close()  # give the pooled slot back now, not at garbage collection
+            self.release()  # give the pooled slot back now, not at garbage collection
             raise
         return self
 
@@ -125,6 +135,7 @@ class GuestInstance:
         hargs[2].of.i32 = len(payload)
         out = self._i64_result
         await ll.call(state, self.handle, hargs, 3, out, 1, deadline)
+        state.after_event()
         return int(out[0].of.i64)
 
     async def _buffer(self, size: int, deadline: float) -> int:
@@ -151,15 +162,13 @@ class GuestInstance:
         return 0 if status is None else status
 
     def release(self) -> None:
-        """Close what the guest opened through host calls (outbound sockets) and free the
+        """Release the host state (what the guest opened through imports) and free the
         Store now: its pooled slot must not wait for the garbage collector (an exception's
         traceback can keep this object alive for a while)."""
-        sockets = self.state.sockets
-        if sockets:
-            for sock in sockets.values():
-                sock.close()
-        self.state.sockets = None
-        self.store.close()
+        try:
+            self.state.release()
+        finally:
+            self.store.close()
 
     def read(self, ptr: int, length: int) -> bytes:
         """Copy bytes out of the guest's memory."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from wasmtime import _ffi as ffi
 
 from ..errors import LoadError
 from .cache import ModuleCache
+from .imports import HostImport, define_imports
 
 #: how often the epoch advances; a CPU-bound guest yields to the loop this often.
 #: (Measured on hello: 5 ms, 10 ms and no ticker at all give the same throughput.)
@@ -56,15 +58,14 @@ class LoadedModule:
 class Runtime:
     """One Wasmtime engine per process, with its linker and compiled-module cache.
 
-    Host imports are defined once on the linker by ``define_imports`` (a
-    callable receiving the raw linker pointer), so every InstancePre shares
-    them.
+    The host imports are defined once on the linker (after WASI: some replace
+    WASI functions), so every InstancePre shares them.
     """
 
     def __init__(
         self,
         cache_dir: Path | None,
-        define_imports: Any = None,
+        imports: Sequence[HostImport] = (),
         *,
         max_memory: int = 64 * 1024 * 1024,
         pool_size: int = DEFAULT_POOL_SIZE,
@@ -79,8 +80,7 @@ class Runtime:
         self.cache = ModuleCache(self.engine, cache_dir, fingerprint="epoch;speed")
         self.linker = wasmtime.Linker(self.engine)
         self.linker.define_wasi()
-        if define_imports is not None:
-            define_imports(self.linker.ptr())
+        define_imports(self.linker, imports)
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick, name="wasm-epoch", daemon=True)
         self._ticker.start()

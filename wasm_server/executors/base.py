@@ -17,4 +17,6 @@ class Executor(Protocol):
         """Instantiate once at load time and verify the module fits this ABI."""
 
     async def handle(self, request: GuestRequest, sink: ResponseSink | None = None) -> GuestResponse:
-        """Run one request; raises GuestError / GuestTimeout / BadResponse on failure."""
+        """Run one request; raises GuestError / GuestTimeout / BadResponse on failure.
+
+        ``sink`` is where a guest that streams its response sends it."""

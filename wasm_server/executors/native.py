@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..abi_codec import ABI_VERSION, KIND_HTTP_REQUEST, GuestRequest, GuestResponse, decode_response, encode_request
-from ..capabilities import ComponentHost
+from ..capabilities import ComponentHost, GuestCall
 from ..engine import GuestInstance, Limits, LoadedModule, Runtime
 from ..errors import GuestError, LoadError
 from ..protocol.response import ResponseSink
@@ -38,7 +38,8 @@ class NativeExecutor:
         self.host = host
         self.limits = limits
         self.instance_reuse = instance_reuse
-        self._idle: list[GuestInstance] = []
+        #: pooled instances with their host state, oldest first
+        self._idle: list[tuple[GuestInstance, GuestCall]] = []
 
     async def check(self) -> None:
         """Refuse modules that are not ABI v1 with a message saying why."""
@@ -49,7 +50,7 @@ class NativeExecutor:
             raise LoadError(f"{origin}: not a wasm-server ABI module, missing exports {missing}{hint}")
         deadline = time.monotonic() + self.limits.timeout
         try:
-            inst = await self._new(deadline)
+            inst, _ = await self._new(deadline)
             try:
                 version = await inst.call_i32(b"wasm_server_abi_version", deadline)
             finally:
@@ -62,24 +63,25 @@ class NativeExecutor:
                 f"this server supports version {ABI_VERSION}"
             )
 
-    async def _new(self, deadline: float) -> GuestInstance:
-        return await GuestInstance.create(
-            self.runtime, self.loaded, self.host, self.limits, deadline=deadline
-        )
+    async def _new(self, deadline: float) -> tuple[GuestInstance, GuestCall]:
+        call = self.host.new_call()
+        inst = await GuestInstance.create(self.runtime, self.loaded, call, self.limits, self.host.wasi, deadline)
+        return inst, call
 
     async def new_instance(self) -> GuestInstance:
         """A fresh instance for a connection (it lives as long as the connection)."""
-        return await self._new(time.monotonic() + self.limits.timeout)
+        inst, _ = await self._new(time.monotonic() + self.limits.timeout)
+        return inst
 
     async def deliver(self, inst: GuestInstance, kind: int, payload: bytes) -> int:
         """One connection event, under the component's deadline."""
         return await inst.event(kind, payload, time.monotonic() + self.limits.timeout)
 
     async def handle(self, request: GuestRequest, sink: ResponseSink | None = None) -> GuestResponse:
-        """Run one request in a fresh or pooled instance (``sink``: where a streamed body goes)."""
+        """Run one request in a fresh or pooled instance (``sink``: see capabilities/streams.py)."""
         deadline = time.monotonic() + self.limits.timeout
-        inst = self._idle.pop() if self._idle else await self._new(deadline)
-        inst.state.stream = sink
+        inst, call = self._idle.pop() if self._idle else await self._new(deadline)
+        call.headers, call.sink = request.headers, sink  # GuestCall.begin_request, inlined: hot path
         reuse = False
         try:
             ret = await inst.event(KIND_HTTP_REQUEST, encode_request(request), deadline)
@@ -88,12 +90,11 @@ class NativeExecutor:
             response = decode_response(inst.read(ret >> 32, ret & 0xFFFFFFFF))
             reuse = inst.uses < self.instance_reuse and len(self._idle) < self.limits.idle_instances
         finally:
-            inst.state.stream = None
             if not reuse:
                 inst.release()
         if reuse:
             inst.idle_since = time.monotonic()
-            self._idle.append(inst)
+            self._idle.append((inst, call))
         return response
 
     def evict_idle(self, older_than: float = IDLE_SECONDS) -> int:
@@ -101,9 +102,9 @@ class NativeExecutor:
         The list is oldest first (``handle`` takes the most recent), so this trims its head."""
         cutoff = time.monotonic() - older_than
         stale = 0
-        while stale < len(self._idle) and self._idle[stale].idle_since < cutoff:
+        while stale < len(self._idle) and self._idle[stale][0].idle_since < cutoff:
             stale += 1
-        for inst in self._idle[:stale]:
+        for inst, _ in self._idle[:stale]:
             inst.release()
         del self._idle[:stale]
         return stale

@@ -2,27 +2,20 @@
 
 The request arrives as CGI environment variables with the body on stdin; the
 program prints headers, a blank line and the body on stdout. ``Status:`` sets
-the status, ``Location:`` without ``Status:`` means 302, stderr goes to the
-server log.
+the status, ``Location:`` without ``Status:`` means 302. stderr goes to the
+server log, bounded per request like a native guest's output (capabilities/stdio.py).
 """
 
 from __future__ import annotations
 
-import ctypes
 import time
 from urllib.parse import unquote
 
-import wasmtime
-from wasmtime import _ffi as ffi
-
 from ..abi_codec import GuestRequest, GuestResponse
 from ..capabilities import ComponentHost
-from ..capabilities.files import grant
-from ..engine import GuestInstance, Limits, LoadedModule, Runtime
+from ..engine import GuestInstance, Limits, LoadedModule, Runtime, WasiContext
 from ..errors import BadResponse, GuestError, LoadError
 from ..protocol.response import ResponseSink
-
-MAX_OUTPUT = 64 * 1024 * 1024
 
 
 def cgi_environment(req: GuestRequest, server_name: str, server_port: str) -> dict[str, str]:
@@ -118,40 +111,25 @@ class WagiExecutor:
         if "_start" not in self.loaded.exports:
             raise LoadError(f"{self.loaded.origin}: abi = \"wagi\" needs a WASI command exporting _start")
 
-    def _wasi(self, req: GuestRequest, out: bytearray) -> wasmtime.WasiConfig:
-        cfg = grant(wasmtime.WasiConfig(), self.host.files)
+    def _wasi(self, req: GuestRequest) -> WasiContext:
         env = cgi_environment(req, self.server_name, self.server_port)
-        cfg.env = list(env.items())
         query = env["QUERY_STRING"]
-        cfg.argv = [self.name, *(unquote(q) for q in query.split("&") if q)]
-
-        def stdout(data: bytes) -> int:
-            if len(out) + len(data) > MAX_OUTPUT:
-                return -1  # the guest sees a write error
-            out.extend(data)
-            return len(data)
-
-        def stderr(data: bytes) -> int:
-            for line in data.decode("utf-8", "replace").splitlines():
-                if line:
-                    self.host.logger.warning("[%s] %s", self.name, line)
-            return len(data)
-
-        cfg.stdout_custom = stdout
-        cfg.stderr_custom = stderr
-        vec = ffi.wasm_byte_vec_t()
-        body = req.body
-        ffi.wasm_byte_vec_new(ctypes.byref(vec), len(body), (ctypes.c_ubyte * len(body)).from_buffer_copy(body))
-        ffi.wasi_config_set_stdin_bytes(cfg.ptr(), ctypes.byref(vec))
-        return cfg
+        return WasiContext(
+            preopens=self.host.wasi.preopens,
+            argv=(self.name, *(unquote(q) for q in query.split("&") if q)),
+            env=tuple(env.items()),
+            stdin=req.body,
+        )
 
     async def handle(self, request: GuestRequest, sink: ResponseSink | None = None) -> GuestResponse:
-        """Run the program for one request and parse what it printed."""
+        """Run the program for one request and parse what it printed (``sink`` is unused:
+        a CGI response is complete when the program exits)."""
         deadline = time.monotonic() + self.limits.timeout
-        out = bytearray()
+        call = self.host.new_call()
+        out = call.stdout = bytearray()  # stdout is the CGI response; stderr goes to the log
+        call.begin_request(request.headers, None)
         inst = await GuestInstance.create(
-            self.runtime, self.loaded, self.host, self.limits, wasi=self._wasi(request, out),
-            deadline=deadline,
+            self.runtime, self.loaded, call, self.limits, self._wasi(request), deadline
         )
         try:
             status = await inst.run_start(deadline)

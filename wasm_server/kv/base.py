@@ -9,13 +9,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
-from ..errors import CapabilityError, ConfigError
-
-# ABI error codes a KV call can return (docs/abi.md, "Error codes")
-DENIED = -2
-TOO_LARGE = -3
-INVALID = -4
-IO = -5
+from ..errors import CapabilityError, ConfigError, ErrorCode
 
 DEFAULT_MAX_VALUE = 1024 * 1024
 DEFAULT_TIMEOUT = 2.0  # seconds, redis stores
@@ -131,7 +125,7 @@ def check_value(config: StoreConfig, value: bytes) -> None:
     """Raise TOO_LARGE if ``value`` is over the store's limit."""
     if len(value) > config.max_value_size:
         raise KVError(
-            TOO_LARGE,
+            ErrorCode.TOO_LARGE,
             f"value is {len(value)} bytes; the limit of store '{config.label}' is {config.max_value_size}",
         )
 
@@ -139,16 +133,16 @@ def check_value(config: StoreConfig, value: bytes) -> None:
 def check_delta(label: str, delta: int) -> None:
     """Deltas are i64 in the ABI; refuse others before touching the store."""
     if not I64_MIN <= delta <= I64_MAX:
-        raise KVError(INVALID, f"increment {delta} for store '{label}' is not a signed 64-bit integer")
+        raise KVError(ErrorCode.INVALID, f"increment {delta} for store '{label}' is not a signed 64-bit integer")
 
 
 def add_to_counter(label: str, key: bytes, raw: bytes | None, delta: int) -> int:
     """``raw`` (a decimal counter, None = 0) plus ``delta``; INVALID if not a counter or out of range."""
     if raw is not None and not _DECIMAL.fullmatch(raw):
-        raise KVError(INVALID, f"value of key {key[:64]!r} in store '{label}' is not a decimal integer")
+        raise KVError(ErrorCode.INVALID, f"value of key {key[:64]!r} in store '{label}' is not a decimal integer")
     value = delta if raw is None else int(raw) + delta if len(raw) <= _MAX_DIGITS else None
     if value is None or not I64_MIN <= value <= I64_MAX:
-        raise KVError(INVALID, f"counter {key[:64]!r} in store '{label}' would leave the signed 64-bit range")
+        raise KVError(ErrorCode.INVALID, f"counter {key[:64]!r} in store '{label}' would leave the signed 64-bit range")
     return value
 
 

@@ -17,10 +17,10 @@ import logging
 import re
 from typing import Any
 
-from .base import INVALID, IO, KVError, StoreConfig, add_to_counter, check_delta, check_value
+from ..errors import ErrorCode
+from .base import KVError, StoreConfig, add_to_counter, check_delta, check_value
 
 log = logging.getLogger("wasm_server")
-TIMEOUT = -6
 SCAN_COUNT = 500
 POOL_SIZE = 64
 DEFAULT_PREFIX = "wasm-server:kv:"
@@ -113,7 +113,7 @@ class RedisStore:
         import redis.asyncio as redis
 
         if not config.url:
-            raise KVError(IO, f"store '{config.label}' has type redis but no url")
+            raise KVError(ErrorCode.IO, f"store '{config.label}' has type redis but no url")
         self.config = config
         prefix = config.prefix if config.prefix is not None else DEFAULT_PREFIX
         self.namespace = prefix.encode() + config.label.encode() + b":"
@@ -139,14 +139,15 @@ class RedisStore:
         label = self.config.label
         if isinstance(exc, rex.TimeoutError):
             # the command may still run once Redis wakes up: the guest was not told it succeeded
-            return KVError(TIMEOUT, f"store '{label}': Redis did not answer {what} within {self.config.timeout:g} s")
+            return KVError(ErrorCode.TIMEOUT,
+                           f"store '{label}': Redis did not answer {what} within {self.config.timeout:g} s")
         if isinstance(exc, rex.ResponseError):
             if "not an integer" in str(exc) or "overflow" in str(exc):
-                return KVError(INVALID, f"value in store '{label}' is not a decimal integer "
+                return KVError(ErrorCode.INVALID, f"value in store '{label}' is not a decimal integer "
                                         "(or the counter would overflow)")
-            return KVError(IO, f"store '{label}': Redis refused {what}: {exc}")
+            return KVError(ErrorCode.IO, f"store '{label}': Redis refused {what}: {exc}")
         if isinstance(exc, (rex.RedisError, OSError)):  # connection refused/reset, no pooled connection free …
-            return KVError(IO, f"store '{label}' unavailable: {exc}")
+            return KVError(ErrorCode.IO, f"store '{label}' unavailable: {exc}")
         return exc  # ours (KVError from a counter check) or a bug: as it is
 
     async def get(self, key: bytes) -> bytes | None:
@@ -187,7 +188,7 @@ class RedisStore:
         try:
             return int(await self._do("INCRBY", self.client.incrby(self._key(key), delta)))
         except KVError as exc:
-            if exc.code != INVALID:
+            if exc.code != ErrorCode.INVALID:
                 raise
         return int(await self._do("INCRBY", self._incr_checked(key, delta)))
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
-from .base import DEFAULT_MAX_VALUE, DEFAULT_TIMEOUT, DENIED, KVError, Store, StoreConfig
+from ..errors import ConfigError, ErrorCode
+from .base import DEFAULT_MAX_VALUE, DEFAULT_TIMEOUT, KVError, Store, StoreConfig
 from .memory import MemoryStore
 from .sqlite import SqliteFile, SqliteStore
 
@@ -104,7 +104,7 @@ class StoreManager:
         if store is None:
             cfg = self.configs.get(label)
             if cfg is None:
-                raise KVError(DENIED, f"store '{label}' is not configured")
+                raise KVError(ErrorCode.DENIED, f"store '{label}' is not configured")
             store = self._open[label] = self._create(cfg)
         return store
 

@@ -31,7 +31,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from .base import IO, KVError, StoreConfig, add_to_counter, check_delta, check_value, prefix_end
+from ..errors import ErrorCode
+from .base import KVError, StoreConfig, add_to_counter, check_delta, check_value, prefix_end
 
 BUSY_TIMEOUT_MS = 5000
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
@@ -104,7 +105,8 @@ class SqliteFile:
     def open(cls, path: Path, synchronous: str = "normal") -> SqliteFile:
         """Open (creating) the file with the pragmas explained in the module docstring."""
         if sqlite3.sqlite_version_info < _MIN_VERSION:
-            raise KVError(IO, f"the KV store needs SQLite 3.24 or newer; Python uses {sqlite3.sqlite_version}")
+            raise KVError(ErrorCode.IO,
+                          f"the KV store needs SQLite 3.24 or newer; Python uses {sqlite3.sqlite_version}")
         adder = _Adder()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +123,7 @@ class SqliteFile:
                 db.close()
                 raise
         except (OSError, sqlite3.Error) as exc:
-            raise KVError(IO, f"cannot open the KV file {path}: {exc}") from None
+            raise KVError(ErrorCode.IO, f"cannot open the KV file {path}: {exc}") from None
         return cls(db, adder)
 
     def close(self) -> None:
@@ -142,7 +144,7 @@ class SqliteStore:
         self.use_returning = use_returning
 
     def _fail(self, exc: sqlite3.Error) -> KVError:
-        return KVError(IO, f"store '{self.label}': {exc}")
+        return KVError(ErrorCode.IO, f"store '{self.label}': {exc}")
 
     async def get(self, key: bytes) -> bytes | None:
         """The value, or None."""

@@ -1,7 +1,8 @@
 /* A test guest that exercises every host capability through the C SDK.
    GET /kv/set?k=v, /kv/get?k, /kv/exists?k, /kv/delete?k, /kv/keys?prefix,
    /kv/incr?k, /kv/other?k (an undeclared store), /var?name, /fetch?url, /log?text,
-   /env (the environment it sees), /read?path, /write?path (the sandbox) */
+   /env (the environment it sees), /read?path, /write?path (the sandbox),
+   /print?text (a line on stdout and one on stderr), /flood?n (n 100-byte lines on stderr) */
 #include "wasm_server.h"
 
 #include <errno.h>
@@ -126,6 +127,15 @@ static ws_response *probe(const ws_request *req) {
             ok = (fclose(f) == 0) && ok;
             res = ws_response_plain(200, ok ? "wrote\n" : "write failed\n");
         }
+    } else if (!strcmp(path, "/print")) {
+        printf("stdout says %s\n", q);
+        fflush(stdout);
+        fprintf(stderr, "stderr says %s\n", q);
+        res = ws_response_plain(200, "printed\n");
+    } else if (!strcmp(path, "/flood")) {
+        /* q = number of 100-byte lines to write to stderr */
+        for (int i = 0, n = atoi(q); i < n; i++) fprintf(stderr, "flood %05d %087d\n", i, 0);
+        res = ws_response_plain(200, "flooded\n");
     } else if (!strcmp(path, "/log")) {
         ws_logf(WS_WARN, "probe says %s", q);
         res = ws_response_plain(200, "logged\n");
