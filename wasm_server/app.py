@@ -18,7 +18,7 @@ from .abi_codec import GuestRequest, GuestResponse
 from .capabilities import ALL_IMPORTS, LoadEnv, configure
 from .capabilities.pubsub import LocalBroker
 from .engine import Runtime
-from .errors import BadResponse, ConfigError, GuestError, GuestTimeout, LoadError, Overloaded
+from .errors import BadResponse, GuestError, GuestTimeout, LoadError, Overloaded
 from .executors import Executor, NativeExecutor, WagiExecutor
 from .executors.gate import Gate
 from .kv import StoreManager
