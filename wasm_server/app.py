@@ -243,18 +243,18 @@ class App:
             closing = Request(req.method, req.target, req.headers, req.body, False, req.http_version)
             return await self.respond(closing, client), None
         # imported here: the websockets package costs ~30 ms of start-up and most apps never upgrade
-        from .net.websocket import WebSocketSession, accept_response, handshake_error
+        from .net.session import SessionLimits
+        from .net.websocket import upgrade
 
-        problem = handshake_error(req.headers)
-        if problem is not None:
-            return error_response(400, f"bad WebSocket handshake: {problem}"), None
         executor = self.executors[match.target]
         assert isinstance(executor, NativeExecutor)
+        comp = next(c for c in self.spec.components if c.name == match.target)
         greq = GuestRequest(req.method, req.target, match.route.encode(), match.base.encode("latin-1"),
                             match.path_info.encode("latin-1"), client.encode(),
                             [(k.encode(), v.encode("latin-1")) for k, v in match.params], req.headers, b"")
-        session = WebSocketSession(executor, self.connections, proto.transport, greq, client)
-        return accept_response(req.headers), session
+        limits = SessionLimits(comp.max_connections, comp.idle_timeout)
+        return upgrade(executor, self.connections, limits, proto.transport, greq, client,
+                       max_message=comp.websocket_message)
 
     def live_instances(self) -> dict[str, int]:
         """Requests running now, per component (each runs in its own instance)."""

@@ -1,22 +1,40 @@
-"""WebSocket connections: the handshake, and a session per connection.
+"""WebSocket connections: the handshake, and a session per connection (RFC 6455, RFC 7692).
 
-Frames are parsed by the sans-I/O core of the ``websockets`` package
-(masking, ping/pong, close handshake, size limits); this module assembles
-fragmented messages and delivers WS_OPEN / WS_MESSAGE / WS_CLOSE events to a
-guest instance that lives as long as the connection (docs/abi.md).
+Frames are parsed by the sans-I/O core of the ``websockets`` package (masking,
+reserved bits, opcodes, control frames, ping/pong, the close handshake and
+close codes, the message size limit, permessage-deflate). This module adds
+what the guest's contract needs on top, before a message reaches the guest:
+
+- a message is assembled from its fragments in linear time, and a message in
+  more than :data:`MAX_FRAGMENTS` frames fails the connection with 1008 (each
+  frame costs a parse and an event-loop turn's share of work even when empty);
+- a text message must be UTF-8, checked incrementally as fragments arrive (a
+  code point split across two fragments is fine): invalid is 1007;
+- ``limits.websocket_message`` bounds a message after inflating (1009), so a
+  compression bomb is refused, not inflated.
+
+The instance, event order, ``connections.max``, the idle timeout and flow
+control are the shared session's (:mod:`wasm_server.net.session`). Events:
+WS_OPEN, WS_MESSAGE, WS_CLOSE (docs/abi.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import codecs
 import hashlib
-import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Protocol as TypingProtocol
 
+from websockets.exceptions import InvalidHeader, NegotiationError
 from websockets.exceptions import ProtocolError as WsProtocolError
-from websockets.frames import Close, Frame, Opcode
+from websockets.extensions import Extension
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+from websockets.frames import Close, CloseCode, Frame, Opcode
+from websockets.headers import build_extension, parse_extension
 from websockets.protocol import Protocol, Side, State
+from websockets.typing import ExtensionName, ExtensionParameter
 
 from ..abi_codec import (
     KIND_WS_CLOSE,
@@ -28,16 +46,38 @@ from ..abi_codec import (
     encode_ws_close,
     encode_ws_message,
 )
-from ..engine import GuestInstance
-from ..executors import NativeExecutor
-from ..protocol.http1 import Headers
-from .connections import ConnectionRegistry, EventPump
-
-log = logging.getLogger("wasm_server")
+from ..protocol.http1 import Headers, error_response
+from .connections import ConnectionRegistry
+from .flow import StreamTransport
+from .session import ConnectionSession, EventTarget, SessionLimits
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#: the default of ``limits.websocket_message``
 MAX_MESSAGE = 1024 * 1024
-HIGH_WATER = 256 * 1024
+#: frames in one message; past it: close 1008 (policy), whatever the message's size
+MAX_FRAGMENTS = 4096
+#: how long a close handshake the host started may wait for the peer's close frame
+CLOSE_TIMEOUT = 2.0
+#: a close reason must fit a control frame (125 bytes) with its 2-byte code
+MAX_REASON = 123
+
+
+def _deflate_factory() -> ServerPerMessageDeflateFactory:
+    # websockets' own server defaults: 4 KiB windows and memLevel 5 keep a
+    # connection's zlib state near 64 KiB instead of ~300 KiB at the maximum,
+    # which matters at connections.max = 1000
+    return ServerPerMessageDeflateFactory(server_max_window_bits=12, client_max_window_bits=12,
+                                          compress_settings={"memLevel": 5})
+
+
+class Socket(StreamTransport, TypingProtocol):
+    """The transport a WebSocket session writes to (the HTTP connection it took over)."""
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes for the peer."""
+
+    def close(self) -> None:
+        """Close after writing what is queued."""
 
 
 def handshake_error(headers: Headers) -> str | None:
@@ -58,83 +98,160 @@ def handshake_error(headers: Headers) -> str | None:
     return None
 
 
-def accept_response(headers: Headers) -> bytes:
+def negotiate(headers: Headers) -> tuple[bytes | None, list[Extension]]:
+    """Answer the client's ``Sec-WebSocket-Extensions`` offers (RFC 7692: permessage-deflate
+    is the one extension served): the response header value (None: no extension) and the
+    extensions in use. An offer with unknown or invalid parameters is declined, as RFC 7692
+    §5 requires; an unparsable header raises ``ValueError`` (the client gets 400)."""
+    offers: list[tuple[ExtensionName, Sequence[ExtensionParameter]]] = []
+    for header, value in headers:
+        if header == b"sec-websocket-extensions":
+            try:
+                offers += parse_extension(value.decode("latin-1"))
+            except InvalidHeader as exc:
+                raise ValueError(f"invalid Sec-WebSocket-Extensions: {exc}") from None
+    factory = _deflate_factory()
+    accepted: list[Extension] = []
+    answers: list[tuple[ExtensionName, Sequence[ExtensionParameter]]] = []
+    for name, params in offers:
+        if name != factory.name:
+            continue
+        try:
+            answer, extension = factory.process_request_params(params, accepted)
+        except NegotiationError:
+            continue  # declined; the client may have offered a variant we accept next
+        accepted.append(extension)
+        answers.append((name, answer))
+    return (build_extension(answers).encode() if answers else None), accepted
+
+
+def accept_response(headers: Headers, extensions: bytes | None = None) -> bytes:
     """The 101 Switching Protocols response for a valid upgrade request."""
     key = dict(headers)[b"sec-websocket-key"]
     accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+    ext = b"sec-websocket-extensions: " + extensions + b"\r\n" if extensions else b""
     # written by hand: the generic encoder leaves Connection to the server's keep-alive logic
     return (b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
-            b"sec-websocket-accept: " + accept + b"\r\n\r\n")
+            b"sec-websocket-accept: " + accept + b"\r\n" + ext + b"\r\n")
 
 
-class WebSocketSession:
+def upgrade(target: EventTarget, registry: ConnectionRegistry, limits: SessionLimits, transport: Socket,
+            request: GuestRequest, peer: str, *, max_message: int) -> tuple[bytes, WebSocketSession | None]:
+    """Answer a WebSocket upgrade of ``request``: 400 for a bad handshake, 503 when the
+    component has ``connections.max`` live connections, else 101 and the session (the
+    caller writes the bytes, then calls :meth:`WebSocketSession.start`)."""
+    problem = handshake_error(request.headers)
+    extensions: tuple[bytes | None, list[Extension]] = (None, [])
+    if problem is None:
+        try:
+            extensions = negotiate(request.headers)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem is not None:
+        return error_response(400, f"bad WebSocket handshake: {problem}"), None
+    answer, accepted = extensions
+    session = WebSocketSession(target, registry, limits, transport, request, peer, max_message=max_message,
+                               extensions=accepted)
+    if not session.admit():
+        busy = error_response(503, f"component '{target.name}' has {limits.max_connections} connections, "
+                              "its limit; try again later")
+        return busy.replace(b"\r\n\r\n", b"\r\nretry-after: 1\r\n\r\n", 1), None
+    return accept_response(request.headers, answer), session
+
+
+class WebSocketSession(ConnectionSession):
     """One WebSocket connection and its guest instance."""
 
-    def __init__(self, executor: NativeExecutor, registry: ConnectionRegistry, transport: Any,
-                 request: GuestRequest, peer: str, max_message: int = MAX_MESSAGE) -> None:
-        self.executor = executor
-        self.component = executor.name
-        self.registry = registry
+    end_kind = KIND_WS_CLOSE
+
+    def __init__(self, target: EventTarget, registry: ConnectionRegistry, limits: SessionLimits,
+                 transport: Socket, request: GuestRequest, peer: str, *, max_message: int = MAX_MESSAGE,
+                 extensions: Sequence[Extension] = ()) -> None:
+        super().__init__(target, registry, limits)
         self.transport = transport
         self.request = request
         self.peer = peer
-        self.conn_id = registry.next_id()
+        # the protocol enforces max_message over a whole message, after inflating
         self.proto = Protocol(Side.SERVER, state=State.OPEN, max_size=max_message)
-        self.instance: GuestInstance | None = None
-        self.fragments: list[bytes] = []
-        self.fragment_binary = False
-        self.closed = False
-        self.close_delivered = False
-        self.pump = EventPump(self._deliver, self._failed)
+        self.proto.extensions = list(extensions)
+        # the message being assembled
+        self._parts: list[bytes] = []
+        self._binary = False
+        self._utf8: codecs.IncrementalDecoder | None = None
+        #: the host failed the connection (1007/1008): later frames are not looked at
+        self._failed = False
+        self._linger: asyncio.TimerHandle | None = None
+
+    # -- what the HTTP edge calls --------------------------------------------------
 
     def start(self, first_bytes: bytes) -> None:
-        """Register, announce WS_OPEN to the guest, and process bytes that came with the upgrade."""
-        self.registry.add(self)
-        self.pump.push(KIND_WS_OPEN, encode_conn(self.conn_id) + encode_request(self.request))
+        """The 101 is written: announce WS_OPEN and process bytes that came with the upgrade."""
+        if self.transport.is_closing():  # the client left during the upgrade
+            self.end(KIND_WS_CLOSE, encode_ws_close(self.conn_id, CloseCode.ABNORMAL_CLOSURE, b""))
+            return
+        self.attach(self.transport)
+        self.push(KIND_WS_OPEN, encode_conn(self.conn_id) + encode_request(self.request))
         if first_bytes:
             self.data_received(first_bytes)
 
     def data_received(self, data: bytes) -> None:
         """Bytes from the peer: frames become events; pings and closes are answered here."""
+        self.touch()
         self.proto.receive_data(data)
-        for frame in self.proto.events_received():
-            if not isinstance(frame, Frame):
-                continue
-            op = frame.opcode
-            if op in (Opcode.TEXT, Opcode.BINARY):
-                self.fragments = [bytes(frame.data)]
-                self.fragment_binary = op == Opcode.BINARY
-                if frame.fin:
-                    self._message()
-            elif op == Opcode.CONT:
-                self.fragments.append(bytes(frame.data))
-                if sum(len(f) for f in self.fragments) > (self.proto.max_message_size or MAX_MESSAGE):
-                    self.close(1009, b"message too big")
-                elif frame.fin:
-                    self._message()
-            elif op == Opcode.CLOSE:
-                close = Close.parse(frame.data) if frame.data else Close(1005, "")
-                self._close_event(close.code, close.reason.encode())
+        for event in self.proto.events_received():
+            if self._failed:
+                break  # RFC 6455 §7.1.7: nothing more is processed once the connection failed
+            if isinstance(event, Frame):
+                self._frame(event)
         self._flush()
-        if self.proto.state is State.CLOSED or isinstance(self.proto.parser_exc, WsProtocolError):
-            self.transport.close()
 
-    def _message(self) -> None:
-        data = b"".join(self.fragments)
-        self.fragments = []
-        if not self.pump.push(KIND_WS_MESSAGE, encode_ws_message(self.conn_id, self.fragment_binary, data)):
-            self.transport.pause_reading()
+    def connection_lost(self, exc: Exception | None = None) -> None:
+        """The TCP connection is gone (the guest gets 1006 if no close frame came)."""
+        if self._linger is not None:
+            self._linger.cancel()
+        self.end(KIND_WS_CLOSE, encode_ws_close(self.conn_id, CloseCode.ABNORMAL_CLOSURE, b""))
 
-    def _close_event(self, code: int, reason: bytes) -> None:
-        if not self.close_delivered:
-            self.close_delivered = True
-            self.registry.remove(self.conn_id)
-            self.pump.push(KIND_WS_CLOSE, encode_ws_close(self.conn_id, code, reason))
+    # -- frames -------------------------------------------------------------------------
 
-    def connection_lost(self) -> None:
-        """The TCP connection is gone (1006 if no close frame came)."""
-        self.closed = True
-        self._close_event(1006, b"")
+    def _frame(self, frame: Frame) -> None:
+        op = frame.opcode
+        if op is Opcode.TEXT or op is Opcode.BINARY:
+            # the protocol already refused a new message inside an unfinished one (1002)
+            self._parts = []
+            self._binary = op is Opcode.BINARY
+            self._utf8 = None if self._binary else codecs.getincrementaldecoder("utf-8")()
+            self._fragment(frame)
+        elif op is Opcode.CONT:
+            self._fragment(frame)
+        elif op is Opcode.CLOSE:
+            close = Close.parse(frame.data)  # checked by the protocol already; empty → 1005
+            self.end(KIND_WS_CLOSE, encode_ws_close(self.conn_id, close.code, close.reason.encode()))
+        # PING is answered by the protocol, PONG needs nothing
+
+    def _fragment(self, frame: Frame) -> None:
+        parts = self._parts
+        if len(parts) >= MAX_FRAGMENTS:
+            self._fail(CloseCode.POLICY_VIOLATION, f"a message in more than {MAX_FRAGMENTS} frames")
+            return
+        data = bytes(frame.data)
+        if self._utf8 is not None:
+            try:
+                self._utf8.decode(data, frame.fin)
+            except UnicodeDecodeError:
+                self._fail(CloseCode.INVALID_DATA, "text message is not valid UTF-8")
+                return
+        parts.append(data)
+        if frame.fin:
+            message = parts[0] if len(parts) == 1 else b"".join(parts)
+            self._parts = []
+            self._utf8 = None
+            self.push(KIND_WS_MESSAGE, encode_ws_message(self.conn_id, self._binary, message))
+
+    def _fail(self, code: int, reason: str) -> None:
+        self._failed = True
+        self._parts = []
+        self.proto.fail(code, reason)
+        self.end(KIND_WS_CLOSE, encode_ws_close(self.conn_id, code, reason.encode()))
 
     def _flush(self) -> None:
         for chunk in self.proto.data_to_send():
@@ -144,58 +261,54 @@ class WebSocketSession:
                 self.transport.write(chunk)
             else:  # websockets' signal that the TCP connection should end now
                 self.transport.close()
-                self._close_event(self.proto.close_code or 1006, (self.proto.close_reason or "").encode())
+                code, reason = self._close_status()
+                self.end(KIND_WS_CLOSE, encode_ws_close(self.conn_id, code, reason))
 
-    async def _deliver(self, kind: int, payload: bytes) -> int:
-        if self.instance is None:
-            if kind == KIND_WS_CLOSE:
-                return 0
-            self.instance = await self.executor.new_instance()
-        ret = await self.executor.deliver(self.instance, kind, payload)
-        if kind == KIND_WS_CLOSE:
-            self.instance.release()
-            self.instance = None
-        elif ret < 0:
-            self.close(1008 if kind == KIND_WS_OPEN else 1011, b"closed by the service")
-        if len(self.pump.queue) < self.pump.max_queue // 2 and not self.transport.is_closing():
-            self.transport.resume_reading()
-        return ret
+    def _close_status(self) -> tuple[int, bytes]:
+        """The code the connection closed with: the peer's, else ours, else 1006."""
+        close = self.proto.close_rcvd or self.proto.close_sent
+        if close is None:
+            return CloseCode.ABNORMAL_CLOSURE, b""
+        return close.code, close.reason.encode()
 
-    def _drop_instance(self) -> None:
-        if self.instance is not None:
-            self.instance.release()
-        self.instance = None
+    # -- the session's hooks -----------------------------------------------------------
 
-    def _failed(self, exc: Exception) -> None:
-        log.error("%s: WebSocket %s closed: the guest failed: %s", self.component, self.peer, exc)
-        self._drop_instance()
-        self.close(1011, b"internal error")
+    def event_done(self, kind: int, ret: int) -> None:
+        if ret < 0:
+            self.close(CloseCode.POLICY_VIOLATION if kind == KIND_WS_OPEN else CloseCode.INTERNAL_ERROR,
+                       b"closed by the service")
+
+    def on_idle(self) -> None:
+        self.close(CloseCode.GOING_AWAY, b"idle timeout")
 
     # -- what host imports call ------------------------------------------------
 
     def send(self, data: bytes, *, binary: bool = True) -> bool:
-        """Send one message; False if the connection is closing."""
-        if self.closed or self.proto.state is not State.OPEN:
+        """Send one message; False if the connection is closing (or text is not UTF-8)."""
+        if self.ended or self.proto.state is not State.OPEN:
             return False
         if binary:
             self.proto.send_binary(data)
         else:
             try:
-                text = data.decode()
+                data.decode()
             except UnicodeDecodeError:
                 return False
-            self.proto.send_text(text.encode())
+            self.proto.send_text(data)
+        self.touch()
         self._flush()
         return True
 
     def close(self, code: int = 1000, reason: bytes = b"") -> None:
         """Start the close handshake (or drop the connection if it is already closing)."""
         if self.proto.state is State.OPEN:
+            text = reason[:MAX_REASON].decode("utf-8", "ignore")
             try:
-                self.proto.send_close(code, reason.decode("utf-8", "replace"))
-            except WsProtocolError:
-                self.proto.send_close(1011, "")
+                self.proto.send_close(code, text)
+            except WsProtocolError:  # a code one may not send (1005, 1006, 999 …)
+                self.proto.send_close(CloseCode.INTERNAL_ERROR, "")
             self._flush()
-        self._close_event(code, reason)
-        if not self.transport.is_closing():
-            asyncio.get_running_loop().call_later(2.0, self.transport.close)  # peer did not answer the close
+        self.end(KIND_WS_CLOSE, encode_ws_close(self.conn_id, code, reason))
+        if self._linger is None and not self.transport.is_closing():
+            # the peer did not answer the close frame in time
+            self._linger = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self.transport.close)
