@@ -6,8 +6,8 @@ close codes, the message size limit, permessage-deflate). This module adds
 what the guest's contract needs on top, before a message reaches the guest:
 
 - a message is assembled from its fragments in linear time, and a message in
-  more than :data:`MAX_FRAGMENTS` frames fails the connection with 1008 (each
-  frame costs a parse and an event-loop turn's share of work even when empty);
+  more than :data:`MAX_FRAGMENTS` frames fails the connection with 1009 (each
+  frame costs a parse even when empty: the cap bounds the work per message);
 - a text message must be UTF-8, checked incrementally as fragments arrive (a
   code point split across two fragments is fine): invalid is 1007;
 - ``limits.websocket_message`` bounds a message after inflating (1009), so a
@@ -27,7 +27,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Protocol as TypingProtocol
 
-from websockets.exceptions import InvalidHeader, NegotiationError
+from websockets.exceptions import InvalidHeader, NegotiationError, PayloadTooBig
 from websockets.exceptions import ProtocolError as WsProtocolError
 from websockets.extensions import Extension
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
@@ -54,7 +54,7 @@ from .session import ConnectionSession, EventTarget, SessionLimits
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #: the default of ``limits.websocket_message``
 MAX_MESSAGE = 1024 * 1024
-#: frames in one message; past it: close 1008 (policy), whatever the message's size
+#: frames in one message; past it: close 1009, whatever the message's size in bytes
 MAX_FRAGMENTS = 4096
 #: how long a close handshake the host started may wait for the peer's close frame
 CLOSE_TIMEOUT = 2.0
@@ -68,6 +68,61 @@ def _deflate_factory() -> ServerPerMessageDeflateFactory:
     # which matters at connections.max = 1000
     return ServerPerMessageDeflateFactory(server_max_window_bits=12, client_max_window_bits=12,
                                           compress_settings={"memLevel": 5})
+
+
+class TooManyFragments(PayloadTooBig):
+    """A message in more than :data:`MAX_FRAGMENTS` frames (close 1009: too big to
+    process, counted in frames rather than bytes)."""
+
+    def __init__(self) -> None:
+        super().__init__(None, MAX_FRAGMENTS)
+
+    def __str__(self) -> str:
+        return f"a message in more than {MAX_FRAGMENTS} frames"
+
+
+class _Protocol(Protocol):
+    """websockets' protocol, with the checks a message needs before it reaches a guest.
+
+    They run as each frame is parsed, not on the parsed frames afterwards: a frame that
+    fails them must stop the parse right there, or the protocol would already have
+    answered the frames behind it in the same read (a close echoed, pings ponged).
+    An exception raised here fails the connection through websockets' own mapping:
+    ``UnicodeDecodeError`` → 1007, ``PayloadTooBig`` → 1009, ``ProtocolError`` → 1002.
+    """
+
+    def __init__(self, max_message: int) -> None:
+        # max_size covers a whole message, after inflating (permessage-deflate stops
+        # inflating at the limit, so a compression bomb costs no memory)
+        super().__init__(Side.SERVER, state=State.OPEN, max_size=max_message)
+        self._fragments = 0
+        self._utf8: codecs.IncrementalDecoder | None = None
+
+    def recv_frame(self, frame: Frame) -> None:
+        op = frame.opcode
+        if op is Opcode.CLOSE:
+            # RFC 6455 §5.4 lets control frames come between fragments and §7 lets either
+            # side close at any time (websockets would fail with 1002): the unfinished
+            # message is dropped with the connection
+            self.current_size = None
+        elif op is Opcode.CONT and self.current_size is not None:
+            self._check(frame)
+        elif (op is Opcode.TEXT or op is Opcode.BINARY) and self.current_size is None:
+            self._fragments = 0
+            self._utf8 = codecs.getincrementaldecoder("utf-8")() if op is Opcode.TEXT else None
+            self._check(frame)
+        # anything else (CONT outside a message, a new message inside one) is the
+        # protocol's own ProtocolError, raised by recv_frame
+        super().recv_frame(frame)
+
+    def _check(self, frame: Frame) -> None:
+        self._fragments += 1
+        if self._fragments > MAX_FRAGMENTS:
+            raise TooManyFragments
+        if self._utf8 is not None:
+            # incremental: a code point split across fragments is fine, an invalid byte
+            # fails at once rather than when the message ends
+            self._utf8.decode(frame.data, frame.fin)
 
 
 class Socket(StreamTransport, TypingProtocol):
@@ -171,15 +226,11 @@ class WebSocketSession(ConnectionSession):
         self.transport = transport
         self.request = request
         self.peer = peer
-        # the protocol enforces max_message over a whole message, after inflating
-        self.proto = Protocol(Side.SERVER, state=State.OPEN, max_size=max_message)
+        self.proto = _Protocol(max_message)
         self.proto.extensions = list(extensions)
         # the message being assembled
         self._parts: list[bytes] = []
         self._binary = False
-        self._utf8: codecs.IncrementalDecoder | None = None
-        #: the host failed the connection (1007/1008): later frames are not looked at
-        self._failed = False
         self._linger: asyncio.TimerHandle | None = None
 
     # -- what the HTTP edge calls --------------------------------------------------
@@ -199,8 +250,6 @@ class WebSocketSession(ConnectionSession):
         self.touch()
         self.proto.receive_data(data)
         for event in self.proto.events_received():
-            if self._failed:
-                break  # RFC 6455 §7.1.7: nothing more is processed once the connection failed
             if isinstance(event, Frame):
                 self._frame(event)
         self._flush()
@@ -217,41 +266,20 @@ class WebSocketSession(ConnectionSession):
         op = frame.opcode
         if op is Opcode.TEXT or op is Opcode.BINARY:
             # the protocol already refused a new message inside an unfinished one (1002)
-            self._parts = []
+            self._parts = [bytes(frame.data)]
             self._binary = op is Opcode.BINARY
-            self._utf8 = None if self._binary else codecs.getincrementaldecoder("utf-8")()
-            self._fragment(frame)
         elif op is Opcode.CONT:
-            self._fragment(frame)
+            self._parts.append(bytes(frame.data))  # linear: no re-counting per fragment
         elif op is Opcode.CLOSE:
             close = Close.parse(frame.data)  # checked by the protocol already; empty → 1005
             self.end(KIND_WS_CLOSE, encode_ws_close(self.conn_id, close.code, close.reason.encode()))
-        # PING is answered by the protocol, PONG needs nothing
-
-    def _fragment(self, frame: Frame) -> None:
-        parts = self._parts
-        if len(parts) >= MAX_FRAGMENTS:
-            self._fail(CloseCode.POLICY_VIOLATION, f"a message in more than {MAX_FRAGMENTS} frames")
             return
-        data = bytes(frame.data)
-        if self._utf8 is not None:
-            try:
-                self._utf8.decode(data, frame.fin)
-            except UnicodeDecodeError:
-                self._fail(CloseCode.INVALID_DATA, "text message is not valid UTF-8")
-                return
-        parts.append(data)
+        else:
+            return  # PING is answered by the protocol, PONG needs nothing
         if frame.fin:
-            message = parts[0] if len(parts) == 1 else b"".join(parts)
-            self._parts = []
-            self._utf8 = None
-            self.push(KIND_WS_MESSAGE, encode_ws_message(self.conn_id, self._binary, message))
-
-    def _fail(self, code: int, reason: str) -> None:
-        self._failed = True
-        self._parts = []
-        self.proto.fail(code, reason)
-        self.end(KIND_WS_CLOSE, encode_ws_close(self.conn_id, code, reason.encode()))
+            parts, self._parts = self._parts, []
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
+            self.push(KIND_WS_MESSAGE, encode_ws_message(self.conn_id, self._binary, data))
 
     def _flush(self) -> None:
         for chunk in self.proto.data_to_send():
