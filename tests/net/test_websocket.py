@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import tracemalloc
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -30,6 +31,8 @@ from tests.wsfuzz import (
     parse_frames,
 )
 from wasm_server.abi_codec import KIND_WS_MESSAGE, KIND_WS_OPEN, GuestRequest
+from wasm_server.errors import ConfigError
+from wasm_server.manifest import load_manifest
 from wasm_server.net.connections import ConnectionRegistry
 from wasm_server.net.session import SessionLimits
 from wasm_server.net.websocket import MAX_FRAGMENTS, WebSocketSession, negotiate, upgrade
@@ -316,3 +319,29 @@ async def test_compressed_text_is_checked_after_inflating() -> None:
 async def test_rsv1_without_negotiation_is_1002() -> None:
     _, t = await feed([Frame(TEXT, deflate(b"hi", zlib.compressobj(wbits=-15)), rsv=0b100)])
     assert close_code(t) == 1002
+
+
+# -- limits.websocket_message in the manifest ---------------------------------------------------
+
+
+def manifest(tmp_path: Path, limits: str) -> Path:
+    path = tmp_path / "wasm-server.toml"
+    path.write_text('[[component]]\nname = "ws"\nsource = "ws.wasm"\nroutes = [{ path = "/ws", websocket = true }]\n'
+                    f"[component.limits]\n{limits}\n")
+    return path
+
+
+@pytest.mark.parametrize(("value", "size"), [(None, 1 << 20), ('"64KiB"', 64 << 10), ('"64MiB"', 64 << 20),
+                                             ("4096", 4096)])
+def test_websocket_message_limit_defaults_to_1mib_and_goes_up_to_64mib(tmp_path: Path, value: str | None,
+                                                                      size: int) -> None:
+    (comp,) = load_manifest(manifest(tmp_path, f"websocket_message = {value}" if value else "")).components
+    assert comp.websocket_message == size
+
+
+@pytest.mark.parametrize(("value", "reason"), [('"65MiB"', "over the 64MiB maximum"), ('"1GiB"', "over the 64MiB"),
+                                               ("0", "expected a size"), ('"lots"', "expected a size")])
+def test_websocket_message_limit_past_64mib_is_refused_at_load(tmp_path: Path, value: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_manifest(manifest(tmp_path, f"websocket_message = {value}"))
+    assert "limits.websocket_message" in str(info.value) and reason in str(info.value)

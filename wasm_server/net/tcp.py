@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+from typing import cast
 
 from ..abi_codec import KIND_TCP_CLOSE, KIND_TCP_CONNECT, KIND_TCP_DATA, encode_conn, encode_connect, encode_data
 from .connections import ConnectionRegistry
@@ -20,12 +20,13 @@ from .session import ConnectionSession, EventTarget, SessionLimits
 log = logging.getLogger("wasm_server")
 
 
-def format_addr(addr: Any) -> str:
-    """``ip:port`` / ``[ipv6]:port`` from a socket address tuple (asyncio's ``peername``)."""
-    if not addr:
+def format_addr(addr: object) -> str:
+    """``ip:port`` / ``[ipv6]:port`` from a socket address tuple (asyncio's ``peername``;
+    IPv6 tuples carry flow info and scope id too); "" for anything else."""
+    if not isinstance(addr, tuple) or len(addr) < 2:
         return ""
     host, port = addr[0], addr[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
 class TcpService:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Any, cast
+from typing import cast
 
 from ..abi_codec import KIND_UDP_DATAGRAM, encode_datagram
 from .connections import ConnectionRegistry
@@ -58,7 +58,7 @@ class UdpSession(GuestSession, asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
-    def datagram_received(self, data: bytes, addr: Any) -> None:
+    def datagram_received(self, data: bytes, addr: object) -> None:
         if self.pump.full():
             self.dropped += 1
             return
