@@ -34,8 +34,11 @@ from wasm_server.abi_codec import KIND_WS_MESSAGE, KIND_WS_OPEN, GuestRequest
 from wasm_server.errors import ConfigError
 from wasm_server.manifest import load_manifest
 from wasm_server.net.connections import ConnectionRegistry
+from wasm_server.net.http import HttpProtocol, HttpServer
 from wasm_server.net.session import SessionLimits
+from wasm_server.net.tcp import TcpSession
 from wasm_server.net.websocket import MAX_FRAGMENTS, WebSocketSession, negotiate, upgrade
+from wasm_server.protocol.http1 import Request
 
 LIMITS = SessionLimits(max_connections=10, idle_timeout=300.0)
 KEY = [(b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ==")]
@@ -345,3 +348,46 @@ def test_websocket_message_limit_past_64mib_is_refused_at_load(tmp_path: Path, v
     with pytest.raises(ConfigError) as info:
         load_manifest(manifest(tmp_path, f"websocket_message = {value}"))
     assert "limits.websocket_message" in str(info.value) and reason in str(info.value)
+
+
+# -- the seams around the session --------------------------------------------------------------
+
+
+async def test_tcp_and_websocket_connections_of_a_component_count_together() -> None:
+    registry, target = ConnectionRegistry(), FakeTarget()
+    limits = SessionLimits(max_connections=1, idle_timeout=300.0)
+    request = GuestRequest(b"GET", b"/ws", headers=UPGRADE)
+    answer, _ = upgrade(target, registry, limits, FakeTransport(), request, "a", max_message=1024)  # type: ignore[arg-type]
+    assert answer.startswith(b"HTTP/1.1 101")
+    tcp = TcpSession(target, registry, limits)  # type: ignore[arg-type]
+    t = FakeTransport()
+    tcp.connection_made(t)
+    assert t.aborted
+
+
+async def test_the_http_edge_hands_the_connection_and_its_write_pressure_to_the_session() -> None:
+    registry, target = ConnectionRegistry(), FakeTarget()
+
+    async def respond(req: Request, client: str, stream: object = None) -> bytes:
+        raise AssertionError("an upgrade is not a plain request")
+
+    async def up(req: Request, client: str, proto: HttpProtocol, rest: bytes) -> tuple[bytes, object]:
+        request = GuestRequest(req.method, req.target, headers=req.headers)
+        return upgrade(target, registry, LIMITS, proto.transport, request, client,  # type: ignore[arg-type]
+                       max_message=1024)
+
+    proto = HttpProtocol(HttpServer(respond, upgrade=up))  # type: ignore[arg-type]
+    t = FakeTransport()
+    proto.connection_made(t)
+    head = b"".join(b"%s: %s\r\n" % pair for pair in UPGRADE)
+    proto.data_received(b"GET /ws HTTP/1.1\r\nhost: x\r\n" + head + b"\r\n" + Frame(TEXT, b"early").encode())
+    await settle()
+    assert t.out.startswith(b"HTTP/1.1 101")
+    assert ws_messages(target.events) == [(False, b"early")]  # bytes behind the head were not lost
+    proto.pause_writing()
+    assert not t.reading  # the peer does not read: the session stops reading from it
+    proto.resume_writing()
+    assert t.reading
+    proto.connection_lost(None)
+    await settle()
+    assert ws_close_codes(target.events) == [1006] and registry.groups["comp"].sessions == set()
