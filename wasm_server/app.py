@@ -46,6 +46,7 @@ class App:
         self.stores = stores
         self.executors: dict[str, Executor] = {}
         self.stats: dict[str, ComponentStats] = {}
+        self._components = {c.name: c for c in spec.components}
         self.closed = False
         self._evictor: asyncio.TimerHandle | None = None
         #: request ids: "<pid in hex>-<counter in hex>", unique per server process
@@ -207,19 +208,19 @@ class App:
             closing = Request(req.method, req.target, req.headers, req.body, False, req.http_version)
             return await self.dispatch(closing, match, client, _NO_STREAM)
         # imported here: the websockets package costs ~30 ms of start-up and most apps never upgrade
-        from .net.websocket import WebSocketSession, accept_headers, handshake_error
+        from .net.session import SessionLimits
+        from .net.websocket import upgrade
 
-        problem = handshake_error(req.headers)
-        if problem is not None:
-            return error(400, f"bad WebSocket handshake: {problem}", close=True)
         executor = self.executors[match.target]
         if not isinstance(executor, NativeExecutor):  # refused at load; never a crash here
             return error(501, f"component '{match.target}' cannot serve WebSockets", close=True)
+        comp = self._components[match.target]
         greq = GuestRequest(req.method, req.target, match.route.encode(), match.base.encode("latin-1"),
                             match.path_info.encode("latin-1"), client.encode(),
                             [(k.encode(), v.encode("latin-1")) for k, v in match.params], req.headers, b"")
-        session = WebSocketSession(executor, self.connections, transport, greq, client)
-        return Upgraded(accept_headers(req.headers), session)
+        limits = SessionLimits(comp.max_connections, comp.idle_timeout)
+        return upgrade(executor, self.connections, limits, transport, greq, client,
+                       max_message=comp.websocket_message)
 
     def running_requests(self) -> dict[str, int]:
         """Requests running now, per component."""

@@ -55,6 +55,9 @@ class ListenSpec:
 
 DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_IDLE_TIMEOUT = 300.0
+#: ``limits.websocket_message``: the default and the most a manifest may allow
+DEFAULT_WEBSOCKET_MESSAGE = 1024 * 1024
+MAX_WEBSOCKET_MESSAGE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,8 @@ class ComponentSpec:
     udp: tuple[ListenSpec, ...] = ()
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    #: the largest WebSocket message accepted, in bytes after inflating
+    websocket_message: int = DEFAULT_WEBSOCKET_MESSAGE
     #: outbound host names may resolve to loopback/private addresses
     allow_private_networks: bool = False
     #: read-only directories the guest sees: (host directory, guest path)
@@ -275,9 +280,14 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
         if not isinstance(v, str):
             raise f.error(f"variables.{k}", f"expected a string value, got {v!r}")
     limits = _Fields(f.table_("limits"), file, f.name("limits"),
-                     {"memory", "timeout", "concurrency", "queue", "idle_instances"})
+                     {"memory", "timeout", "concurrency", "queue", "idle_instances", "websocket_message"})
     memory = parse_size(limits.table.get("memory", DEFAULT_MEMORY), file=file, field=limits.name("memory"))
     timeout = parse_duration(limits.table.get("timeout", DEFAULT_TIMEOUT), file=file, field=limits.name("timeout"))
+    ws_message = parse_size(limits.table.get("websocket_message", DEFAULT_WEBSOCKET_MESSAGE), file=file,
+                            field=limits.name("websocket_message"))
+    if ws_message > MAX_WEBSOCKET_MESSAGE:
+        raise limits.error("websocket_message", f"{ws_message} bytes is over the 64MiB maximum "
+                           "(a message is held whole in memory before the guest sees it)")
     rules = tuple(
         parse_rule(e, file=file, field=f.name(f"allowed_outbound_hosts[{i}]"))
         for i, e in enumerate(f.str_list("allowed_outbound_hosts"))
@@ -316,6 +326,7 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
         udp=udp,
         max_connections=conns.integer("max", DEFAULT_MAX_CONNECTIONS),
         idle_timeout=idle,
+        websocket_message=ws_message,
     )
 
 

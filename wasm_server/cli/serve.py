@@ -17,8 +17,9 @@ from ..manifest import AppSpec
 from ..net.access_log import AccessLog
 from ..net.http import ConnectionLimits, HttpServer, NoUpgrades
 from ..net.listeners import Bind, parse_port_map, plan
+from ..net.session import SessionLimits
 from ..net.tcp import TcpService
-from ..net.udp import UdpService
+from ..net.udp import UdpSession
 from ..protocol.http1 import Request
 from ..protocol.response import Response, ResponseSink, error
 from ..routing import routes_table
@@ -150,14 +151,14 @@ class _Nothing(NoUpgrades):
 
 
 async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind], *,
-                             reuse_port: bool = False) -> list[TcpService | UdpService]:
+                             reuse_port: bool = False) -> list[TcpService | UdpSession]:
     """Open every TCP/UDP listener of the plan; one TcpService per component."""
     from ..errors import WasmServerError
     from ..executors import NativeExecutor
 
     comps = {c.name: c for c in spec.components}
     tcp: dict[str, TcpService] = {}
-    services: list[TcpService | UdpService] = []
+    services: list[TcpService | UdpSession] = []
     for b in binds:
         executor = app.executors[b.component]
         assert isinstance(executor, NativeExecutor)
@@ -166,12 +167,12 @@ async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind], *,
             if b.protocol == "tcp":
                 svc = tcp.get(b.component)
                 if svc is None:
-                    svc = tcp[b.component] = TcpService(executor, app.connections, comp.max_connections,
-                                                        comp.idle_timeout)
+                    limits = SessionLimits(comp.max_connections, comp.idle_timeout)
+                    svc = tcp[b.component] = TcpService(executor, app.connections, limits)
                     services.append(svc)
                 await svc.listen(b.host, b.port, reuse_port=reuse_port)
             else:
-                udp = UdpService(executor, app.connections)
+                udp = UdpSession(executor, app.connections)
                 await udp.listen(b.host, b.port, reuse_port=reuse_port)
                 services.append(udp)
         except OSError as exc:

@@ -1,24 +1,17 @@
-"""Live connections (TCP and WebSocket) and the per-connection event pump.
+"""The registry of a process's live connections, what host imports look up by id.
 
-Each connection gets its own guest instance for its whole life, so the guest
-can keep per-connection state in memory. Its events (connect, data, close)
-run one at a time, in order, through an :class:`EventPump`; a trap in one
-connection's instance closes that connection only.
+Connection ids are what a guest holds; the registry turns one back into the
+live connection, only for the component that owns it. The sessions
+themselves (instance, event pump, limits) are in :mod:`wasm_server.net.session`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import logging
-import time
-from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..errors import GuestError, Overloaded
-
-log = logging.getLogger("wasm_server")
+if TYPE_CHECKING:  # session.py builds on this module
+    from .session import SessionGroup
 
 
 class Conn(Protocol):
@@ -35,14 +28,25 @@ class Conn(Protocol):
         """Close the connection (code/reason used by WebSockets)."""
 
 
+class DatagramSocket(Protocol):
+    """What ``udp_send`` needs from a UDP listener."""
+
+    component: str
+
+    def sendto(self, peer: str, data: bytes) -> bool:
+        """Send one datagram to ``peer`` ("ip:port"); False if the socket is closed."""
+
+
 class ConnectionRegistry:
-    """Connection ids → connections, shared by every component of a process."""
+    """Connection ids → connections, shared by every component of an app."""
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
         self.conns: dict[int, Conn] = {}
         #: UDP listeners by socket id (``udp_send`` replies from the right socket)
-        self.udp: dict[int, Any] = {}
+        self.udp: dict[int, DatagramSocket] = {}
+        #: per component: its live TCP and WebSocket sessions, under ``connections.max``
+        self.groups: dict[str, SessionGroup] = {}
 
     def next_id(self) -> int:
         """A fresh connection id (ids are never reused within a process)."""
@@ -60,53 +64,3 @@ class ConnectionRegistry:
         """The connection, if it is live and belongs to ``component``."""
         conn = self.conns.get(conn_id)
         return conn if conn is not None and conn.component == component else None
-
-    def count(self, component: str) -> int:
-        """Live connections of a component."""
-        return sum(1 for c in self.conns.values() if c.component == component)
-
-
-Handler = Callable[[int, bytes], Awaitable[int]]
-
-
-class EventPump:
-    """Delivers a connection's events to its guest, one at a time, in order."""
-
-    def __init__(self, deliver: Handler, on_fail: Callable[[Exception], None], max_queue: int = 256) -> None:
-        self.deliver = deliver
-        self.on_fail = on_fail
-        self.max_queue = max_queue
-        self.queue: deque[tuple[int, bytes]] = deque()
-        self.task: asyncio.Task[None] | None = None
-        self.failed = False
-        self.last_active = time.monotonic()
-
-    def push(self, kind: int, payload: bytes) -> bool:
-        """Queue an event; False if the queue is over its bound (caller applies backpressure)."""
-        if self.failed:
-            return True
-        self.queue.append((kind, payload))
-        self.last_active = time.monotonic()
-        if self.task is None or self.task.done():
-            self.task = asyncio.ensure_future(self._run())
-        return len(self.queue) < self.max_queue
-
-    def busy(self) -> bool:
-        """Whether events are queued or running."""
-        return bool(self.queue) or (self.task is not None and not self.task.done())
-
-    async def _run(self) -> None:
-        while self.queue and not self.failed:
-            kind, payload = self.queue.popleft()
-            try:
-                await self.deliver(kind, payload)
-            except (GuestError, Overloaded) as exc:
-                self.failed = True
-                self.queue.clear()
-                self.on_fail(exc)
-            except Exception as exc:  # a host bug must not kill the loop
-                log.exception("internal error delivering event %d", kind)
-                self.failed = True
-                self.queue.clear()
-                self.on_fail(exc)
-            self.last_active = time.monotonic()

@@ -130,9 +130,13 @@ class HttpProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.writable.clear()
+        if self.session is not None:
+            self.session.pause_writing()  # the WebSocket's flow control stops reading
 
     def resume_writing(self) -> None:
         self.writable.set()
+        if self.session is not None:
+            self.session.resume_writing()
 
     def data_received(self, data: bytes) -> None:
         self.last_active = self.server.loop.time()

@@ -6,7 +6,10 @@ datagrams; "sessions" are whatever the guest keys by peer address. With
 several workers, the kernel spreads datagrams across processes by
 SO_REUSEPORT's hash of the peer address, so one peer keeps reaching the
 same worker (and instance) while the set of workers is stable. Datagrams
-beyond a bounded queue are dropped and counted, as a busy UDP server would.
+beyond a bounded queue are dropped and counted, as a busy UDP server would:
+there is no sender to slow down. The instance and the event pump are the
+shared session's (:mod:`wasm_server.net.session`); ``connections.max`` and
+the idle timeout do not apply (a listener is not a connection).
 """
 
 from __future__ import annotations
@@ -14,16 +17,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Any, cast
+from typing import cast
 
 from ..abi_codec import KIND_UDP_DATAGRAM, encode_datagram
-from ..engine import GuestInstance
-from ..executors import NativeExecutor
-from .connections import ConnectionRegistry, EventPump
+from .connections import ConnectionRegistry
+from .session import EventTarget, GuestSession
 from .tcp import format_addr
 
 log = logging.getLogger("wasm_server")
 
+#: datagrams waiting for the guest; more are dropped
 MAX_QUEUE = 1024
 
 
@@ -33,18 +36,16 @@ def parse_peer(peer: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-class UdpService(asyncio.DatagramProtocol):
+class UdpSession(GuestSession, asyncio.DatagramProtocol):
     """One UDP listener of a component, served by one guest instance."""
 
-    def __init__(self, executor: NativeExecutor, registry: ConnectionRegistry) -> None:
-        self.executor = executor
-        self.component = executor.name
+    def __init__(self, target: EventTarget, registry: ConnectionRegistry) -> None:
+        super().__init__(target, MAX_QUEUE)
         self.registry = registry
         self.socket_id = registry.next_id()
         self.transport: asyncio.DatagramTransport | None = None
-        self.instance: GuestInstance | None = None
+        #: datagrams dropped because the queue was full
         self.dropped = 0
-        self.pump = EventPump(self._deliver, self._failed, max_queue=MAX_QUEUE)
 
     async def listen(self, host: str, port: int, *, reuse_port: bool = False) -> None:
         """Bind the socket."""
@@ -57,30 +58,26 @@ class UdpService(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
 
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        if len(self.pump.queue) >= MAX_QUEUE:
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        if self.pump.full():
             self.dropped += 1
             return
-        self.pump.push(KIND_UDP_DATAGRAM, encode_datagram(self.socket_id, format_addr(addr).encode(), data))
+        self.push(KIND_UDP_DATAGRAM, encode_datagram(self.socket_id, format_addr(addr).encode(), data))
 
     def error_received(self, exc: Exception) -> None:
         log.debug("%s: UDP error: %s", self.component, exc)
 
-    async def _deliver(self, kind: int, payload: bytes) -> int:
-        if self.instance is None:
-            self.instance = await self.executor.new_instance()
-        return await self.executor.deliver(self.instance, kind, payload)
+    # -- the session's hooks -------------------------------------------------------
 
-    def _drop_instance(self) -> None:
-        if self.instance is not None:
-            self.instance.release()
-        self.instance = None
+    def event_done(self, kind: int, ret: int) -> None:
+        pass  # a datagram's return value means nothing
 
-    def _failed(self, exc: Exception) -> None:
+    def guest_failed(self, exc: Exception) -> bool:
         # a bad datagram must not take the listener down: the next one gets a fresh instance
         log.error("%s: a datagram failed: %s", self.component, exc)
-        self._drop_instance()
-        self.pump.failed = False
+        return True
+
+    # -- what host imports call ------------------------------------------------------
 
     def sendto(self, peer: str, data: bytes) -> bool:
         """Send a datagram from this listener's socket."""
@@ -90,7 +87,11 @@ class UdpService(asyncio.DatagramProtocol):
         return True
 
     async def close(self) -> None:
-        """Close the socket."""
+        """Close the socket; the instance goes too unless a datagram is running (it then
+        finishes and is left to the garbage collector)."""
         self.registry.udp.pop(self.socket_id, None)
+        self.ended = True
         if self.transport is not None:
             self.transport.close()
+        if not self.pump.busy():
+            self._release()

@@ -206,6 +206,12 @@ class Session(Protocol):
     def connection_lost(self) -> None:
         """The connection is gone."""
 
+    def pause_writing(self) -> None:
+        """The peer is not reading: stop feeding the transport (flow control)."""
+
+    def resume_writing(self) -> None:
+        """The peer reads again."""
+
 
 @dataclass(frozen=True, slots=True)
 class Upgraded:
