@@ -39,6 +39,7 @@ from wasm_server.net.session import SessionLimits
 from wasm_server.net.tcp import TcpSession
 from wasm_server.net.websocket import MAX_FRAGMENTS, WebSocketSession, negotiate, upgrade
 from wasm_server.protocol.http1 import Request
+from wasm_server.protocol.response import Response, ResponseSink, ResponseWriter, Upgraded
 
 LIMITS = SessionLimits(max_connections=10, idle_timeout=300.0)
 KEY = [(b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ==")]
@@ -237,23 +238,33 @@ async def test_messages_after_the_close_do_not_reach_the_guest() -> None:
 # -- the handshake, admission and permessage-deflate ---------------------------------------------
 
 
+def wire(result: Response | Upgraded) -> tuple[bytes, WebSocketSession | None]:
+    """What the HTTP edge writes for an upgrade's answer, and the session that takes over."""
+    writer = ResponseWriter()
+    writer.begin(Request(b"GET", b"/ws", UPGRADE, b"", True, "1.1"))
+    if isinstance(result, Response):
+        return writer.complete(result), None
+    assert isinstance(result.session, WebSocketSession)
+    return writer.switching(result.headers), result.session
+
+
 async def test_upgrade_past_connections_max_is_503_before_any_101() -> None:
     registry, target = ConnectionRegistry(), FakeTarget()
     limits = SessionLimits(max_connections=1, idle_timeout=300.0)
     request = GuestRequest(b"GET", b"/ws", headers=UPGRADE)
-    first, session = upgrade(target, registry, limits, FakeTransport(), request, "a", max_message=1024)  # type: ignore[arg-type]
+    first, session = wire(upgrade(target, registry, limits, FakeTransport(), request, "a", max_message=1024))  # type: ignore[arg-type]
     assert first.startswith(b"HTTP/1.1 101") and session is not None
-    second, none = upgrade(target, registry, limits, FakeTransport(), request, "b", max_message=1024)  # type: ignore[arg-type]
+    second, none = wire(upgrade(target, registry, limits, FakeTransport(), request, "b", max_message=1024))  # type: ignore[arg-type]
     assert second.startswith(b"HTTP/1.1 503") and b"retry-after: 1" in second and none is None
     session.connection_lost()
-    third, _ = upgrade(target, registry, limits, FakeTransport(), request, "c", max_message=1024)  # type: ignore[arg-type]
+    third, _ = wire(upgrade(target, registry, limits, FakeTransport(), request, "c", max_message=1024))  # type: ignore[arg-type]
     assert third.startswith(b"HTTP/1.1 101")
 
 
 async def test_upgrade_with_a_bad_extensions_header_is_400() -> None:
     request = GuestRequest(b"GET", b"/ws", headers=[*UPGRADE, (b"sec-websocket-extensions", b"permessage-deflate;;")])
-    answer, session = upgrade(FakeTarget(), ConnectionRegistry(), LIMITS, FakeTransport(), request, "a",  # type: ignore[arg-type]
-                              max_message=1024)
+    answer, session = wire(upgrade(FakeTarget(), ConnectionRegistry(), LIMITS, FakeTransport(),  # type: ignore[arg-type]
+                                   request, "a", max_message=1024))
     assert answer.startswith(b"HTTP/1.1 400") and b"Sec-WebSocket-Extensions" in answer and session is None
 
 
@@ -357,7 +368,7 @@ async def test_tcp_and_websocket_connections_of_a_component_count_together() -> 
     registry, target = ConnectionRegistry(), FakeTarget()
     limits = SessionLimits(max_connections=1, idle_timeout=300.0)
     request = GuestRequest(b"GET", b"/ws", headers=UPGRADE)
-    answer, _ = upgrade(target, registry, limits, FakeTransport(), request, "a", max_message=1024)  # type: ignore[arg-type]
+    answer, _ = wire(upgrade(target, registry, limits, FakeTransport(), request, "a", max_message=1024))  # type: ignore[arg-type]
     assert answer.startswith(b"HTTP/1.1 101")
     tcp = TcpSession(target, registry, limits)  # type: ignore[arg-type]
     t = FakeTransport()
@@ -368,15 +379,15 @@ async def test_tcp_and_websocket_connections_of_a_component_count_together() -> 
 async def test_the_http_edge_hands_the_connection_and_its_write_pressure_to_the_session() -> None:
     registry, target = ConnectionRegistry(), FakeTarget()
 
-    async def respond(req: Request, client: str, stream: object = None) -> bytes:
-        raise AssertionError("an upgrade is not a plain request")
+    class Service:
+        async def respond(self, req: Request, client: str, sink: ResponseSink) -> Response:
+            raise AssertionError("an upgrade is not a plain request")
 
-    async def up(req: Request, client: str, proto: HttpProtocol, rest: bytes) -> tuple[bytes, object]:
-        request = GuestRequest(req.method, req.target, headers=req.headers)
-        return upgrade(target, registry, LIMITS, proto.transport, request, client,  # type: ignore[arg-type]
-                       max_message=1024)
+        async def upgrade(self, req: Request, client: str, transport: asyncio.Transport) -> Response | Upgraded:
+            request = GuestRequest(req.method, req.target, headers=req.headers)
+            return upgrade(target, registry, LIMITS, transport, request, client, max_message=1024)
 
-    proto = HttpProtocol(HttpServer(respond, upgrade=up))  # type: ignore[arg-type]
+    proto = HttpProtocol(HttpServer(Service()))
     t = FakeTransport()
     proto.connection_made(t)
     head = b"".join(b"%s: %s\r\n" % pair for pair in UPGRADE)
