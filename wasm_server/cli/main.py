@@ -31,11 +31,23 @@ examples:
 """
 
 
+def _add_global_options(p: argparse.ArgumentParser, *, sub_level: bool) -> None:
+    """Options that work before or after the subcommand (``wasm-server --debug up`` and
+    ``wasm-server up --debug``). A subcommand's copy defaults to SUPPRESS: argparse fills a
+    subparser's defaults into the shared namespace after the top level parsed, so a plain
+    ``False`` there would overwrite a ``--debug`` given before the subcommand."""
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS if sub_level else False,
+                   help="show tracebacks and debug logs")
+
+#: toolchain wrappers: they take their own flags verbatim (not parsed here)
+_TOOLS = {"cc": "c", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript"}
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wasm-server", description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"wasm-server {__version__}")
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    _add_global_options(p, sub_level=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     up = sub.add_parser("up", help="build stale components and serve the app")
@@ -94,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     cert.add_argument("dir", help="where to write ca.pem, cert.pem and key.pem")
     cert.add_argument("--name", action="append", help="another DNS name or IP for the certificate, repeatable")
     cert.add_argument("--force", action="store_true", help="replace existing files")
+    for name, command in sub.choices.items():
+        if name not in _TOOLS:  # the toolchain wrappers pass their flags through verbatim
+            _add_global_options(command, sub_level=True)
     return p
 
 
@@ -162,12 +177,10 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and exit non-zero (no traceback)."""
     argv = sys.argv[1:] if argv is None else argv
-    # toolchain wrappers take their own flags verbatim
-    tools = {"cc": "c", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript"}
-    if argv and argv[0] in tools:
+    if argv and argv[0] in _TOOLS:
         import importlib
 
-        tool = importlib.import_module(f"wasm_server.toolchain.{tools[argv[0]]}")
+        tool = importlib.import_module(f"wasm_server.toolchain.{_TOOLS[argv[0]]}")
         try:
             return int(tool.main(argv[1:]))
         except WasmServerError as exc:
