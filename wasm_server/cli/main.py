@@ -17,6 +17,7 @@ Run web services compiled to WebAssembly.
   wasm-server build [PATH]       build the app's components
   wasm-server new LANG NAME      start a new service from a template (c, rust, go, ts)
   wasm-server deploy [PATH]      deploy an app through a running server's admin API
+  wasm-server cache prune        bound the compiled-module cache (cache info: its size)
 
 PATH is a wasm-server.toml manifest or a directory holding one (default: .).
 Components serve HTTP routes, WebSockets, and raw TCP/UDP listeners declared
@@ -99,17 +100,28 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("cargo-build", help="build a Rust crate to a wasm-server module", add_help=False)
     sub.add_parser("go-build", help="build a Go package to a wasm-server module (GOOS=wasip1)", add_help=False)
     sub.add_parser("ts-build", help="build AssemblyScript (TypeScript) to a wasm-server module", add_help=False)
+    from .cache import add_parser as add_cache_parser
     from .client import add_parsers
 
     add_parsers(sub)
+    add_cache_parser(sub)
     cert = sub.add_parser("dev-cert", help="write a local CA and a certificate for localhost, 127.0.0.1 and ::1")
     cert.add_argument("dir", help="where to write ca.pem, cert.pem and key.pem")
     cert.add_argument("--name", action="append", help="another DNS name or IP for the certificate, repeatable")
     cert.add_argument("--force", action="store_true", help="replace existing files")
-    for name, command in sub.choices.items():
-        if name not in _TOOLS:  # the toolchain wrappers pass their flags through verbatim
-            _add_global_options(command, sub_level=True)
+    _share_global_options(sub)
     return p
+
+
+def _share_global_options(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Give every subcommand (and sub-subcommand, like ``cache prune``) the global options."""
+    for name, command in sub.choices.items():
+        if name in _TOOLS:
+            continue  # the toolchain wrappers pass their flags through verbatim
+        _add_global_options(command, sub_level=True)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _share_global_options(action)
 
 
 def _setup_logging(debug: bool, level: str = "info", fmt: str = "text") -> None:
@@ -129,6 +141,10 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
     from ..build import build_app
     from ..manifest import load_manifest
 
+    if args.command == "cache":
+        from .cache import main as cache_main
+
+        return cache_main(args)
     if args.command == "dev-cert":
         from .devcert import main as devcert_main
 
