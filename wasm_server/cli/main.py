@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="address to serve on, repeatable: 127.0.0.1:8080, [::1]:8080 (default 127.0.0.1:8080)")
     up.add_argument("--data-dir", metavar="DIR",
                     help="where KV data lives (default: .wasm-server/ beside the manifest)")
-    up.add_argument("--config", metavar="FILE", type=Path, help="runtime config TOML ([server] listen, data_dir …)")
+    up.add_argument("--config", metavar="FILE", type=Path,
+                    help="runtime config TOML: [server] (listen, cache_max_size, pool_* …), [tls], [admin], "
+                         "[cluster], [key_value_store.*]; every key in docs/operations.md, unknown keys refused")
     up.add_argument("--no-build", action="store_true", help="do not run build commands")
     up.add_argument("--workers", type=int, metavar="N",
                     help="worker processes sharing the ports with SO_REUSEPORT (default 1)")
@@ -77,7 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--admin-tls", action="store_true",
                     help="serve the admin API over HTTPS with the --cert/--key certificate")
     up.add_argument("--cluster", metavar="REDIS_URL", nargs="?", const="",
-                    help="share deployed apps with every node using this Redis (redis://HOST:PORT/DB; "
+                    help="share deployed apps and pub/sub messages with every node using this Redis "
+                         "(redis://HOST:PORT/DB; "
                          "default: [cluster] redis_url or $WASM_SERVER_CLUSTER_REDIS)")
     up.add_argument("--log-format", choices=["text", "json"],
                     help="log lines as text (default) or one JSON object per line")
