@@ -280,6 +280,7 @@ def test_redis_going_away_is_a_clear_503_and_no_acknowledged_write_is_lost(tmp_p
         assert down.status_code == 503 and "unavailable" in down.text
         assert "store 'default' is unavailable" in node.log.read_text() or "increment failed" in node.log.read_text()
         assert httpx.get(f"{node.url}/count", timeout=30).status_code == 503  # reads fail clearly too
+        time.sleep(3)  # an outage that spans several of the once-a-second registry polls and resubscribes
         cluster.redis = subprocess.Popen(
             ["redis-server", "--port", str(cluster.redis_port), "--bind", "127.0.0.1", "--dir", str(cluster.root),
              "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
@@ -288,6 +289,12 @@ def test_redis_going_away_is_a_clear_503_and_no_acknowledged_write_is_lost(tmp_p
         wait_for(lambda: httpx.post(f"{node.url}/count").status_code == 200)
         assert httpx.get(f"{node.url}/count").text == "6\n"  # the 5 acknowledged + the one that got through
         assert node.proc.poll() is None  # the server never went down
+        text = node.log.read_text()
+        # the registry is polled every second: an outage is logged once, not once a second
+        assert text.count("cannot read the registry") <= 1
+        assert text.count("change notifications interrupted") <= 1
+        assert text.count("Redis subscription was interrupted") <= 1
+        assert "change notifications resumed" in text and "registry is readable again" in text
     finally:
         cluster.close()
 
