@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .abi_codec import GuestRequest, GuestResponse
 from .capabilities import ALL_IMPORTS, LoadEnv, configure
-from .capabilities.pubsub import LocalBroker
 from .engine import Runtime
+from .engine.runtime import DEFAULT_CACHE_MAX_SIZE, PoolLimits
 from .errors import BadResponse, GuestError, GuestTimeout, LoadError, Overloaded
 from .executors import Executor, NativeExecutor, WagiExecutor
 from .executors.gate import Gate
@@ -27,6 +27,7 @@ from .metrics import ComponentStats
 from .net.connections import ConnectionRegistry
 from .protocol.http1 import Headers, Request
 from .protocol.response import Response, ResponseSink, Upgraded, error, plain
+from .pubsub import BrokerFactory, LocalBroker
 from .routing import Match, MethodNotAllowed, Router, RouteSpec
 
 log = logging.getLogger("wasm_server")
@@ -40,7 +41,8 @@ EVICT_SECONDS = 30.0
 class App:
     """The running form of an :class:`~wasm_server.manifest.AppSpec`."""
 
-    def __init__(self, spec: AppSpec, runtime: Runtime, stores: StoreManager) -> None:
+    def __init__(self, spec: AppSpec, runtime: Runtime, stores: StoreManager,
+                 brokers: BrokerFactory = LocalBroker) -> None:
         self.spec = spec
         self.runtime = runtime
         self.stores = stores
@@ -57,7 +59,7 @@ class App:
             c.name: Gate(c.name, c.limits.concurrency, c.limits.queue, c.limits.timeout) for c in spec.components
         }
         self.connections = ConnectionRegistry()
-        self.broker = LocalBroker(self.connections)
+        self.broker = brokers(self.connections, spec.name)
         #: (component, pattern) of the routes marked websocket = true
         self.websocket_routes = frozenset((c.name, r.pattern) for c in spec.components for r in c.routes
                                           if r.websocket)
@@ -70,13 +72,17 @@ class App:
 
     @classmethod
     async def load(cls, spec: AppSpec, data_dir: Path, cache_dir: Path | None,
-                   stores: StoreManager | None = None) -> App:
+                   stores: StoreManager | None = None, *, pool: PoolLimits | None = None,
+                   cache_max_size: int = DEFAULT_CACHE_MAX_SIZE, brokers: BrokerFactory = LocalBroker) -> App:
         """Compile, link and check every component; raises LoadError/ConfigError.
-        ``stores``: the KV stores (default: the ``default`` SQLite store in ``data_dir``)."""
+        ``stores``: the KV stores (default: the ``default`` SQLite store in ``data_dir``);
+        ``pool``/``cache_max_size``: the engine's limits ([server] of the runtime config);
+        ``brokers``: pub/sub (LocalBroker, or RedisPubSub.broker in cluster mode)."""
         # the pooling allocator's memory slots must fit the largest component
         max_memory = max(c.limits.memory for c in spec.components)
-        runtime = Runtime(cache_dir, ALL_IMPORTS, max_memory=max_memory)
-        app = cls(spec, runtime, stores if stores is not None else StoreManager.default(data_dir))
+        runtime = Runtime(cache_dir, ALL_IMPORTS, max_memory=max_memory, pool=pool or PoolLimits(),
+                          cache_max_size=cache_max_size)
+        app = cls(spec, runtime, stores if stores is not None else StoreManager.default(data_dir), brokers)
         for comp in spec.components:
             app.executors[comp.name] = await app._load_component(comp)
             app.stats[comp.name] = ComponentStats()
@@ -237,6 +243,7 @@ class App:
         self.closed = True
         if self._evictor is not None:
             self._evictor.cancel()
+        self.broker.close()
         await self.stores.close()
         self.runtime.close()
 

@@ -63,6 +63,7 @@ class Cluster:
         self.applied: dict[str, int] = {}
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._registry_down = False
 
     # -- publishing (any node's admin API) -------------------------------------------
 
@@ -111,8 +112,13 @@ class Cluster:
         try:
             records = await self.redis.hgetall(APPS)
         except Exception as exc:
-            log.warning("cluster: cannot read the registry: %s", exc)
+            # once per outage (this runs every second); back to a warning when it recovers
+            (log.debug if self._registry_down else log.warning)("cluster: cannot read the registry: %s", exc)
+            self._registry_down = True
             return 0
+        if self._registry_down:
+            log.warning("cluster: the registry is readable again")
+            self._registry_down = False
         changed = 0
         for raw in records.values():
             record = json.loads(raw)
@@ -142,17 +148,24 @@ class Cluster:
         return bytes(data)
 
     async def _listen(self) -> None:
+        interrupted = False
         while True:
             try:
                 pubsub = self.redis.pubsub()
                 await pubsub.subscribe(CHANNEL)
+                if interrupted:
+                    log.warning("cluster: change notifications resumed")
+                    interrupted = False
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         self._wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("cluster: change notifications interrupted (%s); polling meanwhile", exc)
+                # once per outage: the retry every second must not flood the log
+                (log.debug if interrupted else log.warning)(
+                    "cluster: change notifications interrupted (%s); polling meanwhile", exc)
+                interrupted = True
                 await asyncio.sleep(SYNC_SECONDS)
 
     async def _poll(self) -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .engine.runtime import DEFAULT_CACHE_MAX_SIZE, PoolLimits
 from .errors import ConfigError
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -51,6 +53,8 @@ class RuntimeConfig:
     listen: tuple[ListenAddress, ...] = (parse_listen(DEFAULT_LISTEN),)
     data_dir: Path | None = None  # default: .wasm-server/ next to the manifest
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "wasm-server")
+    #: the compiled-module cache is pruned (least recently used first) to this many bytes
+    cache_max_size: int = DEFAULT_CACHE_MAX_SIZE
     max_body: int = 10 * 1024 * 1024
     #: seconds a client has to send a whole request once it started (slow clients get 408)
     request_timeout: float = 30.0
@@ -63,6 +67,8 @@ class RuntimeConfig:
     max_connections: int = 10000
     #: worker processes sharing the listeners (SO_REUSEPORT)
     workers: int = 1
+    #: the pooling allocator's slots and per-module limits (engine/runtime.py)
+    pool: PoolLimits = field(default_factory=PoolLimits)
     #: operator port remaps for raw listeners: "53=5353", "7=127.0.0.1:7007"
     map_ports: tuple[str, ...] = ()
     #: HTTPS listeners, the default certificate and key, per-host certificates (SNI)
@@ -78,134 +84,247 @@ class RuntimeConfig:
     admin_tls: bool = False
     #: the admin token (else $WASM_SERVER_ADMIN_TOKEN, else generated into the data dir)
     admin_token: str | None = None
-    #: cluster mode: the Redis that holds the registry of deployed apps
+    #: cluster mode: the Redis that holds the registry of deployed apps and carries pub/sub
     cluster_redis: str | None = None
     #: ``[key_value_store.<label>]`` tables as written (see kv/registry.py StoreManager.from_runtime)
     key_value_stores: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def module_cache_dir(self) -> Path:
+        """Where compiled modules are cached (``cache_dir``/modules)."""
+        return self.cache_dir / "modules"
 
     def data_dir_for(self, manifest: Path) -> Path:
         """The data directory, defaulting to ``.wasm-server/`` beside the manifest."""
         return self.data_dir or manifest.parent / ".wasm-server"
 
 
-def load_runtime_config(path: Path | None, overrides: dict[str, Any]) -> RuntimeConfig:
-    """Merge file, environment and CLI overrides (later wins)."""
-    values: dict[str, Any] = {}
-    if path is not None:
+# -- converters: a raw value (from TOML, an env string or a flag) -> the field's value ---------
+# Each raises ValueError with what was expected; the loader adds the file and the field.
+
+Convert = Callable[[object, Path], object]
+
+
+def _listen_list(value: object, base: Path) -> tuple[ListenAddress, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(x, str) for x in items):
+        raise ValueError(f"expected \"HOST:PORT\" or a list of them, got {value!r}")
+    return tuple(parse_listen(x) for x in items)
+
+
+def _listen_one(value: object, base: Path) -> ListenAddress:
+    if not isinstance(value, str):
+        raise ValueError(f"expected \"HOST:PORT\", got {value!r}")
+    return parse_listen(value)
+
+
+def _path(value: object, base: Path) -> Path:
+    if not isinstance(value, str | Path) or not str(value):
+        raise ValueError(f"expected a path, got {value!r}")
+    return Path(value).expanduser().resolve()
+
+
+def _text(value: object, base: Path) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _flag(value: object, base: Path) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return value.lower() in ("1", "true", "yes", "on")
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _number(kind: type[int] | type[float], low: float, high: float | None = None) -> Convert:
+    """An int or float in ``low..high``; env and flag strings are parsed."""
+    def convert(value: object, base: Path) -> int | float:
         try:
-            raw = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot load runtime config: {exc}", file=str(path)) from None
-        server = raw.get("server", {})
-        for key in ("listen", "data_dir", "cache_dir", "max_body", "log_level", "workers", "request_timeout",
-                    "max_connections", "log_format"):
-            if key in server:
-                values[key] = server[key]
-        for key in ("listen_tls", "redirect_https"):
-            if key in server:
-                values[key] = server[key]
-        if "access_log" in server:
-            if not isinstance(server["access_log"], bool):
-                raise ConfigError("access_log must be true or false", file=str(path), field="server.access_log")
-            values["access_log"] = server["access_log"]
-        tls = raw.get("tls", {})
-        if isinstance(tls, dict):
-            if "cert" in tls:
-                values["tls_cert"] = tls["cert"]
-            if "key" in tls:
-                values["tls_key"] = tls["key"]
-            certs = tls.get("certificates", [])
-            if not isinstance(certs, list) or not all(
-                    isinstance(c, dict) and {"hosts", "cert", "key"} <= set(c) for c in certs):
-                raise ConfigError('expected [[tls.certificates]] tables with hosts, cert and key', file=str(path),
-                                  field="tls.certificates")
-            base = path.parent
-            values["tls_certificates"] = tuple(
-                (tuple(str(h).lower() for h in c["hosts"]), (base / c["cert"]).resolve(), (base / c["key"]).resolve())
-                for c in certs)
-        admin = raw.get("admin", {})
-        if isinstance(admin, dict):
-            if "listen" in admin:
-                values["admin"] = admin["listen"]
-            if "token" in admin:
-                values["admin_token"] = admin["token"]
-            if "tls" in admin:
-                values["admin_tls"] = admin["tls"]
-        cluster = raw.get("cluster", {})
-        if isinstance(cluster, dict) and "redis_url" in cluster:
-            values["cluster_redis"] = cluster["redis_url"]
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError
+            number = kind(value)
+        except ValueError:
+            raise ValueError(f"expected {'an integer' if kind is int else 'a number'}, got {value!r}") from None
+        if number < low or (high is not None and number > high):
+            raise ValueError(f"must be {low:g}..{high:g}, got {number:g}" if high is not None
+                             else f"must be at least {low:g}, got {number:g}")
+        return number
+    return convert
+
+
+def _size(low: int) -> Convert:
+    """A byte count or a size like ``"512MiB"``, at least ``low``."""
+    def convert(value: object, base: Path) -> int:
+        from .manifest import parse_size  # here: the manifest module imports this one
+
+        text = value.strip() if isinstance(value, str) else value
+        number = int(text) if isinstance(text, str) and text.isdigit() else text
+        try:
+            size = parse_size(number, file="", field="")
+        except ConfigError:
+            raise ValueError(f"expected a size like \"512MiB\" or a byte count, got {value!r}") from None
+        if size < low:
+            raise ValueError(f"must be at least {low} bytes, got {size}")
+        return size
+    return convert
+
+
+def _choice(*allowed: str) -> Convert:
+    def convert(value: object, base: Path) -> str:
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {value!r}")
+        return str(value)
+    return convert
+
+
+def _port_map(value: object, base: Path) -> tuple[str, ...]:
+    if isinstance(value, dict):  # the file's { "53" = 5353 }
+        return tuple(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list | tuple) and all(isinstance(x, str) for x in value):  # --map-port 53=5353
+        return tuple(value)
+    raise ValueError('expected a table like { "53" = 5353 }')
+
+
+def _redis_url(value: object, base: Path) -> str:
+    if not isinstance(value, str) or not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"must be redis://HOST:PORT[/DB], got {value!r}")
+    return value
+
+
+_CERTIFICATE_KEYS = {"hosts", "cert", "key"}
+
+
+def _certificates(value: object, base: Path) -> tuple[tuple[tuple[str, ...], Path, Path], ...]:
+    """``[[tls.certificates]]``: hosts, cert, key; the files are relative to the config file."""
+    if not isinstance(value, list) or not all(isinstance(c, dict) and set(c) == _CERTIFICATE_KEYS for c in value):
+        raise ValueError("expected [[tls.certificates]] tables with hosts, cert and key (and nothing else)")
+    return tuple((tuple(str(h).lower() for h in c["hosts"]), (base / c["cert"]).resolve(),
+                  (base / c["key"]).resolve()) for c in value)
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One key of a runtime-config table: where it lands, how it is read, its env override."""
+
+    name: str
+    #: the RuntimeConfig field (``pool.<name>`` for a PoolLimits field)
+    dest: str
+    convert: Convert
+    #: the ``WASM_SERVER_*`` variable that overrides the file ("" for none)
+    env: str = ""
+
+
+def _server(name: str, convert: Convert, dest: str = "") -> Key:
+    return Key(name, dest or name, convert, f"WASM_SERVER_{name.upper()}")
+
+
+_COUNT = _number(int, 1)
+
+#: every table of the runtime config and its keys (the order is the docs' order)
+TABLES: dict[str, tuple[Key, ...]] = {
+    "server": (
+        _server("listen", _listen_list),
+        _server("data_dir", _path),
+        _server("cache_dir", _path),
+        _server("cache_max_size", _size(1024 * 1024)),
+        _server("max_body", _size(1)),
+        _server("request_timeout", _number(float, 0.001)),
+        _server("log_level", _choice("debug", "info", "warning", "error", "critical")),
+        _server("log_format", _choice("text", "json")),
+        _server("access_log", _flag),
+        _server("max_connections", _COUNT),
+        _server("workers", _number(int, 1, 256)),
+        _server("map_ports", _port_map),
+        _server("listen_tls", _listen_list),
+        _server("redirect_https", _flag),
+        _server("pool_instances", _number(int, 1, 1_000_000), "pool.instances"),
+        _server("pool_table_elements", _number(int, 1, 100_000_000), "pool.table_elements"),
+        _server("pool_tables_per_module", _number(int, 1, 100), "pool.tables_per_module"),
+        _server("pool_memories_per_module", _number(int, 1, 100), "pool.memories_per_module"),
+        _server("pool_core_instance_size", _size(4096), "pool.core_instance_size"),
+    ),
+    "tls": (
+        Key("cert", "tls_cert", _path),
+        Key("key", "tls_key", _path),
+        Key("certificates", "tls_certificates", _certificates),
+    ),
+    "admin": (
+        Key("listen", "admin", _listen_one, "WASM_SERVER_ADMIN"),
+        Key("token", "admin_token", _text),
+        Key("tls", "admin_tls", _flag),
+    ),
+    "cluster": (
+        Key("redis_url", "cluster_redis", _redis_url, "WASM_SERVER_CLUSTER_REDIS"),
+    ),
+}
+#: tables checked elsewhere: [key_value_store.<label>] by kv/registry.py
+PASSED_THROUGH = ("key_value_store",)
+_BY_DEST = {k.dest: k for keys in TABLES.values() for k in keys}
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot load runtime config: {exc}", file=str(path)) from None
+
+
+def _refuse_unknown(name: str, table: Mapping[str, object], known: list[str], file: str) -> None:
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                          f"(known: {', '.join(known)})", file=file, field=f"[{name}]")
+
+
+def _set(values: dict[str, object], key: Key, raw: object, base: Path, *, where: str,
+         file: str | None = None) -> None:
+    """Convert ``raw`` into ``values[key.dest]``; a bad value names where it came from."""
+    try:
+        values[key.dest] = key.convert(raw, base)
+    except (ValueError, ConfigError) as exc:
+        raise ConfigError(str(exc), file=file, field=where) from None
+
+
+def load_runtime_config(path: Path | None, overrides: Mapping[str, object]) -> RuntimeConfig:
+    """Merge the TOML file, ``WASM_SERVER_*`` environment and CLI ``overrides`` (later wins).
+
+    ``overrides`` are keyed by RuntimeConfig field (``listen``, ``cluster_redis`` …); a
+    false-y value means "not given". Every table and key of the file is checked: an unknown
+    one is refused, naming the file and the keys that exist."""
+    values: dict[str, object] = {}
+    if path is not None:
+        raw = _read_file(path)
+        file = str(path)
+        _refuse_unknown("runtime config", raw, [*TABLES, *PASSED_THROUGH], file)
+        for table, keys in TABLES.items():
+            section = raw.get(table, {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"expected a table [{table}]", file=file, field=table)
+            _refuse_unknown(table, section, [k.name for k in keys], file)
+            for key in keys:
+                if key.name in section:
+                    _set(values, key, section[key.name], path.parent, where=f"{table}.{key.name}", file=file)
         stores = raw.get("key_value_store", {})
         if not isinstance(stores, dict) or not all(isinstance(t, dict) for t in stores.values()):
-            raise ConfigError('expected tables like [key_value_store.default]', file=str(path),
-                              field="key_value_store")
-        values["key_value_stores"] = stores
-        if "map_ports" in server:
-            maps = server["map_ports"]
-            if not isinstance(maps, dict):
-                raise ConfigError('expected a table like { "53" = 5353 }', file=str(path), field="server.map_ports")
-            values["map_ports"] = [f"{k}={v}" for k, v in maps.items()]
-    if os.environ.get("WASM_SERVER_CLUSTER_REDIS"):
-        values["cluster_redis"] = os.environ["WASM_SERVER_CLUSTER_REDIS"]
-    if os.environ.get("WASM_SERVER_ADMIN"):
-        values["admin"] = os.environ["WASM_SERVER_ADMIN"]
-    for key in ("listen", "data_dir", "cache_dir", "log_level", "workers", "max_connections", "log_format"):
-        env = os.environ.get(f"WASM_SERVER_{key.upper()}")
-        if env:
-            values[key] = env.split(",") if key == "listen" else env
-    values.update({k: v for k, v in overrides.items() if v})
-    kwargs: dict[str, Any] = {}
-    if "access_log" in values:
-        kwargs["access_log"] = values["access_log"]
-    if "listen" in values:
-        listen = values["listen"]
-        kwargs["listen"] = tuple(parse_listen(x) for x in ([listen] if isinstance(listen, str) else listen))
-    for key in ("data_dir", "cache_dir"):
-        if key in values:
-            kwargs[key] = Path(values[key]).expanduser().resolve()
-    if "max_body" in values:
-        kwargs["max_body"] = int(values["max_body"])
-    if "request_timeout" in values:
-        kwargs["request_timeout"] = float(values["request_timeout"])
-    if "max_connections" in values:
-        limit = int(values["max_connections"])
-        if limit < 1:
-            raise ConfigError(f"max_connections must be at least 1, got {limit}")
-        kwargs["max_connections"] = limit
-    if "log_format" in values:
-        if values["log_format"] not in ("text", "json"):
-            raise ConfigError(f"log_format must be text or json, got {values['log_format']!r}")
-        kwargs["log_format"] = str(values["log_format"])
-    if "log_level" in values:
-        kwargs["log_level"] = str(values["log_level"])
-    if "workers" in values:
-        workers = int(values["workers"])
-        if not 1 <= workers <= 256:
-            raise ConfigError(f"workers must be 1..256, got {workers}")
-        kwargs["workers"] = workers
-    if "map_ports" in values:
-        kwargs["map_ports"] = tuple(values["map_ports"])
-    if values.get("listen_tls"):
-        tls_listen = values["listen_tls"]
-        kwargs["listen_tls"] = tuple(parse_listen(x) for x in ([tls_listen] if isinstance(tls_listen, str)
-                                                                else tls_listen))
-    for key in ("tls_cert", "tls_key"):
-        if values.get(key):
-            kwargs[key] = Path(values[key]).expanduser().resolve()
-    if values.get("tls_certificates"):
-        kwargs["tls_certificates"] = tuple(values["tls_certificates"])
-    if values.get("redirect_https"):
-        kwargs["redirect_https"] = bool(values["redirect_https"])
-    if values.get("admin"):
-        kwargs["admin"] = parse_listen(str(values["admin"]))
-    if values.get("admin_tls"):
-        kwargs["admin_tls"] = bool(values["admin_tls"])
-    if values.get("admin_token"):
-        kwargs["admin_token"] = str(values["admin_token"])
-    if values.get("cluster_redis"):
-        url = str(values["cluster_redis"])
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            raise ConfigError(f"cluster redis_url must be redis://HOST:PORT[/DB], got {url!r}")
-        kwargs["cluster_redis"] = url
-    if "key_value_stores" in values:
-        kwargs["key_value_stores"] = dict(values["key_value_stores"])
-    return RuntimeConfig(**kwargs)
+            raise ConfigError("expected tables like [key_value_store.default]", file=file, field="key_value_store")
+        values["key_value_stores"] = dict(stores)
+    for keys in TABLES.values():
+        for key in keys:
+            if key.env and os.environ.get(key.env):
+                _set(values, key, os.environ[key.env], Path.cwd(), where=f"${key.env}")
+    for dest, raw_value in overrides.items():
+        if raw_value:
+            _set(values, _BY_DEST[dest], raw_value, Path.cwd(), where=dest)
+    return _build(values)
+
+
+def _build(values: dict[str, object]) -> RuntimeConfig:
+    """RuntimeConfig from converted values (``pool.*`` gathered into PoolLimits)."""
+    pool = {dest.removeprefix("pool."): v for dest, v in values.items() if dest.startswith("pool.")}
+    top = {dest: v for dest, v in values.items() if not dest.startswith("pool.")}
+    if pool:
+        top["pool"] = PoolLimits(**pool)  # type: ignore[arg-type]
+    assert set(top) <= {f.name for f in fields(RuntimeConfig)}
+    return RuntimeConfig(**top)  # type: ignore[arg-type]

@@ -3,11 +3,13 @@
 The kv-counter example is deployed once through one node's admin API; every
 node serves it, increments through the balancer all land in the shared Redis
 store, a node stopped mid-run costs no request, and a restarted node catches
-up with the current version.
+up with the current version. The ws-chat example deployed the same way is one
+room across nodes: pub/sub goes through Redis.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
 
 from tests.e2e.conftest import CLI, EXAMPLES, ROOT, free_port, wait_port
 from tests.e2e.wat_app import write_app
@@ -277,6 +280,7 @@ def test_redis_going_away_is_a_clear_503_and_no_acknowledged_write_is_lost(tmp_p
         assert down.status_code == 503 and "unavailable" in down.text
         assert "store 'default' is unavailable" in node.log.read_text() or "increment failed" in node.log.read_text()
         assert httpx.get(f"{node.url}/count", timeout=30).status_code == 503  # reads fail clearly too
+        time.sleep(3)  # an outage that spans several of the once-a-second registry polls and resubscribes
         cluster.redis = subprocess.Popen(
             ["redis-server", "--port", str(cluster.redis_port), "--bind", "127.0.0.1", "--dir", str(cluster.root),
              "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
@@ -285,5 +289,61 @@ def test_redis_going_away_is_a_clear_503_and_no_acknowledged_write_is_lost(tmp_p
         wait_for(lambda: httpx.post(f"{node.url}/count").status_code == 200)
         assert httpx.get(f"{node.url}/count").text == "6\n"  # the 5 acknowledged + the one that got through
         assert node.proc.poll() is None  # the server never went down
+        # recovery is logged (once the follower resubscribed) …
+        wait_for(lambda: all(line in node.log.read_text() for line in (
+            "change notifications resumed", "registry is readable again", "subscribed to Redis again")))
+        # … and the outage once, although the registry is polled and resubscribed every second
+        text = node.log.read_text()
+        assert text.count("cannot read the registry") == 1
+        assert text.count("change notifications interrupted") == 1
+        assert text.count("Redis subscription was interrupted") == 1
     finally:
         cluster.close()
+
+
+@pytest.fixture(scope="module")
+def chat_app() -> Path:
+    app = EXAMPLES / "ws-chat" / "c"
+    built = subprocess.run([*CLI, "build", str(app)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    return app
+
+
+async def next_text(ws: ClientConnection) -> str:
+    return str(await asyncio.wait_for(ws.recv(), 10))
+
+
+async def recv_until(ws: ClientConnection, text: str) -> list[str]:
+    seen = []
+    while not seen or seen[-1] != text:
+        seen.append(await next_text(ws))
+        assert len(seen) < 20, f"never got {text!r}: {seen}"
+    return seen
+
+
+def test_a_chat_room_spans_the_nodes_through_redis_pubsub(cluster: Cluster, chat_app: Path) -> None:
+    a, b = cluster.start_node("a"), cluster.start_node("b")
+    assert deploy(chat_app, "chat", a.admin_url).returncode == 0
+    wait_for(lambda: all(httpx.get(f"{n.url}/chat").status_code == 426 for n in (a, b)))  # WebSocket route up
+
+    async def scenario() -> None:
+        ws = "ws://127.0.0.1:{}/chat?nick={}"
+        async with connect(ws.format(a.port, "ann")) as ann:
+            await recv_until(ann, "* ann joined")
+            async with connect(ws.format(b.port, "bob")) as bob:
+                await recv_until(bob, "* bob joined")
+                await recv_until(ann, "* bob joined")  # published on node b, heard on node a
+                await bob.send("hello from b")
+                await recv_until(ann, "bob: hello from b")
+                await ann.send("hello from a")
+                heard = await recv_until(bob, "ann: hello from a")
+                # "* ann joined" may reach node b after bob connected: it crossed Redis meanwhile
+                assert [m for m in heard if m != "* ann joined"] == ["bob: hello from b", "ann: hello from a"]
+                assert await next_text(ann) == "ann: hello from a"  # once: node a skips its own echo
+                await bob.send("bye")
+                assert await next_text(ann) == "bob: bye"
+            assert await next_text(ann) == "* bob left"
+
+    asyncio.run(scenario())
+    for node in (a, b):
+        assert node.proc.poll() is None

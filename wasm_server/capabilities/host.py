@@ -94,6 +94,9 @@ class _NoBroker:
     def subscribe(self, component: str, channel: str, conn_id: int) -> None:
         """Never reached: with no connections, subscribe fails before this."""
 
+    def close(self) -> None:
+        """Nothing to stop."""
+
 
 @dataclass(slots=True)
 class ComponentHost:

@@ -3,56 +3,21 @@
 A guest subscribes a connection to a channel; anything published on that
 channel reaches every subscribed connection of the same component (as a text
 message on WebSockets, as bytes on TCP) without a guest call per receiver.
-The :class:`LocalBroker` fans out inside one process; a cluster swaps in a
-broker that publishes through Redis pub/sub and fans out locally on receipt,
-behind the same two methods.
+The component's broker (``host.broker``, a :class:`wasm_server.pubsub.Broker`)
+fans out inside the process, and in cluster mode to every node through Redis
+pub/sub (wasm_server/pubsub/).
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 from ..engine import HostImport
 from ..errors import ErrorCode
+from ..pubsub import Broker
 from .call import GuestCall
 
+__all__ = ["IMPORTS", "Broker"]
+
 MAX_MESSAGE = 1024 * 1024
-
-
-class Broker(Protocol):
-    """Where published messages go."""
-
-    def publish(self, component: str, channel: str, data: bytes) -> int:
-        """Deliver to subscribers; returns how many received it."""
-
-    def subscribe(self, component: str, channel: str, conn_id: int) -> None:
-        """Add a subscriber (dropped automatically once its connection is gone)."""
-
-
-class LocalBroker:
-    """In-process fan-out over the connection registry."""
-
-    def __init__(self, registry: Any) -> None:
-        self.registry = registry
-        self.channels: dict[tuple[str, str], set[int]] = {}
-
-    def publish(self, component: str, channel: str, data: bytes) -> int:
-        """Send to every live subscriber; forget the dead ones."""
-        subs = self.channels.get((component, channel))
-        if not subs:
-            return 0
-        delivered = 0
-        for conn_id in list(subs):
-            conn = self.registry.get(conn_id, component)
-            if conn is None or not conn.send(data, binary=False):
-                subs.discard(conn_id)
-            else:
-                delivered += 1
-        return delivered
-
-    def subscribe(self, component: str, channel: str, conn_id: int) -> None:
-        """Subscribe a connection."""
-        self.channels.setdefault((component, channel), set()).add(conn_id)
 
 
 def _channel(state: GuestCall, ptr: int, length: int) -> str | None:

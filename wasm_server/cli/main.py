@@ -18,6 +18,7 @@ Run web services compiled to WebAssembly.
   wasm-server build [PATH]       build the app's components
   wasm-server new LANG NAME      start a new service from a template (c, rust, go, ts)
   wasm-server deploy [PATH]      deploy an app through a running server's admin API
+  wasm-server cache prune        bound the compiled-module cache (cache info: its size)
 
 PATH is a wasm-server.toml manifest or a directory holding one (default: .).
 Components serve HTTP routes, WebSockets, and raw TCP/UDP listeners declared
@@ -32,11 +33,23 @@ examples:
 """
 
 
+def _add_global_options(p: argparse.ArgumentParser, *, sub_level: bool) -> None:
+    """Options that work before or after the subcommand (``wasm-server --debug up`` and
+    ``wasm-server up --debug``). A subcommand's copy defaults to SUPPRESS: argparse fills a
+    subparser's defaults into the shared namespace after the top level parsed, so a plain
+    ``False`` there would overwrite a ``--debug`` given before the subcommand."""
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS if sub_level else False,
+                   help="show tracebacks and debug logs")
+
+#: toolchain wrappers: they take their own flags verbatim (not parsed here)
+_TOOLS = {"cc": "c", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript"}
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="wasm-server", description=DESCRIPTION,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"wasm-server {__version__}")
-    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    _add_global_options(p, sub_level=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     up = sub.add_parser("up", help="build stale components and serve the app")
@@ -46,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="address to serve on, repeatable: 127.0.0.1:8080, [::1]:8080 (default 127.0.0.1:8080)")
     up.add_argument("--data-dir", metavar="DIR",
                     help="where KV data lives (default: .wasm-server/ beside the manifest)")
-    up.add_argument("--config", metavar="FILE", type=Path, help="runtime config TOML ([server] listen, data_dir …)")
+    up.add_argument("--config", metavar="FILE", type=Path,
+                    help="runtime config TOML: [server] (listen, cache_max_size, pool_* …), [tls], [admin], "
+                         "[cluster], [key_value_store.*]; every key in docs/operations.md, unknown keys refused")
     up.add_argument("--no-build", action="store_true", help="do not run build commands")
     up.add_argument("--workers", type=int, metavar="N",
                     help="worker processes sharing the ports with SO_REUSEPORT (default 1)")
@@ -65,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--admin-tls", action="store_true",
                     help="serve the admin API over HTTPS with the --cert/--key certificate")
     up.add_argument("--cluster", metavar="REDIS_URL", nargs="?", const="",
-                    help="share deployed apps with every node using this Redis (redis://HOST:PORT/DB; "
+                    help="share deployed apps and pub/sub messages with every node using this Redis "
+                         "(redis://HOST:PORT/DB; "
                          "default: [cluster] redis_url or $WASM_SERVER_CLUSTER_REDIS)")
     up.add_argument("--log-format", choices=["text", "json"],
                     help="log lines as text (default) or one JSON object per line")
@@ -91,14 +107,28 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("cargo-build", help="build a Rust crate to a wasm-server module", add_help=False)
     sub.add_parser("go-build", help="build a Go package to a wasm-server module (GOOS=wasip1)", add_help=False)
     sub.add_parser("ts-build", help="build AssemblyScript (TypeScript) to a wasm-server module", add_help=False)
+    from .cache import add_parser as add_cache_parser
     from .client import add_parsers
 
     add_parsers(sub)
+    add_cache_parser(sub)
     cert = sub.add_parser("dev-cert", help="write a local CA and a certificate for localhost, 127.0.0.1 and ::1")
     cert.add_argument("dir", help="where to write ca.pem, cert.pem and key.pem")
     cert.add_argument("--name", action="append", help="another DNS name or IP for the certificate, repeatable")
     cert.add_argument("--force", action="store_true", help="replace existing files")
+    _share_global_options(sub)
     return p
+
+
+def _share_global_options(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Give every subcommand (and sub-subcommand, like ``cache prune``) the global options."""
+    for name, command in sub.choices.items():
+        if name in _TOOLS:
+            continue  # the toolchain wrappers pass their flags through verbatim
+        _add_global_options(command, sub_level=True)
+        for action in command._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                _share_global_options(action)
 
 
 def _setup_logging(debug: bool, level: str = "info", fmt: str = "text") -> None:
@@ -118,6 +148,10 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
     from ..build import build_app
     from ..manifest import load_manifest
 
+    if args.command == "cache":
+        from .cache import main as cache_main
+
+        return cache_main(args)
     if args.command == "dev-cert":
         from .devcert import main as devcert_main
 
@@ -168,12 +202,10 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user errors print one line and exit non-zero (no traceback)."""
     argv = sys.argv[1:] if argv is None else argv
-    # toolchain wrappers take their own flags verbatim
-    tools = {"cc": "c", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript"}
-    if argv and argv[0] in tools:
+    if argv and argv[0] in _TOOLS:
         import importlib
 
-        tool = importlib.import_module(f"wasm_server.toolchain.{tools[argv[0]]}")
+        tool = importlib.import_module(f"wasm_server.toolchain.{_TOOLS[argv[0]]}")
         try:
             return int(tool.main(argv[1:]))
         except WasmServerError as exc:

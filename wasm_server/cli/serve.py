@@ -22,6 +22,7 @@ from ..net.tcp import TcpService
 from ..net.udp import UdpSession
 from ..protocol.http1 import Request
 from ..protocol.response import Response, ResponseSink, error
+from ..pubsub import LocalBroker, RedisPubSub
 from ..routing import routes_table
 
 log = logging.getLogger("wasm_server")
@@ -33,10 +34,13 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
     shutdown signal; with ``watch``, redeploy whenever its files change (see reload.py);
     with an admin listener or a cluster, run the control plane too (see control.py)."""
     data_dir = config.data_dir_for(spec.path) if spec is not None else (config.data_dir or Path(".wasm-server"))
-    cache = config.cache_dir / "modules"
+    cache = config.module_cache_dir
+    pubsub = RedisPubSub(config.cluster_redis) if config.cluster_redis else None
+    brokers = pubsub.broker if pubsub is not None else LocalBroker
 
     async def load(new_spec: AppSpec) -> App:
-        return await App.load(new_spec, data_dir, cache, StoreManager.from_runtime(config.key_value_stores, data_dir))
+        return await App.load(new_spec, data_dir, cache, StoreManager.from_runtime(config.key_value_stores, data_dir),
+                              pool=config.pool, cache_max_size=config.cache_max_size, brokers=brokers)
 
     serves_http = spec is None or spec.index is not None or any(c.routes for c in spec.components)
     http = config.listen if serves_http else ()
@@ -57,6 +61,8 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
+        if pubsub is not None:
+            await pubsub.start()
         https = await _open_https(server, config) if serves_http else []
         plain = server
         if config.redirect_https and https:
@@ -122,6 +128,8 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
     finally:
         if app is not None:
             await app.close()
+        if pubsub is not None:
+            await pubsub.close()
 
 
 async def _open_https(server: HttpServer, config: RuntimeConfig) -> list[ListenAddress]:

@@ -3,6 +3,12 @@
 Entries are keyed by the SHA-256 of the wasm bytes, the wasmtime version and
 a fingerprint of the engine settings, and written atomically (temp file +
 rename) so concurrent workers never read a half-written file.
+
+The directory is bounded: entries are used least-recently-first order by
+modification time (a hit touches its entry), and every write prunes the
+oldest entries until the total fits ``max_size``. Several worker processes
+share one directory, so a prune tolerates files that vanish under it and
+never removes a temp file another worker may still be writing.
 """
 
 from __future__ import annotations
@@ -10,20 +16,106 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import wasmtime
 
 from ..errors import LoadError
+from .reasons import wasmtime_reason
+
+MiB = 1024 * 1024
+#: the default bound of the cache directory (``[server] cache_max_size``)
+DEFAULT_CACHE_MAX_SIZE = 512 * MiB
+SUFFIX = ".cwasm"
+#: a temp file older than this was left by a writer that died (a live write takes seconds)
+STALE_TEMP_SECONDS = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class CacheEntry:
+    """One compiled module on disk."""
+
+    path: Path
+    size: int
+    #: last use (modification time, seconds since the epoch)
+    used: float
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What a prune kept and removed."""
+
+    kept: int
+    kept_bytes: int
+    removed: int
+    removed_bytes: int
+
+
+def entries(directory: Path) -> list[CacheEntry]:
+    """The cache's entries, most recently used first (files vanishing meanwhile are skipped)."""
+    found = []
+    try:
+        listing = list(os.scandir(directory))
+    except FileNotFoundError:
+        return []
+    for item in listing:
+        if not item.name.endswith(SUFFIX):
+            continue
+        try:
+            st = item.stat()
+        except FileNotFoundError:
+            continue  # another worker pruned it
+        found.append(CacheEntry(Path(item.path), st.st_size, st.st_mtime))
+    found.sort(key=lambda e: e.used, reverse=True)
+    return found
+
+
+def prune(directory: Path, max_size: int, *, keep: Path | None = None) -> PruneResult:
+    """Remove the least recently used entries until the rest fit in ``max_size`` bytes.
+
+    ``keep`` (the entry just written, in use) stays even if it alone is larger.
+    Temp files abandoned by a dead writer go too; fresh ones may be mid-write."""
+    kept = kept_bytes = removed = removed_bytes = 0
+    for entry in entries(directory):
+        if entry.path == keep or kept_bytes + entry.size <= max_size:
+            kept += 1
+            kept_bytes += entry.size
+            continue
+        try:
+            entry.path.unlink()
+        except FileNotFoundError:
+            continue  # pruned by another worker at the same time
+        except OSError:
+            kept += 1  # read-only directory: nothing to do
+            kept_bytes += entry.size
+            continue
+        removed += 1
+        removed_bytes += entry.size
+    _remove_stale_temps(directory)
+    return PruneResult(kept, kept_bytes, removed, removed_bytes)
+
+
+def _remove_stale_temps(directory: Path) -> None:
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for tmp in directory.glob("*.tmp"):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+        except OSError:
+            continue
 
 
 class ModuleCache:
     """Compile-or-load of wasm modules through a directory of ``.cwasm`` files."""
 
-    def __init__(self, engine: wasmtime.Engine, directory: Path | None, fingerprint: str) -> None:
+    def __init__(self, engine: wasmtime.Engine, directory: Path | None, fingerprint: str,
+                 max_size: int = DEFAULT_CACHE_MAX_SIZE) -> None:
         self.engine = engine
         self.directory = directory
         self.fingerprint = fingerprint
+        self.max_size = max_size
         self.hits = 0
         self.misses = 0
 
@@ -35,14 +127,15 @@ class ModuleCache:
 
     def load(self, wasm: bytes, origin: str) -> wasmtime.Module:
         """Return the compiled module for ``wasm`` (``origin`` names it in errors)."""
-        path = self.directory / f"{self.key(wasm)}.cwasm" if self.directory else None
+        path = self.directory / f"{self.key(wasm)}{SUFFIX}" if self.directory else None
         if path is not None and path.exists():
             try:
                 module = wasmtime.Module.deserialize_file(self.engine, str(path))
                 self.hits += 1
+                _touch(path)
                 return module
             except wasmtime.WasmtimeError:
-                path.unlink(missing_ok=True)  # stale or corrupt entry: recompile
+                path.unlink(missing_ok=True)  # stale, corrupt or pruned meanwhile: recompile
         module = self._compile(wasm, origin)
         self.misses += 1
         if path is not None:
@@ -55,8 +148,7 @@ class ModuleCache:
         try:
             return wasmtime.Module(self.engine, wasm)
         except wasmtime.WasmtimeError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
-            raise LoadError(f"{origin}: {first}") from None
+            raise LoadError(f"{origin}: {wasmtime_reason(str(exc))}") from None
 
     def _store(self, path: Path, data: bytearray) -> None:
         assert self.directory is not None
@@ -67,7 +159,16 @@ class ModuleCache:
                 f.write(data)
             os.replace(tmp, path)
         except OSError:
-            pass  # a read-only cache dir only costs a recompile next time
+            return  # a read-only cache dir only costs a recompile next time
+        prune(self.directory, self.max_size, keep=path)
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry used now (modification time: atime is often not kept, relatime/noatime)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # read-only cache or pruned meanwhile: the entry just ages
 
 
 def _wasmtime_version() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,11 @@ import wasmtime
 from wasmtime import _ffi as ffi
 
 from ..errors import LoadError
-from .cache import ModuleCache
+from .cache import DEFAULT_CACHE_MAX_SIZE, ModuleCache
 from .imports import HostImport, define_imports
+from .reasons import wasmtime_reason
+
+__all__ = ["DEFAULT_CACHE_MAX_SIZE", "DEFAULT_POOL_SIZE", "LoadedModule", "PoolLimits", "Runtime"]
 
 #: how often the epoch advances; a CPU-bound guest yields to the loop this often.
 #: (Measured on hello: 5 ms, 10 ms and no ticker at all give the same throughput.)
@@ -25,15 +28,41 @@ DEFAULT_POOL_SIZE = 1000
 KEEP_RESIDENT = 64 * 1024
 
 
-def _use_pooling(config: wasmtime.Config, slots: int, max_memory: int) -> None:
+@dataclass(frozen=True, slots=True)
+class PoolLimits:
+    """The pooling allocator's sizes, per process (``[server] pool_*`` in the runtime config).
+
+    A module that needs more than a slot holds is refused at load. Wasmtime's
+    own defaults (20,000 table elements, 1 MiB of instance state) refuse real Go
+    frameworks: gin v1.12 declares a table of 26,227 functions. Table slots are
+    reserved address space, committed only where a module's table reaches, so
+    headroom is cheap (docs/operations.md, Engine pool, has the measured cost).
+    """
+
+    #: instance slots: live instances (and their memories, tables, stacks) at once
+    instances: int = DEFAULT_POOL_SIZE
+    #: elements of one table slot (function-pointer tables; Go puts every function in one)
+    table_elements: int = 100_000
+    tables_per_module: int = 1
+    memories_per_module: int = 1
+    #: bytes of one instance's host-side state (grows with imports, globals, functions)
+    core_instance_size: int = 2 * 1024 * 1024
+
+
+def _use_pooling(config: wasmtime.Config, pool: PoolLimits, max_memory: int) -> None:
     """Pooling allocator: memories, tables and fiber stacks come from
     preallocated slots, so a fresh instance per request costs about half of
     mmap/munmap'ing them each time (measured: 143 µs → 70 µs per request)."""
     p = ffi.wasmtime_pooling_allocation_config_new()
-    ffi.wasmtime_pooling_allocation_config_total_memories_set(p, slots)
-    ffi.wasmtime_pooling_allocation_config_total_tables_set(p, slots)
+    slots = pool.instances
+    ffi.wasmtime_pooling_allocation_config_total_memories_set(p, slots * pool.memories_per_module)
+    ffi.wasmtime_pooling_allocation_config_total_tables_set(p, slots * pool.tables_per_module)
     ffi.wasmtime_pooling_allocation_config_total_stacks_set(p, slots)
     ffi.wasmtime_pooling_allocation_config_total_core_instances_set(p, slots)
+    ffi.wasmtime_pooling_allocation_config_table_elements_set(p, pool.table_elements)
+    ffi.wasmtime_pooling_allocation_config_max_tables_per_module_set(p, pool.tables_per_module)
+    ffi.wasmtime_pooling_allocation_config_max_memories_per_module_set(p, pool.memories_per_module)
+    ffi.wasmtime_pooling_allocation_config_max_core_instance_size_set(p, pool.core_instance_size)
     ffi.wasmtime_pooling_allocation_config_max_memory_size_set(p, max_memory)
     ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(p, KEEP_RESIDENT)
     ffi.wasmtime_pooling_allocation_config_async_stack_keep_resident_set(p, KEEP_RESIDENT)
@@ -68,16 +97,22 @@ class Runtime:
         imports: Sequence[HostImport] = (),
         *,
         max_memory: int = 64 * 1024 * 1024,
-        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_size: int | None = None,
+        pool: PoolLimits = PoolLimits(),
+        cache_max_size: int = DEFAULT_CACHE_MAX_SIZE,
     ) -> None:
+        """``pool_size`` (instance slots) overrides ``pool.instances``; 0 turns pooling off."""
         config = wasmtime.Config()
         config.epoch_interruption = True
         config.cranelift_opt_level = "speed"
-        if pool_size:
-            _use_pooling(config, pool_size, max_memory)
+        if pool_size is not None:
+            pool = replace(pool, instances=pool_size)
+        if pool.instances:
+            _use_pooling(config, pool, max_memory)
         self.engine = wasmtime.Engine(config)
-        self.pool_size = pool_size
-        self.cache = ModuleCache(self.engine, cache_dir, fingerprint="epoch;speed")
+        self.pool_size = pool.instances
+        self.pool = pool
+        self.cache = ModuleCache(self.engine, cache_dir, fingerprint="epoch;speed", max_size=cache_max_size)
         self.linker = wasmtime.Linker(self.engine)
         self.linker.define_wasi()
         define_imports(self.linker, imports)
@@ -97,9 +132,7 @@ class Runtime:
         try:
             pre = self.linker.instantiate_pre(module)
         except wasmtime.WasmtimeError as exc:
-            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-            detail = "; ".join(lines[:2]) if lines else "link error"
-            raise LoadError(f"{origin}: cannot link the module: {detail}") from None
+            raise LoadError(f"{origin}: cannot link the module: {wasmtime_reason(str(exc))}") from None
         exports = frozenset(e.name for e in module.exports)
         return LoadedModule(origin, module, pre, exports)
 
