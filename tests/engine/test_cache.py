@@ -57,7 +57,7 @@ def test_prune_tolerates_entries_vanishing_and_leaves_fresh_temp_files(tmp_path:
 
 def test_a_hit_marks_the_entry_used_and_a_write_prunes(tmp_path: Path) -> None:
     mods = [wat.guest(extra=f'(func (export "f{i}"))') for i in range(3)]
-    rt = Runtime(tmp_path, None, pool_size=0, cache_max_size=10**9)
+    rt = Runtime(tmp_path, (), pool_size=0, cache_max_size=10**9)
     try:
         for m in mods:
             rt.cache.load(m, "m")

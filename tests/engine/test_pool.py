@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.wat_app import write_app
 from tests.guests import wat
-from wasm_server.capabilities import define_all
+from wasm_server.capabilities import ALL_IMPORTS
 from wasm_server.engine import Runtime
 from wasm_server.engine.reasons import wasmtime_reason
 from wasm_server.engine.runtime import PoolLimits
@@ -21,7 +21,7 @@ BIG_TABLE = wat.guest(extra="(table 30000 funcref)")
 
 
 def test_a_table_of_30000_elements_loads_with_the_defaults() -> None:
-    rt = Runtime(None, define_all, pool_size=4)
+    rt = Runtime(None, ALL_IMPORTS, pool_size=4)
     try:
         assert "wasm_server_handle" in rt.load(BIG_TABLE, "big").exports
     finally:
@@ -29,7 +29,7 @@ def test_a_table_of_30000_elements_loads_with_the_defaults() -> None:
 
 
 def test_a_table_over_the_limit_is_refused_with_wasmtimes_whole_reason() -> None:
-    rt = Runtime(None, define_all, pool=PoolLimits(instances=4, table_elements=20000))
+    rt = Runtime(None, ALL_IMPORTS, pool=PoolLimits(instances=4, table_elements=20000))
     try:
         with pytest.raises(LoadError) as err:
             rt.load(BIG_TABLE, "big.wasm")
