@@ -12,8 +12,8 @@ $WASM_SERVER_ADMIN_CACERT) names the CA to trust.
 
 from __future__ import annotations
 
+import argparse
 import base64
-import json
 import os
 import sys
 from pathlib import Path
@@ -69,7 +69,7 @@ def upload(path: Path) -> tuple[str, str, dict[str, str]]:
     return spec.name, text, files
 
 
-def main(command: str, args: Any) -> int:
+def main(command: str, args: argparse.Namespace) -> int:
     """Run one client command; prints JSON-derived text, raises AdminError/ConfigError."""
     url = args.admin or os.environ.get("WASM_SERVER_ADMIN_URL", DEFAULT_URL)
     if args.cacert:
@@ -104,9 +104,9 @@ def main(command: str, args: Any) -> int:
     return 0
 
 
-def add_parsers(sub: Any) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The four subcommands."""
-    def common(p: Any) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--admin", metavar="URL", help=f"admin API (default $WASM_SERVER_ADMIN_URL or {DEFAULT_URL})")
         p.add_argument("--token", help="admin token (default $WASM_SERVER_ADMIN_TOKEN)")
         p.add_argument("--cacert", metavar="FILE",
@@ -126,7 +126,3 @@ def add_parsers(sub: Any) -> None:
     logs.add_argument("--limit", type=int, default=100)
     common(logs)
 
-
-def print_json(doc: object) -> None:
-    """Pretty JSON (for debugging)."""
-    print(json.dumps(doc, indent=1))

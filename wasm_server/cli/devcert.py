@@ -9,12 +9,12 @@ DIR/key.pem (keys mode 0600), valid for a year, made with the
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import ipaddress
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from ..errors import ConfigError
 
@@ -76,7 +76,7 @@ def make(directory: Path, names: list[str], *, force: bool = False) -> list[Path
     return out
 
 
-def main(args: Any) -> int:
+def main(args: argparse.Namespace) -> int:
     """The command: write the files and say how to use them."""
     directory = Path(args.dir)
     names = list(DEFAULT_NAMES) + [n for n in (args.name or []) if n not in DEFAULT_NAMES]

@@ -28,7 +28,7 @@ from ..routing import routes_table
 log = logging.getLogger("wasm_server")
 
 
-async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.Event | None = None,
+async def serve(spec: AppSpec | None, config: RuntimeConfig, *,
                 watch: bool = False, build: bool = True) -> None:
     """Serve ``spec`` (or only what is deployed, when None) on ``config.listen`` until a
     shutdown signal; with ``watch``, redeploy whenever its files change (see reload.py);
@@ -108,8 +108,6 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *, ready: asyncio.E
             watcher = asyncio.ensure_future(reloader.run())
             if say:
                 print("  watching for changes (--watch)", file=sys.stderr, flush=True)
-        if ready is not None:
-            ready.set()
         await stop.wait()
         print("shutting down: finishing in-flight requests", file=sys.stderr, flush=True)
         if watcher is not None:
