@@ -137,7 +137,7 @@ class App:
         if isinstance(match, MethodNotAllowed):
             method = "GET" if req.method == b"HEAD" else req.method.decode("latin-1")
             return plain(405, f"method {method} not allowed here\n", (b"allow", ", ".join(match.allowed).encode()))
-        if (match.target, match.route) in self.websocket_routes:
+        if self.websocket_routes and (match.target, match.route) in self.websocket_routes:
             return plain(426, "this route speaks WebSocket\n", (b"upgrade", b"websocket"))
         headers = req.headers
         rid = _request_id(headers)
@@ -162,7 +162,7 @@ class App:
                 return Response(resp.status, streamed=True, component=name, request_id=rid)
             return error(500, f"component '{name}' marked its response streamed but never started a stream")
         out = resp.headers
-        if not any(k.lower() == b"x-request-id" for k, _ in out):  # the guest's own id wins
+        if not _sets_request_id(out):  # the guest's own id wins
             out = [*out, (b"x-request-id", rid)]
         return Response(resp.status, out, resp.body, component=name, request_id=rid)
 
@@ -254,6 +254,14 @@ def _request_id(headers: Sequence[tuple[bytes, bytes]]) -> bytes | None:
         if name == b"x-request-id":
             return value if 0 < len(value) <= 128 else None
     return None
+
+
+def _sets_request_id(headers: Sequence[tuple[bytes, bytes]]) -> bool:
+    """Whether a guest's response has its own x-request-id (in any letter case)."""
+    for name, _ in headers:
+        if len(name) == 12 and name.lower() == b"x-request-id":
+            return True
+    return False
 
 
 def _plain(status: int, text: str) -> GuestResponse:
