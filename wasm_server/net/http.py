@@ -198,8 +198,9 @@ class HttpProtocol(asyncio.Protocol):
                 await self._upgrade(item)
                 return
             server.in_flight += 1
-            started = server.loop.time()
-            writer.begin(item, keep_alive=not server.draining)
+            access_log = server.access_log
+            started = server.loop.time() if access_log is not None else 0.0
+            writer.begin(item, not server.draining)
             try:
                 resp = await server.service.respond(item, self.client, self)
             except Exception:
@@ -214,8 +215,8 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 # the head went out, then the responder failed: only an unfinished body can say so
                 writer.keep_alive = False
-            if server.access_log is not None:
-                server.access_log.request(self.client, item, resp, writer.sent, server.loop.time() - started)
+            if access_log is not None:
+                access_log.request(self.client, item, resp, writer.sent, server.loop.time() - started)
             if not writer.keep_alive:
                 self.flush()
                 transport.close()

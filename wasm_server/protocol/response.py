@@ -80,6 +80,22 @@ _FRAMING = frozenset((b"content-length", b"transfer-encoding", b"connection", b"
 _NO_BODY = frozenset((204, 304))
 
 
+#: header lines already checked → whether they may go out (responders repeat the same few)
+_checked: dict[tuple[bytes, bytes], bool] = {}
+_CHECKED_MAX = 4096
+
+
+def _check(pair: tuple[bytes, bytes]) -> bool:
+    """Framing headers are the writer's job; invalid headers never reach the wire."""
+    name, value = pair
+    ok = name.lower() not in _FRAMING and valid_header(name, value)
+    if len(value) <= 256:  # remember short lines only: a guest cannot grow the table with big values
+        if len(_checked) >= _CHECKED_MAX:
+            _checked.clear()
+        _checked[pair] = ok
+    return ok
+
+
 def _head_length(headers: Headers) -> int | None:
     """A responder's own ``content-length`` (used for HEAD answered without a body)."""
     for name, value in headers:
@@ -109,7 +125,7 @@ class ResponseWriter:
         #: body bytes sent for the current response (the access log's "bytes")
         self.sent = 0
 
-    def begin(self, request: Request, *, keep_alive: bool = True) -> None:
+    def begin(self, request: Request, keep_alive: bool = True) -> None:
         """Start answering ``request``; ``keep_alive=False`` when the server is draining."""
         self.head_only = request.method == b"HEAD"
         self.http10 = request.http_version == "1.0"
@@ -171,10 +187,12 @@ class ResponseWriter:
 
     def _head(self, status: int, headers: Headers, length: int | None, chunked: bool) -> bytes:
         parts = [status_line(status), date_header()]
-        for name, value in headers:
-            if name.lower() in _FRAMING or not valid_header(name, value):
-                continue  # framing is the writer's job; invalid headers never reach the wire
-            parts += (name, b": ", value, b"\r\n")
+        for pair in headers:
+            ok = _checked.get(pair)
+            if ok is None:
+                ok = _check(pair)
+            if ok:
+                parts += (pair[0], b": ", pair[1], b"\r\n")
         if chunked:
             parts.append(b"transfer-encoding: chunked\r\n")
         elif length is not None and not (100 <= status < 200 or status in _NO_BODY):
