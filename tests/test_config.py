@@ -145,3 +145,16 @@ def test_every_section_reads_as_before(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("WASM_SERVER_CLUSTER_REDIS", "redis://10.0.0.1:6379/1")
     c = load_runtime_config(cfg, {"admin": "127.0.0.1:9292", "cluster_redis": ""})
     assert c.admin == ListenAddress("127.0.0.1", 9292) and c.cluster_redis == "redis://10.0.0.1:6379/1"
+
+
+def test_access_log_is_on_by_default_and_turned_off_by_file_or_env(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_runtime_config(None, {}).access_log
+    cfg = tmp_path / "runtime.toml"
+    cfg.write_text("[server]\naccess_log = false\n")
+    assert not load_runtime_config(cfg, {}).access_log
+    cfg.write_text('[server]\naccess_log = "sometimes"\n')
+    with pytest.raises(ConfigError, match="access_log"):
+        load_runtime_config(cfg, {})
+    monkeypatch.setenv("WASM_SERVER_ACCESS_LOG", "false")
+    assert not load_runtime_config(None, {}).access_log
