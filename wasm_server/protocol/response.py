@@ -89,7 +89,9 @@ def _check(pair: tuple[bytes, bytes]) -> bool:
     """Framing headers are the writer's job; invalid headers never reach the wire."""
     name, value = pair
     ok = name.lower() not in _FRAMING and valid_header(name, value)
-    if len(value) <= 256:  # remember short lines only: a guest cannot grow the table with big values
+    # remember short lines only (a guest cannot grow the table with big values), and not
+    # request ids: one per response, they would only push the repeated lines out
+    if len(value) <= 256 and name != b"x-request-id":
         if len(_checked) >= _CHECKED_MAX:
             _checked.clear()
         _checked[pair] = ok
