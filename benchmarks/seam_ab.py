@@ -81,11 +81,15 @@ def report(results: dict[str, list[WrkResult]], command: str, base_commit: str, 
         f"Command: `{command}`", "",
         "Same hello.wasm (examples/hello/c), same virtualenv; only the `wasm_server` package differs.",
         "Server on core 0, wrk (`-t1 -c50`) on core 1, one worker, rounds alternate.", "",
-        "| variant | req/s (median) | / base | p99 ms (median) | runs (req/s) |",
+        "The ratio is the median of per-round ratios (a round runs every variant once), which",
+        "cancels most of the drift a shared machine adds between rounds.", "",
+        "| variant | req/s (median) | / base (median of rounds) | p99 ms (median) | runs (req/s) |",
         "|---|---|---|---|---|",
     ]
+    base = results["base"]
     for name, runs in results.items():
-        lines.append(f"| {name} | {med[name]:.0f} | {med[name] / med['base']:.3f} × | {p99[name]:.2f} | "
+        ratio = statistics.median(r.rps / b.rps for r, b in zip(runs, base, strict=True))
+        lines.append(f"| {name} | {med[name]:.0f} | {ratio:.3f} × | {p99[name]:.2f} | "
                      f"{', '.join(f'{r.rps:.0f}' for r in runs)} |")
     return "\n".join(lines) + "\n"
 
