@@ -124,15 +124,21 @@ func (w *responseWriter) fail(err error) error {
 
 // encode is the response encoding of the sent header (names lower-cased and
 // sorted, framing headers dropped, a sniffed content-type for a body without
-// one, as net/http adds) and body.
+// one, as net/http adds) and body. Content-Length stays when no body was
+// written: that is how a HEAD answer (http.FileServer's, say) tells the length
+// GET would have, and the host sends it for HEAD only.
 func (w *responseWriter) encode(body []byte) []byte {
 	h := w.sent
 	names := make([]string, 0, len(h))
 	size, count := 16+len(body), 0
 	for name, values := range h {
 		switch name {
-		case "Content-Length", "Transfer-Encoding", "Trailer":
+		case "Transfer-Encoding", "Trailer":
 			continue // the host frames the body
+		case "Content-Length":
+			if len(body) > 0 || w.streaming {
+				continue // the host frames the body
+			}
 		}
 		names = append(names, name)
 		for _, v := range values {

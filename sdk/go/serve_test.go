@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/wasm-server/wasm-server/sdk/go/internal/abi"
 )
@@ -332,5 +333,18 @@ func TestTheLogHandlerWritesOneLinePerRecord(t *testing.T) {
 	want := []string{`1 start svc=x req.path="/a b" req.n=3`, `4 failed svc=x req.err.code=-2`}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("%q", lines)
+	}
+}
+
+func TestHeadOfAFileServerFileKeepsItsLength(t *testing.T) {
+	files := fstest.MapFS{"f.txt": {Data: []byte("0123456789abcde\n")}}
+	h := http.FileServer(http.FS(files))
+	get := serve(t, h, request("GET", "/f.txt", nil))
+	head := serve(t, h, request("HEAD", "/f.txt", nil))
+	if len(get.Body) != 16 || headerOf(get, "content-length") != "" {
+		t.Fatalf("GET: body %q, content-length %q (the host frames a body)", get.Body, headerOf(get, "content-length"))
+	}
+	if len(head.Body) != 0 || headerOf(head, "content-length") != "16" {
+		t.Fatalf("HEAD: body %q, content-length %q (want GET's 16)", head.Body, headerOf(head, "content-length"))
 	}
 }

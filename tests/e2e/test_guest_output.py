@@ -72,3 +72,11 @@ def test_lines_are_split_and_a_trailing_partial_line_is_logged_at_the_end(printe
     log = wait_for(printer, *(f"[printer-go] {t} (stderr, request go-2)" for t in
                               ("line one", "line two", "no newline")))
     assert log.index("line one (stderr") < log.index("line two (stderr") < log.index("no newline (stderr")
+
+
+def test_head_of_a_go_file_server_file_carries_the_get_length(printer: Server) -> None:
+    # issue 11 bug 3: HEAD said content-length: 0 while GET said 16
+    get = httpx.get(f"{printer.url}/static/f.txt")
+    assert get.status_code == 200 and get.content == b"0123456789abcde\n"
+    head = httpx.head(f"{printer.url}/static/f.txt")
+    assert head.status_code == 200 and head.headers["content-length"] == "16" and head.content == b""

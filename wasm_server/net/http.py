@@ -15,6 +15,7 @@ import asyncio
 import logging
 import socket
 from collections import deque
+from time import perf_counter
 from typing import TYPE_CHECKING, Protocol, cast
 
 from ..protocol.http1 import CONTINUE, ContinueNeeded, H1Connection, Headers, ProtocolError, Request, Upgrade
@@ -199,7 +200,8 @@ class HttpProtocol(asyncio.Protocol):
                 return
             server.in_flight += 1
             access_log = server.access_log
-            started = server.loop.time() if access_log is not None else 0.0
+            # perf_counter, not loop.time(): uvloop's clock moves in whole milliseconds
+            started = perf_counter() if access_log is not None else 0.0
             writer.begin(item, not server.draining)
             try:
                 resp = await server.service.respond(item, self.client, self)
@@ -216,7 +218,7 @@ class HttpProtocol(asyncio.Protocol):
                 # the head went out, then the responder failed: only an unfinished body can say so
                 writer.keep_alive = False
             if access_log is not None:
-                access_log.request(self.client, item, resp, writer.sent, server.loop.time() - started)
+                access_log.request(self.client, item, resp, writer.sent, perf_counter() - started)
             if not writer.keep_alive:
                 self.flush()
                 transport.close()
