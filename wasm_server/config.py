@@ -15,6 +15,7 @@ from typing import Any
 
 from .engine.runtime import DEFAULT_CACHE_MAX_SIZE, PoolLimits
 from .errors import ConfigError
+from .units import parse_size
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
 
@@ -157,8 +158,6 @@ def _number(kind: type[int] | type[float], low: float, high: float | None = None
 def _size(low: int) -> Convert:
     """A byte count or a size like ``"512MiB"``, at least ``low``."""
     def convert(value: object, base: Path) -> int:
-        from .manifest import parse_size  # here: the manifest module imports this one
-
         text = value.strip() if isinstance(value, str) else value
         number = int(text) if isinstance(text, str) and text.isdigit() else text
         try:
