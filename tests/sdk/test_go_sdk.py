@@ -312,3 +312,14 @@ def test_go_build_passes_build_tags_through(tmp_path: Path, monkeypatch: pytest.
         go.main(["--wagi", "-o", str(tmp_path / "untagged.wasm")])
     assert go.main(["--wagi", "-tags", "greet", "-o", str(tmp_path / "tagged.wasm")]) == 0
     assert (tmp_path / "tagged.wasm").read_bytes().startswith(b"\0asm")
+
+
+def test_a_new_go_service_gets_the_go_line_of_the_go_that_builds_it(tmp_path: Path) -> None:
+    # issue 12: the template said `go 1.24`, and the first `go get` of a framework raised it
+    from wasm_server.cli.new import create
+
+    tc = toolchain()
+    svc = create("go", "lined", tmp_path)
+    line = next(ln for ln in (svc / "go.mod").read_text().splitlines() if ln.startswith("go "))
+    assert line == f"go {tc.version[0]}.{tc.version[1]}"
+    assert "{{" not in (svc / "go.mod").read_text()

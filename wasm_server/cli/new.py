@@ -16,6 +16,21 @@ def languages() -> list[str]:
     return sorted(p.name for p in TEMPLATES.iterdir() if p.is_dir()) if TEMPLATES.exists() else []
 
 
+def go_version() -> str:
+    """The ``go`` line for a new Go service: the version of the Go that ``go-build`` will use.
+
+    A lower line gets raised by the first ``go get`` of a framework that needs more, and a
+    higher one cannot build here (``GOTOOLCHAIN=local``); without a Go yet, the minimum."""
+    from ..errors import BuildError
+    from ..toolchain import go
+
+    try:
+        major, minor = go.pick().version
+    except BuildError:
+        major, minor = go.MIN_VERSION
+    return f"{major}.{minor}"
+
+
 def create(lang: str, name: str, parent: Path) -> Path:
     """Copy the template for ``lang`` into ``parent/name`` with placeholders filled."""
     if lang not in languages():
@@ -27,6 +42,8 @@ def create(lang: str, name: str, parent: Path) -> Path:
         raise ConfigError(f"{target} already exists")
     values = {"{{name}}": name, "{{crate_name}}": name.replace("-", "_"),
               "{{sdk_path}}": str(SDK_DIR / "rust"), "{{sdk_dir}}": str(SDK_DIR)}
+    if lang == "go":
+        values["{{go_version}}"] = go_version()
     for src in sorted((TEMPLATES / lang).rglob("*")):
         if src.is_dir() or "__pycache__" in src.parts:
             continue

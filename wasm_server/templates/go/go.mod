@@ -1,6 +1,6 @@
 module {{name}}
 
-go 1.24
+go {{go_version}}
 
 require github.com/wasm-server/wasm-server/sdk/go v0.0.0
 
