@@ -4,7 +4,6 @@ and the built examples under the small Wasmtime harness of the Rust SDK tests.""
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import subprocess
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from wasm_server.toolchain import go
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "sdk" / "go"
-TEMPLATE = ROOT / "wasm_server" / "templates" / "go"
 EXAMPLES = ROOT / "examples"
 REACTOR_EXPORTS = {"memory", "wasm_server_abi_version", "wasm_server_alloc", "wasm_server_handle", "_initialize"}
 #: the default component memory limit is 64 MiB; a Go module must start well below it
@@ -48,11 +46,9 @@ def build(package_dir: Path, out: Path, *extra: str) -> Path:
 def modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """hello, kv-counter, the `wasm-server new go` template and wagi-hello, built once."""
     out = tmp_path_factory.mktemp("go-modules")
-    project = out / "my-svc"
-    shutil.copytree(TEMPLATE, project)
-    for f in project.rglob("*"):
-        if f.is_file():
-            f.write_text(f.read_text().replace("{{name}}", "my-svc").replace("{{sdk_dir}}", str(ROOT / "sdk")))
+    from wasm_server.cli.new import create
+
+    project = create("go", "my-svc", out)  # every placeholder filled, as `wasm-server new go` does
     return {
         "hello": build(EXAMPLES / "hello" / "go", out / "hello.wasm"),
         "kv-counter": build(EXAMPLES / "kv-counter" / "go", out / "kv-counter.wasm"),
