@@ -136,6 +136,7 @@ def test_readiness_fails_as_soon_as_the_drain_starts_while_liveness_stays(
                        "--admin", f"127.0.0.1:{port}")
     admin = f"http://127.0.0.1:{port}"
     assert httpx.get(f"{admin}/readyz").status_code == 200
+    assert {"/healthz", "/readyz"} <= set(httpx.get(f"{admin}/openapi.json").json()["paths"])
     done: list[int] = []
     worker = threading.Thread(target=lambda: done.append(httpx.get(f"{s.url}/slow", timeout=30).status_code))
     worker.start()

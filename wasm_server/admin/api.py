@@ -47,21 +47,22 @@ def _json(status: int, body: object) -> Response:
 class AdminApi(NoUpgrades):
     """The admin service (an :class:`~wasm_server.net.http.HttpService` on its own listener).
 
-    ``ready``: the node has loaded what it serves; ``draining``: a shutdown started.
-    ``/healthz`` (liveness) answers 200 for as long as the process serves at all, so an
-    orchestrator never kills a node that is only draining; ``/readyz`` (readiness) fails
-    as soon as draining starts, so balancers stop sending new requests first."""
+    ``draining``: a shutdown started. The admin listener opens only once the node has
+    loaded (and, in a cluster, caught up with) what it serves, so a node that answers is
+    ready until it drains. ``/healthz`` (liveness) answers 200 for as long as the process
+    serves at all, so an orchestrator never kills a node that is only draining;
+    ``/readyz`` (readiness) fails as soon as draining starts, so balancers stop sending
+    new requests first."""
 
     def __init__(self, deployments: Deployments, token: str, logs: RecentLogs, *,
                  publish: Publisher | None = None, remove: Remover | None = None,
-                 ready: Callable[[], bool] = lambda: True, draining: Callable[[], bool] = lambda: False,
+                 draining: Callable[[], bool] = lambda: False,
                  node: str = "") -> None:
         self.deployments = deployments
         self.token = token.encode()
         self.logs = logs
         self.publish = publish or self._deploy_here
         self.remove = remove or self.deployments.undeploy
-        self.ready = ready
         self.draining = draining
         self.node = node
 
@@ -74,11 +75,10 @@ class AdminApi(NoUpgrades):
 
     def _probe(self, path: str) -> Response:
         draining = self.draining()
-        status = "draining" if draining else "ok" if self.ready() else "starting"
-        body = {"status": status, "node": self.node, "apps": len(self.deployments.apps)}
+        body = {"status": "draining" if draining else "ok", "node": self.node, "apps": len(self.deployments.apps)}
         if path == "/healthz":
             return _json(200, body)  # alive: the loop answers, whatever the state
-        return _json(200 if status == "ok" else 503, body)
+        return _json(503 if draining else 200, body)
 
     async def _respond(self, req: Request, client: str) -> Response:
         path, _, query = req.target.decode("latin-1").partition("?")
