@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,14 +86,18 @@ def servers(data_dir: Path) -> dict[str, tuple[list[str], str]]:
     }
 
 
-def measure(duration: int, runs: int, connections: int) -> dict[str, list[WrkResult]]:
-    """Alternate the servers for ``runs`` rounds; returns every run's result."""
+#: starts one server on a port (with a scratch directory) and says which path to load
+Starter = Callable[[int, Path], tuple[subprocess.Popen[bytes], str]]
+
+
+def rounds(starters: dict[str, Starter], runs: int, duration: int, connections: int) -> dict[str, list[WrkResult]]:
+    """Run every server once per round, for ``runs`` rounds (drift hits all of them); every run's result."""
     results: dict[str, list[WrkResult]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(runs):
-            for name, (cmd, path) in servers(Path(tmp)).items():
+            for name, starter in starters.items():
                 port = free_port()
-                proc = start([c.replace("{port}", str(port)) for c in cmd], port)
+                proc, path = starter(port, Path(tmp) / name.replace(" ", "_"))
                 try:
                     url = f"http://127.0.0.1:{port}{path}"
                     wrk(url, 2, connections)  # warm-up
@@ -100,11 +105,22 @@ def measure(duration: int, runs: int, connections: int) -> dict[str, list[WrkRes
                     if r.non_2xx or r.errors:
                         print(f"warning: {name}: {r.non_2xx} non-2xx, {r.errors} socket errors", file=sys.stderr)
                     results.setdefault(name, []).append(r)
-                    print(f"{name:12} {r.rps:10.0f} req/s  p99 {r.p99_ms:7.2f} ms", file=sys.stderr)
+                    print(f"{name:24} {r.rps:10.0f} req/s  p99 {r.p99_ms:7.2f} ms", file=sys.stderr)
                 finally:
                     proc.terminate()
                     proc.wait(10)
     return results
+
+
+def measure(duration: int, runs: int, connections: int) -> dict[str, list[WrkResult]]:
+    """Alternate the servers for ``runs`` rounds; returns every run's result."""
+    def starter(name: str) -> Starter:
+        def start_one(port: int, scratch: Path) -> tuple[subprocess.Popen[bytes], str]:
+            cmd, path = servers(scratch)[name]
+            return start([c.replace("{port}", str(port)) for c in cmd], port), path
+        return start_one
+
+    return rounds({name: starter(name) for name in servers(Path())}, runs, duration, connections)
 
 
 def report(results: dict[str, list[WrkResult]], command: str) -> str:

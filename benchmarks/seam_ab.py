@@ -19,13 +19,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, free_port, machine, wait_port, write_section
-from http_hello import WrkResult, wrk
+from common import ROOT, machine, wait_port, write_section
+from http_hello import Starter, WrkResult, rounds
 
 SECTION = "## Request path A/B (issue 11)"
 ANALYSIS = """What the figures say (issue 11). The request path of this tree, access log off, serves hello at
@@ -62,24 +61,13 @@ def serve(checkout: Path, extra: list[str], port: int, data_dir: Path) -> subpro
 
 def measure(base: Path, runs: int, duration: int, connections: int) -> dict[str, list[WrkResult]]:
     """Alternate the variants for ``runs`` rounds."""
-    results: dict[str, list[WrkResult]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for _ in range(runs):
-            for name, (checkout, extra) in variants(base).items():
-                port = free_port()
-                proc = serve(checkout, extra, port, Path(tmp) / name.replace(" ", "_"))
-                try:
-                    url = f"http://127.0.0.1:{port}/"
-                    wrk(url, 2, connections)  # warm-up
-                    r = wrk(url, duration, connections)
-                    if r.non_2xx or r.errors:
-                        print(f"warning: {name}: {r.non_2xx} non-2xx, {r.errors} socket errors", file=sys.stderr)
-                    results.setdefault(name, []).append(r)
-                    print(f"{name:24} {r.rps:10.0f} req/s  p99 {r.p99_ms:7.2f} ms", file=sys.stderr)
-                finally:
-                    proc.terminate()
-                    proc.wait(10)
-    return results
+    def starter(checkout: Path, extra: list[str]) -> Starter:
+        def start_one(port: int, scratch: Path) -> tuple[subprocess.Popen[bytes], str]:
+            return serve(checkout, extra, port, scratch), "/"
+        return start_one
+
+    return rounds({name: starter(checkout, extra) for name, (checkout, extra) in variants(base).items()},
+                  runs, duration, connections)
 
 
 def report(results: dict[str, list[WrkResult]], command: str, base_commit: str, commit: str) -> str:

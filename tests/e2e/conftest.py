@@ -54,6 +54,15 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_for_log(self, *texts: str, timeout: float = 5.0) -> str:
+        """The log once every one of ``texts`` is in it (guest output reaches it asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while not all(t in (log := self.log()) for t in texts):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{texts!r} not all in the server log:\n{log}")
+            time.sleep(0.05)
+        return log
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

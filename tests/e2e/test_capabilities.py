@@ -106,25 +106,14 @@ def test_log_lines_reach_the_server_log_with_the_component_name(probe: Server) -
     raise AssertionError(probe.log())
 
 
-def _wait_for(server: Server, text: str) -> str:
-    import time
-
-    for _ in range(100):
-        log = server.log()
-        if text in log:
-            return log
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} not in the server log:\n{server.log()}")
-
-
 def test_guest_stdout_and_stderr_reach_the_log_with_component_and_request_id(probe: Server) -> None:
     # regression (bug 10a): a native guest's printf/fprintf(stderr) output was thrown away
     r = httpx.get(probe.url + "/print?hello-logs", headers={"x-request-id": "rid-77"}, timeout=10)
     assert r.text == "printed\n"
-    _wait_for(probe, "[probe] stdout says hello-logs (stdout, request rid-77)")
-    _wait_for(probe, "[probe] stderr says hello-logs (stderr, request rid-77)")
+    probe.wait_for_log("[probe] stdout says hello-logs (stdout, request rid-77)")
+    probe.wait_for_log("[probe] stderr says hello-logs (stderr, request rid-77)")
     httpx.get(probe.url + "/print?no-id", timeout=10)
-    log = _wait_for(probe, "[probe] stderr says no-id (stderr, request ")
+    log = probe.wait_for_log("[probe] stderr says no-id (stderr, request ")
     rid = log.split("[probe] stderr says no-id (stderr, request ")[1].split(")")[0]
     assert rid not in ("", "-")  # the id the host generated for the request
 
@@ -132,13 +121,13 @@ def test_guest_stdout_and_stderr_reach_the_log_with_component_and_request_id(pro
 def test_a_guest_flooding_stderr_is_bounded_per_request(probe: Server) -> None:
     r = httpx.get(probe.url + "/flood?2000", headers={"x-request-id": "flood-1"}, timeout=10)
     assert r.text == "flooded\n"
-    log = _wait_for(probe, "more bytes of output dropped")
+    log = probe.wait_for_log("more bytes of output dropped")
     assert "[probe] flood 00000 " in log and "[probe] flood 00654 " in log
     assert "flood 00656 " not in log  # 64 KiB of 100-byte lines: 655 whole lines and the start of one
     assert "[probe] 134464 more bytes of output dropped: at most 65536 bytes per request are logged " \
            "(request flood-1)" in log
     assert get(probe, "/print?after-the-flood") == "printed\n"  # the next request logs again
-    _wait_for(probe, "[probe] stderr says after-the-flood (stderr, request ")
+    probe.wait_for_log("[probe] stderr says after-the-flood (stderr, request ")
 
 
 def test_outbound_http_allowed_and_denied(probe: Server, upstream: int) -> None:

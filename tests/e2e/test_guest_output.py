@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,19 +48,10 @@ instance_reuse = 100
     return server_factory(app)
 
 
-def wait_for(server: Server, *texts: str) -> str:
-    for _ in range(100):
-        log = server.log()
-        if all(t in log for t in texts):
-            return log
-        time.sleep(0.05)
-    raise AssertionError(f"{texts!r} not all in the server log:\n{server.log()}")
-
-
 def test_fmt_and_log_output_is_logged_with_component_and_request_id(printer: Server) -> None:
     r = httpx.get(printer.url + "/hello?q=world", headers={"x-request-id": "go-1"}, timeout=10)
     assert r.text == "printed\n"
-    wait_for(printer, "INFO wasm_server.guest: [printer-go] fmt.Println says /hello (stdout, request go-1)",
+    printer.wait_for_log("INFO wasm_server.guest: [printer-go] fmt.Println says /hello (stdout, request go-1)",
              "WARNING wasm_server.guest: [printer-go] stderr logger says world (stderr, request go-1)",
              # the SDK sends the log package to the host's log import, not to stderr
              "INFO wasm_server.guest: [printer-go] log.Printf says world")
@@ -69,7 +59,7 @@ def test_fmt_and_log_output_is_logged_with_component_and_request_id(printer: Ser
 
 def test_lines_are_split_and_a_trailing_partial_line_is_logged_at_the_end(printer: Server) -> None:
     httpx.get(printer.url + "/multi?q=x", headers={"x-request-id": "go-2"}, timeout=10)
-    log = wait_for(printer, *(f"[printer-go] {t} (stderr, request go-2)" for t in
+    log = printer.wait_for_log(*(f"[printer-go] {t} (stderr, request go-2)" for t in
                               ("line one", "line two", "no newline")))
     assert log.index("line one (stderr") < log.index("line two (stderr") < log.index("no newline (stderr")
 
