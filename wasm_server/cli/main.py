@@ -97,6 +97,10 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="build the app's components")
     build.add_argument("path", nargs="?", default=".")
     build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    build.add_argument("--config", metavar="FILE", type=Path,
+                       help="runtime config TOML: its [server] cache_dir is where modules are precompiled")
+    build.add_argument("--no-precompile", action="store_true",
+                       help="do not compile the modules into the compile cache (then the first `up` does)")
 
     new = sub.add_parser("new", help="create a service from a template")
     new.add_argument("lang", help="template language: c, rust, go or ts")
@@ -189,6 +193,16 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
         spec = load_manifest(Path(args.path))
         n = build_app(spec, force=args.force)
         print(f"{n} component(s) built, {len(spec.components) - n} up to date", file=sys.stderr)
+        if not args.no_precompile:
+            from ..app import precompile
+            from ..config import load_runtime_config
+
+            config = load_runtime_config(args.config, {})
+            _setup_logging(args.debug)  # the compile cache says what it compiles and how long it took
+            compiled = precompile(spec, config.module_cache_dir, pool=config.pool,
+                                  cache_max_size=config.cache_max_size)
+            print(f"{compiled} module(s) compiled into {config.module_cache_dir}, "
+                  f"{len(spec.components) - compiled} already there", file=sys.stderr)
         return 0
     if args.command == "new":
         from .new import create

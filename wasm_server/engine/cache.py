@@ -14,6 +14,7 @@ never removes a temp file another worker may still be writing.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import time
@@ -24,6 +25,8 @@ import wasmtime
 
 from ..errors import LoadError
 from .reasons import wasmtime_reason
+
+log = logging.getLogger("wasm_server")
 
 MiB = 1024 * 1024
 #: the default bound of the cache directory (``[server] cache_max_size``)
@@ -136,7 +139,12 @@ class ModuleCache:
                 return module
             except wasmtime.WasmtimeError:
                 path.unlink(missing_ok=True)  # stale, corrupt or pruned meanwhile: recompile
+        # A big module (a Go framework is 10-40 MB) takes Cranelift from seconds to minutes: say
+        # so, or `up` looks hung; the next start deserializes it in milliseconds.
+        log.info("compiling %s (%.1f MiB, not in the compile cache yet)", origin, len(wasm) / 2**20)
+        started = time.monotonic()
         module = self._compile(wasm, origin)
+        log.info("compiled %s in %.1fs", origin, time.monotonic() - started)
         self.misses += 1
         if path is not None:
             self._store(path, module.serialize())
