@@ -1,4 +1,4 @@
-"""Per SDK language: hello req/s, module size, and memory per idle instance.
+"""Per SDK language: hello req/s, module size, memory per idle instance, and build times.
 
     python benchmarks/languages.py            # 3 runs of 5 s per language
     python benchmarks/languages.py --quick    # 1 run of 2 s (smoke test)
@@ -10,12 +10,18 @@ instantiated (and `_initialize`d) 200 times in separate stores; "linear
 memory" is the guest's memory size at idle, "RSS/instance" is the growth of
 this process's resident memory divided by 200, i.e. what an idle instance
 really costs (untouched linear memory is not resident).
+
+Build times: `wasm-server build --force --no-precompile` of the hello example,
+cold (XDG_CACHE_HOME pointing at an empty directory: no Go build cache, zig
+cache or shared Rust std yet; downloaded dependencies stay where they are)
+and warm (the same command again, with that cache filled).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import statistics
 import subprocess
 import sys
@@ -89,11 +95,26 @@ def footprint(path: Path) -> Footprint:
     return Footprint(path.stat().st_size, memory.size(store) * 64, (after - before) / INSTANCES)
 
 
-def build(lang: str) -> Path:
-    """Build examples/hello/<lang> and return its module."""
+@dataclass(frozen=True)
+class BuildTimes:
+    """Seconds to build a hello example with empty compiler caches, then with them filled."""
+
+    cold_s: float
+    warm_s: float
+
+
+def build(lang: str) -> tuple[Path, BuildTimes]:
+    """Build examples/hello/<lang> cold then warm; return its module and the times."""
     cli = str(Path(sys.executable).parent / "wasm-server")
-    subprocess.run([cli, "build", str(ROOT / "examples" / "hello" / lang)], check=True)
-    return next((ROOT / "examples" / "hello" / lang).glob("*.wasm"))
+    example = ROOT / "examples" / "hello" / lang
+    times: list[float] = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "XDG_CACHE_HOME": cache}
+        for _ in range(2):
+            started = time.monotonic()
+            subprocess.run([cli, "build", str(example), "--force", "--no-precompile"], check=True, env=env)
+            times.append(time.monotonic() - started)
+    return next(example.glob("*.wasm")), BuildTimes(times[0], times[1])
 
 
 def throughput(lang: str, duration: int, runs: int) -> list[WrkResult]:
@@ -117,7 +138,7 @@ def throughput(lang: str, duration: int, runs: int) -> list[WrkResult]:
     return out
 
 
-def report(rows: dict[str, tuple[Footprint, list[WrkResult]]], command: str) -> str:
+def report(rows: dict[str, tuple[Footprint, BuildTimes, list[WrkResult]]], command: str) -> str:
     """The RESULTS.md section."""
     lines = [
         SECTION, "",
@@ -125,14 +146,16 @@ def report(rows: dict[str, tuple[Footprint, list[WrkResult]]], command: str) -> 
         f"Command: `{command}`", "",
         "`examples/hello/<lang>` per language; server on core 0, wrk on core 1 (50 connections), 1 worker.",
         f"Memory: {INSTANCES} idle instances in separate stores (wasmtime-py, default allocator).", "",
-        "| language | req/s (median) | p99 ms | module size | linear memory at idle | RSS per idle instance |",
-        "|---|---|---|---|---|---|",
+        "| language | req/s (median) | p99 ms | module size | linear memory at idle | RSS per idle instance "
+        "| build cold | build warm |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for lang, (fp, runs) in rows.items():
+    for lang, (fp, times, runs) in rows.items():
         rps = statistics.median(r.rps for r in runs)
         p99 = statistics.median(r.p99_ms for r in runs)
         lines.append(f"| {LANGUAGES[lang]} | {rps:.0f} | {p99:.2f} | {fp.module_bytes / 1024:.0f} KiB | "
-                     f"{fp.linear_kib} KiB | {fp.rss_kib_per_instance:.0f} KiB |")
+                     f"{fp.linear_kib} KiB | {fp.rss_kib_per_instance:.0f} KiB | {times.cold_s:.1f} s "
+                     f"| {times.warm_s:.1f} s |")
     lines += ["", "Go's size and memory are its runtime and garbage collector (net/http is linked in "
               "because handlers are `http.Handler`s); AssemblyScript, C and Rust carry almost no runtime.", ""]
     return "\n".join(lines)
@@ -148,13 +171,14 @@ def main() -> int:
     args = p.parse_args()
     if args.quick:
         args.duration, args.runs = 2, 1
-    rows: dict[str, tuple[Footprint, list[WrkResult]]] = {}
+    rows: dict[str, tuple[Footprint, BuildTimes, list[WrkResult]]] = {}
     for lang in args.lang or list(LANGUAGES):
-        module = build(lang)
+        module, times = build(lang)
         fp = footprint(module)
         print(f"{lang:5} {fp.module_bytes} bytes, linear {fp.linear_kib} KiB, "
               f"RSS {fp.rss_kib_per_instance:.0f} KiB/instance", file=sys.stderr)
-        rows[lang] = (fp, throughput(lang, args.duration, args.runs))
+        print(f"{lang:5} build cold {times.cold_s:.1f} s, warm {times.warm_s:.1f} s", file=sys.stderr)
+        rows[lang] = (fp, times, throughput(lang, args.duration, args.runs))
     section = report(rows, ("python benchmarks/languages.py " + " ".join(sys.argv[1:])).strip())
     print(section)
     write_section(SECTION, section)
