@@ -26,8 +26,8 @@ from .. import __version__
 from .sdk import sdk_dir
 
 MODULE = "github.com/wasm-server/wasm-server/sdk/go"
-#: what a Go module zip of the SDK holds (the SDK dir may also hold test binaries, editor files …)
-_SUFFIXES = (".go", ".s", ".mod", ".sum", ".md")
+#: what a Go module zip of the SDK holds: what `go` reads (not the README, test binaries, editor files …)
+_SUFFIXES = (".go", ".s", ".mod", ".sum")
 #: a fixed time in the .info file and the zip: the same SDK gives the same bytes
 _EPOCH = "2024-01-01T00:00:00Z"
 
