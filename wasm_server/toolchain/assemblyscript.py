@@ -111,7 +111,14 @@ def generated_entry(project: Path, entries: list[Path]) -> Path:
 def command(asc: Path, out: Path, project: Path, entries: list[Path], config: asconfig.AsConfig,
             flags: asconfig.Flags) -> list[str]:
     """The asc command line, run in the project: the generated entry, what the server needs,
-    ts-build's defaults, then the service's own flags (asc adds asconfig.json's itself)."""
+    ts-build's defaults, then the service's own flags (asc adds asconfig.json's itself).
+
+    Why in the project with asc's default ``--baseDir .``: asc looks a bare import of the
+    service's files up in ``<baseDir>/node_modules`` and those above it (not beside the
+    importing file), a package's imports from that package's directory upwards, and the
+    ``--path`` directories last; it reads ``<baseDir>/asconfig.json``; and transforms
+    such as json-as locate files as ``cwd + baseDir``. The old ``--baseDir /`` found none
+    of the service's packages (``~lib/<pkg>.ts not found``)."""
     generated = generated_entry(project, entries)
     return [str(asc), str(generated.relative_to(project)), "-o", str(out.resolve()),
             *asconfig.required_flags(sdk_packages()), *asconfig.defaults(config, flags), *flags.asc]
