@@ -172,12 +172,18 @@ def build(argv: list[str], project: Path) -> Path:
     what = ", ".join(os.path.relpath(e, project) for e in entries)
     print(f"compiling {what} with AssemblyScript ({asc}) …", file=sys.stderr, flush=True)
     started = time.monotonic()
-    argv_asc = command(asc, out, project, entries, config, flags)
-    proc = subprocess.run(argv_asc, cwd=project, capture_output=True, text=True)
+    _run_asc(command(asc, out, project, entries, config, flags), project, out, what)
+    print(f"built {out} ({out.stat().st_size} bytes) in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return out
+
+
+def _run_asc(argv: list[str], project: Path, out: Path, what: str) -> None:
+    """Run asc, show what it said, and keep ``out`` only if the server can run it."""
+    proc = subprocess.run(argv, cwd=project, capture_output=True, text=True)
     # asc prints notes (AS2xx) with its errors; show everything it said
     if proc.stderr:
         sys.stderr.write(proc.stderr)
-    unknown = re.findall(r"Unknown option '([^']*)'", proc.stderr)
+    unknown = re.findall(r"Unknown option '([^']*)'", proc.stderr)  # asc only warns, then builds
     if unknown:
         out.unlink(missing_ok=True)
         raise BuildError(f"asc does not know {', '.join(unknown)} (see npx asc --help)")
@@ -187,8 +193,6 @@ def build(argv: list[str], project: Path) -> Path:
     if problems:
         out.unlink()
         raise BuildError(f"{what} cannot run on wasm-server: {'; '.join(problems)}")
-    print(f"built {out} ({out.stat().st_size} bytes) in {time.monotonic() - started:.1f} s", file=sys.stderr)
-    return out
 
 
 def main(argv: list[str]) -> int:
