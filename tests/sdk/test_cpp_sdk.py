@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 import wasmtime
+from websockets.asyncio.client import connect
 
-from tests.e2e.conftest import CLI, ROOT, Server, start_server
+from tests.e2e.conftest import CLI, ROOT, Server, free_port, start_server
 from wasm_server.errors import BuildError
 from wasm_server.toolchain import cpp
 
@@ -19,14 +25,55 @@ PROBE = ROOT / "tests" / "guests" / "cpp" / "probe"
 HELLO = ROOT / "examples" / "hello" / "cpp" / "main.cpp"
 
 
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Probe:
+    """The served probe: its HTTP server and the loopback ports of its TCP and UDP listeners."""
+
+    server: Server
+    tcp: int
+    udp: int
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def wait_for_log(self, *texts: str) -> str:
+        return self.server.wait_for_log(*texts)
+
+
 @pytest.fixture(scope="module")
-def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probe]:
     app = tmp_path_factory.mktemp("probe")
     shutil.copy(PROBE / "wasm-server.toml", app / "wasm-server.toml")
     assert cpp.main(["-o", str(app / "probe.wasm"), str(PROBE / "main.cpp")]) == 0
-    server = start_server(app, app / "data")
-    yield server
+    tcp, udp = free_port(), free_udp_port()
+    server = start_server(app, app / "data", "--map-port", f"7=127.0.0.1:{tcp}", "--map-port", f"53=127.0.0.1:{udp}")
+    yield Probe(server, tcp, udp)
     server.stop()
+
+
+@pytest.fixture
+def echo_server() -> Iterator[int]:
+    """A loopback TCP server answering each connection's first message with "echo: " + it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"echo: " + conn.recv(1024))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    listener.close()
+    thread.join(5)
 
 
 def test_builds_a_small_reactor_module(tmp_path: Path) -> None:
@@ -63,7 +110,7 @@ def test_the_c_sdk_is_compiled_as_c_even_with_a_newer_standard(tmp_path: Path) -
     assert out.read_bytes().startswith(b"\0asm")
 
 
-def test_router_captures_params_and_the_rest(probe: Server) -> None:
+def test_router_captures_params_and_the_rest(probe: Probe) -> None:
     assert httpx.get(f"{probe.url}/users/42").text == "user 42"
     assert httpx.get(f"{probe.url}/users/7/files/a.txt").text == "7/a.txt"
     assert httpx.get(f"{probe.url}/files/a/b/c").text == "rest=/a/b/c"
@@ -73,7 +120,7 @@ def test_router_captures_params_and_the_rest(probe: Server) -> None:
     assert posted.text == '{"n":1}'
 
 
-def test_router_answers_405_with_allow_404_and_head(probe: Server) -> None:
+def test_router_answers_405_with_allow_404_and_head(probe: Probe) -> None:
     r = httpx.delete(f"{probe.url}/users/42")
     assert r.status_code == 405 and r.headers["allow"] == "GET"
     r = httpx.put(f"{probe.url}/kv")
@@ -86,13 +133,13 @@ def test_router_answers_405_with_allow_404_and_head(probe: Server) -> None:
     assert head.status_code == 200 and head.headers["content-length"] == str(len("user 42"))
 
 
-def test_request_accessors_and_repeated_headers(probe: Server) -> None:
+def test_request_accessors_and_repeated_headers(probe: Probe) -> None:
     r = httpx.request("PATCH", f"{probe.url}/info/x/y?a=1&b=2", headers={"x-probe": "P"}, content=b"data")
     assert r.text == "PATCH /info/x/y q=a=1&b=2 route=/... info=/info/x/y h=P body=data"
     assert r.headers.get_list("x-a") == ["1", "2"]
 
 
-def test_kv_returns_optional_and_distinguishes_absent_from_failure(probe: Server) -> None:
+def test_kv_returns_optional_and_distinguishes_absent_from_failure(probe: Probe) -> None:
     absent = httpx.get(f"{probe.url}/kv/a")
     assert absent.status_code == 404 and absent.text.startswith("-1 ")  # WS_NOT_FOUND
     assert httpx.put(f"{probe.url}/kv/a", content=b"\x00bin\xff").status_code == 204
@@ -107,26 +154,75 @@ def test_kv_returns_optional_and_distinguishes_absent_from_failure(probe: Server
     assert failed.status_code == 500 and int(code) < 0 and int(code) != -1 and "nope" in message
 
 
-def test_variables(probe: Server) -> None:
+def test_variables(probe: Probe) -> None:
     assert httpx.get(f"{probe.url}/vars/greeting").text == "hi there"
     missing = httpx.get(f"{probe.url}/vars/absent")
     assert missing.status_code == 404 and missing.text.startswith("-1 ")
 
 
-def test_a_streamed_body_arrives_in_chunks(probe: Server) -> None:
+def test_a_streamed_body_arrives_in_chunks(probe: Probe) -> None:
     r = httpx.get(f"{probe.url}/stream")
     assert r.status_code == 200 and r.headers["x-streamed"] == "yes"
     assert r.headers["transfer-encoding"] == "chunked"
     assert r.text == "chunk 0\nchunk 1\nchunk 2\n"
 
 
-def test_sdk_log_cout_and_printf_reach_the_server_log(probe: Server) -> None:
+def test_sdk_log_cout_and_printf_reach_the_server_log(probe: Probe) -> None:
     assert httpx.get(f"{probe.url}/log?x=1", headers={"x-request-id": "cpp-1"}).text == "logged\n"
     probe.wait_for_log("INFO wasm_server.guest: [probe-cpp] sdk log says x=1",
                        "WARNING wasm_server.guest: [probe-cpp] sdk warning",
                        "[probe-cpp] cout says x=1 (stdout, request cpp-1)",
                        # no newline: the C SDK flushes stdio when the event ends
                        "[probe-cpp] printf without a newline (stdout, request cpp-1)")
+
+
+def test_tcp_handlers_connect_data_and_close(probe: Probe) -> None:
+    with socket.create_connection(("127.0.0.1", probe.tcp), timeout=10) as s:
+        assert s.recv(100) == b"hello 127.0.0.1\n"
+        s.sendall(b"one")
+        assert s.recv(100) == b"1:one"
+        s.sendall(b"two")
+        assert s.recv(100) == b"2:two"
+        s.sendall(b"quit")
+        assert s.recv(100) == b""  # the guest closed
+    probe.wait_for_log("[probe-cpp] tcp connection closed after 2")
+
+
+def test_udp_handler_answers_the_sender(probe: Probe) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(10)
+        s.sendto(b"ping", ("127.0.0.1", probe.udp))
+        assert s.recvfrom(100)[0] == b"got ping"
+
+
+def test_websocket_handlers_pubsub_sleep_and_close(probe: Probe) -> None:
+    url = probe.url.replace("http://", "ws://") + "/ws"
+
+    async def talk() -> tuple[list[str | bytes], int | None]:
+        async with connect(url) as a, connect(url) as b:
+            got = [await a.recv(), await b.recv()]
+            await a.send(b"\x00bin")
+            got.append(await a.recv())
+            await a.send("sleep")
+            got.append(await a.recv())
+            await a.send("pub news")
+            got += [await a.recv(), await b.recv()]
+            await b.send("bye")
+            with contextlib.suppress(Exception):
+                await b.recv()
+            return got, b.close_code
+
+    got, code = asyncio.run(talk())
+    assert got == ["welcome to /ws", "welcome to /ws", b"\x00bin", "slept", "news", "news"]
+    assert code == 4000
+    probe.wait_for_log("closed with 4000")
+
+
+def test_outbound_tcp_socket(probe: Probe, echo_server: int) -> None:
+    r = httpx.post(f"{probe.url}/socket", content=b"hi", headers={"x-target": f"127.0.0.1:{echo_server}"})
+    assert r.status_code == 200 and r.text == "echo: hi"
+    denied = httpx.post(f"{probe.url}/socket", content=b"hi", headers={"x-target": f"localhost:{echo_server}"})
+    assert denied.status_code == 502 and denied.text.startswith("-2 ")  # WS_DENIED
 
 
 def test_errors_are_clear(tmp_path: Path) -> None:

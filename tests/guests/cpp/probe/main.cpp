@@ -2,6 +2,7 @@
 #include "wasm_server.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -64,6 +65,18 @@ static ws::Response info(const ws::Request& req) {
     return ws::Response::text(200, out).header("x-a", "1").header("x-a", "2");
 }
 
+// outbound TCP: connect to x-target's "host:port", send the body, answer what comes back
+static ws::Response socket_roundtrip(const ws::Request& req) {
+    std::string target(req.header("x-target").value_or(""));
+    size_t colon = target.rfind(':');
+    uint16_t port = static_cast<uint16_t>(std::atoi(target.c_str() + colon + 1));
+    std::optional<ws::Socket> sock = ws::Socket::tcp(target.substr(0, colon), port);
+    if (!sock) return ws::Response::text(502, outcome());
+    if (!sock->send(req.body())) return ws::Response::text(502, outcome());
+    std::optional<std::string> got = sock->recv(1024, 5000);
+    return got ? ws::Response::text(200, *got) : ws::Response::text(504, outcome());
+}
+
 static const ws::Router app = ws::Router()
     .get("/users/{id}", [](const ws::Request& req) { return ws::Response::text(200, "user " + std::string(*req.param("id"))); })
     .get("/users/{id}/files/{name}", [](const ws::Request& req) {
@@ -80,6 +93,39 @@ static const ws::Router app = ws::Router()
     .get("/log", logs)
     .get("/stream", stream)
     .any("/info/...", info)
+    .post("/socket", socket_roundtrip)
     .not_found([](const ws::Request& req) { return ws::Response::text(404, "no route for " + std::string(req.path())); });
 
 WASM_SERVER_SERVE(app)
+
+// WebSockets: a room on pub/sub; "pub X" publishes X to it, "sleep" sleeps first
+static bool ws_open(ws::Connection conn, const ws::Request& req) {
+    return conn.subscribe("room") && conn.send_message("welcome to " + std::string(req.path()));
+}
+static bool ws_message(ws::Connection conn, std::string_view data, bool binary) {
+    if (data.substr(0, 4) == "pub ") return ws::publish("room", data.substr(4));
+    if (data == "sleep") return ws::sleep_ms(20) && conn.send_message("slept");
+    if (data == "bye") return conn.close(4000, "asked to");
+    return conn.send_message(data, binary);
+}
+static void ws_close(ws::Connection conn, int code, std::string_view) {
+    ws::log_info("websocket " + std::to_string(conn.id()) + " closed with " + std::to_string(code));
+}
+WASM_SERVER_SERVE(ws::WebSocketHandlers{ws_open, ws_message, ws_close})
+
+// raw TCP: greets, echoes with a count (state lives in the per-connection instance), logs the close
+static int seen = 0;
+WASM_SERVER_SERVE(ws::TcpHandlers{
+    [](ws::Connection conn, std::string_view peer, std::string_view) {
+        return conn.send("hello " + std::string(peer.substr(0, peer.rfind(':'))) + "\n");
+    },
+    [](ws::Connection conn, std::string_view data) {
+        if (data == "quit") return conn.close();
+        return conn.send(std::to_string(++seen) + ":" + std::string(data));
+    },
+    [](ws::Connection) { ws::log_info("tcp connection closed after " + std::to_string(seen)); }})
+
+// UDP: answers every datagram to its sender
+WASM_SERVER_SERVE(ws::UdpHandler([](ws::UdpSocket sock, std::string_view peer, std::string_view data) {
+    sock.send_to(peer, "got " + std::string(data));
+}))
