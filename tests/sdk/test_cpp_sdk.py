@@ -225,6 +225,23 @@ def test_outbound_tcp_socket(probe: Probe, echo_server: int) -> None:
     assert denied.status_code == 502 and denied.text.startswith("-2 ")  # WS_DENIED
 
 
+def test_outbound_udp_socket(probe: Probe) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.bind(("127.0.0.1", 0))
+        peer.settimeout(10)
+
+        def answer() -> None:
+            data, addr = peer.recvfrom(100)
+            peer.sendto(b"udp: " + data, addr)
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        r = httpx.post(f"{probe.url}/socket?udp", content=b"hey",
+                       headers={"x-target": f"127.0.0.1:{peer.getsockname()[1]}"}, timeout=15)
+        thread.join(10)
+    assert r.status_code == 200 and r.text == "udp: hey"
+
+
 def test_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="missing -o"):
         cpp.main(["x.cpp"])

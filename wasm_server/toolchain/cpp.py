@@ -21,6 +21,7 @@ different ``-O`` level builds it again once.
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 import tempfile
@@ -94,9 +95,16 @@ def _run(cmd: list[str], what: str) -> str:
     return proc.stderr
 
 
+def zig_cache() -> Path:
+    """Zig's global cache, where it keeps the libc++ it builds ($ZIG_GLOBAL_CACHE_DIR, else the XDG cache)."""
+    if os.environ.get("ZIG_GLOBAL_CACHE_DIR"):
+        return Path(os.environ["ZIG_GLOBAL_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zig"
+
+
 def libcxx_is_cold() -> bool:
     """Whether zig has not built libc++ for any target yet (the first C++ build is slow)."""
-    cache = Path.home() / ".cache" / "zig"
+    cache = zig_cache()
     return not cache.exists() or not any(cache.glob("o/*/libc++.a"))
 
 

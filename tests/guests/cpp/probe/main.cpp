@@ -65,12 +65,13 @@ static ws::Response info(const ws::Request& req) {
     return ws::Response::text(200, out).header("x-a", "1").header("x-a", "2");
 }
 
-// outbound TCP: connect to x-target's "host:port", send the body, answer what comes back
+// outbound TCP or UDP (?udp): connect to x-target's "host:port", send the body, answer what comes back
 static ws::Response socket_roundtrip(const ws::Request& req) {
     std::string target(req.header("x-target").value_or(""));
     size_t colon = target.rfind(':');
     uint16_t port = static_cast<uint16_t>(std::atoi(target.c_str() + colon + 1));
-    std::optional<ws::Socket> sock = ws::Socket::tcp(target.substr(0, colon), port);
+    std::string host = target.substr(0, colon);
+    std::optional<ws::Socket> sock = req.query() == "udp" ? ws::Socket::udp(host, port) : ws::Socket::tcp(host, port);
     if (!sock) return ws::Response::text(502, outcome());
     if (!sock->send(req.body())) return ws::Response::text(502, outcome());
     std::optional<std::string> got = sock->recv(1024, 5000);
