@@ -699,6 +699,6 @@ inline bool serve(UdpHandler handler) {
 /// Register a handler at start-up (runs from _initialize, before any event):
 /// WASM_SERVER_SERVE(router), WASM_SERVER_SERVE(ws::TcpHandlers{...}), …
 #define WASM_SERVER_SERVE(...) \
-    static const bool WASM_SERVER_CAT(ws__served_, __LINE__) [[maybe_unused]] = ::ws::serve(__VA_ARGS__);
+    static const bool WASM_SERVER_CAT(ws__served_, __COUNTER__) [[maybe_unused]] = ::ws::serve(__VA_ARGS__);
 
 #endif  // WASM_SERVER_HPP
