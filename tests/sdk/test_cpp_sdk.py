@@ -242,6 +242,19 @@ def test_outbound_udp_socket(probe: Probe) -> None:
     assert r.status_code == 200 and r.text == "udp: hey"
 
 
+def test_command_defaults_and_system_includes(tmp_path: Path) -> None:
+    obj = tmp_path / "sdk.o"
+    cmd = cpp.command(["-o", "a.wasm", "main.cpp", "-I/usr/include", "-Iinc"], obj)
+    assert cmd[2:4] == ["ziglang", "c++"] and "-fno-exceptions" in cmd and "-std=c++17" in cmd
+    assert cmd[cmd.index("-idirafter") + 1] == "/usr/include" and "-Iinc" in cmd and "-I/usr/include" not in cmd
+    assert cmd[-1] == str(obj) and "-mexec-model=reactor" in cmd
+    chosen = cpp.command(["-std=gnu++20", "-o", "a.wasm", "main.cpp"], obj)
+    assert "-std=gnu++20" in chosen and "-std=c++17" not in chosen
+    assert "-mexec-model=reactor" not in cpp.command(["--wagi", "-o", "a.wasm", "main.cpp"], None)
+    c_step = cpp.sdk_object_command(obj)
+    assert c_step[2:4] == ["ziglang", "cc"] and not any(a.startswith("-std=") for a in c_step)
+
+
 def test_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="missing -o"):
         cpp.main(["x.cpp"])
