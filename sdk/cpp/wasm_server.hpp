@@ -21,8 +21,6 @@
 #include "wasm_server.h"
 
 #include <cstdint>
-#include <cstdio>
-#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <memory>
