@@ -35,7 +35,7 @@ from common import ROOT, free_port, machine, write_section
 from http_hello import WrkResult, start, wrk
 
 SECTION = "## Languages (issue 4)"
-LANGUAGES = {"c": "C", "rust": "Rust", "go": "Go", "ts": "TypeScript"}
+LANGUAGES = {"c": "C", "cpp": "C++", "rust": "Rust", "go": "Go", "ts": "TypeScript"}
 INSTANCES = 200
 
 

@@ -630,7 +630,20 @@ static void release_payload(uint8_t *ptr) {
     if (ptr != request_buffer) free(ptr);
 }
 
+static int64_t handle_event(int32_t kind, uint8_t *ptr, int32_t len);
+
+/* Guest stdout/stderr reach the server log through WASI as lines; a reactor
+   never exits, so whatever stdio still buffers when an event ends (a printf
+   without a newline) would wait for a later event or be lost with the
+   instance: flush it before returning to the host. */
 __attribute__((export_name("wasm_server_handle"))) int64_t wasm_server_handle(int32_t kind, uint8_t *ptr, int32_t len) {
+    int64_t rc = handle_event(kind, ptr, len);
+    fflush(stdout);
+    fflush(stderr);
+    return rc;
+}
+
+static int64_t handle_event(int32_t kind, uint8_t *ptr, int32_t len) {
     free(last_response); /* the host has copied it by now */
     last_response = 0;
     if (kind != 1) {

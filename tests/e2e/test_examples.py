@@ -33,12 +33,13 @@ def gallery(built_examples: Path, server_factory: Factory) -> Server:
 def test_index_lists_every_example(gallery: Server) -> None:
     r = httpx.get(gallery.url + "/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    for path in ("/hello/c", "/hello/rust", "/hello/go", "/hello/ts", "/count/c", "/count/rust", "/count/go",
-                 "/count/ts", "/wagi/c", "/wagi/go"):
+    for path in ("/hello/c", "/hello/cpp", "/hello/rust", "/hello/go", "/hello/ts", "/count/c", "/count/cpp",
+                 "/count/rust", "/count/go", "/count/ts", "/wagi/c", "/wagi/go"):
         assert f'href="{path}"' in r.text
 
 
-GREETINGS = [("/hello/c", "Hello from C"), ("/hello/rust", "Hello from Rust"), ("/hello/go", "Hello from Go"),
+GREETINGS = [("/hello/c", "Hello from C"), ("/hello/cpp", "Hello from C++"), ("/hello/rust", "Hello from Rust"),
+             ("/hello/go", "Hello from Go"),
              ("/hello/ts", "Hello from TypeScript"), ("/wagi/c", "Hello from C (WAGI)"),
              ("/wagi/go", "Hello from Go (WAGI)")]
 
@@ -55,7 +56,7 @@ def test_hello_with_curl_verbatim_from_the_readme(gallery: Server) -> None:
     assert out.stdout.startswith("Hello from C\n")
 
 
-@pytest.mark.parametrize("lang", ["c", "rust", "go", "ts"])
+@pytest.mark.parametrize("lang", ["c", "cpp", "rust", "go", "ts"])
 def test_counter_increments_and_reads(gallery: Server, lang: str) -> None:
     base = f"{gallery.url}/count/{lang}"
     start = int(httpx.get(base).text)
@@ -80,7 +81,7 @@ def test_counter_survives_kill_9(built_examples: Path, tmp_path: Path) -> None:
         second.stop()
 
 
-@pytest.mark.parametrize("lang", ["c", "rust", "go", "ts"])
+@pytest.mark.parametrize("lang", ["c", "cpp", "rust", "go", "ts"])
 def test_new_template_builds_and_serves(tmp_path: Path, lang: str) -> None:
     made = subprocess.run([*CLI, "new", lang, "my-svc", "--dir", str(tmp_path)], capture_output=True, text=True,
                           timeout=60, cwd=ROOT)

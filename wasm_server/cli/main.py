@@ -43,7 +43,7 @@ def _add_global_options(p: argparse.ArgumentParser, *, sub_level: bool) -> None:
                    help="show tracebacks and debug logs")
 
 #: toolchain wrappers: they take their own flags verbatim (not parsed here)
-_TOOLS = {"cc": "c", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript"}
+_TOOLS = {"cc": "c", "c++": "cpp", "cxx": "cpp", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="one JSON document instead of text")
 
     sub.add_parser("cc", help="compile C to a wasm-server module (zig cc, wasm32-wasi)", add_help=False)
+    sub.add_parser("c++", aliases=["cxx"], help="compile C++ to a wasm-server module (zig c++, libc++)", add_help=False)
     sub.add_parser("cargo-build", help="build a Rust crate to a wasm-server module", add_help=False)
     sub.add_parser("go-build", help="build a Go package to a wasm-server module (GOOS=wasip1)", add_help=False)
     sub.add_parser("ts-build", help="build AssemblyScript (TypeScript) to a wasm-server module", add_help=False)

@@ -23,7 +23,7 @@ from websockets.asyncio.client import connect
 
 from tests.e2e.conftest import CLI, EXAMPLES, ROOT, Server, free_port, start_server
 
-LANGUAGES = {"c": "C", "rust": "Rust", "go": "Go", "ts": "TypeScript"}
+LANGUAGES = {"c": "C", "cpp": "C++", "rust": "Rust", "go": "Go", "ts": "TypeScript"}
 EXAMPLE_SET = ("hello", "kv-counter", "echo", "tcp-echo")
 
 
