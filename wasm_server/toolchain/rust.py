@@ -218,7 +218,8 @@ def _cargo_env(tc: Toolchain, sysroot: Path | None) -> dict[str, str]:
     return env
 
 
-def _rustc_config(tc: Toolchain) -> list[str]:
+def rustc_config(tc: Toolchain) -> list[str]:
+    """cargo flags that make it use the toolchain's rustc (not the first one on PATH)."""
     return ["--config", f"build.rustc={rust_std.toml_str(tc.rustc)}"] if tc.rustc else []
 
 
@@ -229,7 +230,7 @@ def build(args: Args, tc: Toolchain) -> Path:
         sysroot = rust_std.ensure(tc.cargo, DEBIAN_RUSTC, tc.std_from_source)
     manifest = args.manifest.resolve()
     cmd = [tc.cargo, "build", "--release", "--target", TARGET, "--manifest-path", str(manifest),
-           "--target-dir", str(TARGET_DIR), *_rustc_config(tc), *sdk_patch(), *args.cargo_flags]
+           "--target-dir", str(TARGET_DIR), *rustc_config(tc), *sdk_patch(), *args.cargo_flags]
     try:
         # in the crate's directory: its .cargo/config.toml (e.g. vendored sources) applies
         proc = subprocess.run(cmd, env=_cargo_env(tc, sysroot), cwd=manifest.parent)
@@ -246,7 +247,7 @@ def build(args: Args, tc: Toolchain) -> Path:
 def vendor(args: Args, tc: Toolchain) -> None:
     """``cargo vendor`` with the SDK patched in; cargo prints the config that uses the copy."""
     manifest = args.manifest.resolve()
-    cmd = [tc.cargo, "vendor", "--manifest-path", str(manifest), *_rustc_config(tc), *sdk_patch(),
+    cmd = [tc.cargo, "vendor", "--manifest-path", str(manifest), *rustc_config(tc), *sdk_patch(),
            "vendor"]
     try:
         proc = subprocess.run(cmd, cwd=manifest.parent)
