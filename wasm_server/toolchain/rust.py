@@ -45,8 +45,9 @@ RUST_LLD = "/usr/bin/rust-lld"
 WASI_LIBC = Path("/usr/lib/wasm32-wasi")
 #: the oldest rustc this builds with (edition 2024, current crates)
 MIN_RUSTC = (1, 85)
-INSTALL = ("sudo apt-get install rustc-web cargo-web rust-web-src rust-web-llvm lld-22 wasi-libc "
-           "(Debian 12 bookworm-security; in a checkout scripts/setup does it)")
+#: the one command that installs it (Debian 12 bookworm-security; in a checkout scripts/setup runs it)
+INSTALL = "sudo apt-get install rustc-web cargo-web rust-web-src rust-web-llvm lld-22 wasi-libc"
+_WHERE = " (Debian 12 bookworm-security; in a checkout, scripts/setup does it)"
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,15 @@ def _debian() -> Toolchain:
     missing = [p for p in (DEBIAN_CARGO, DEBIAN_RUSTC, RUST_LLD, str(WASI_LIBC / "libc.a"),
                            str(rust_std.LIBRARY / "vendor")) if not Path(p).exists()]
     if missing:
-        raise BuildError(f"no Rust toolchain for {TARGET}: missing {', '.join(missing)}; install it with: {INSTALL}")
+        raise BuildError(f"no Rust toolchain for {TARGET}: missing {', '.join(missing)}; install it with: {INSTALL}"
+                         + _WHERE)
     text = _rustc_vv(DEBIAN_RUSTC)
     if text is None:
-        raise BuildError(f"{DEBIAN_RUSTC} -vV failed; reinstall it with: {INSTALL}")
+        raise BuildError(f"{DEBIAN_RUSTC} -vV failed; reinstall it with: {INSTALL}" + _WHERE)
     release = _release(text)
     if release < MIN_RUSTC:
         raise BuildError(f"{DEBIAN_RUSTC} is {release[0]}.{release[1]}, older than {MIN_RUSTC[0]}.{MIN_RUSTC[1]} "
-                         f"(Debian's rustc, not rustc-web); install rustc-web with: {INSTALL}")
+                         f"(Debian's rustc, not rustc-web); install rustc-web with: {INSTALL}" + _WHERE)
     flags = ("-L", f"native={WASI_LIBC}", "-C", f"linker={RUST_LLD}")
     return Toolchain(DEBIAN_CARGO, DEBIAN_RUSTC, f"rustc {release[0]}.{release[1]}",
                      f"Debian rustc-web {release[0]}.{release[1]} ({DEBIAN_CARGO}), std built from rust-web-src",
