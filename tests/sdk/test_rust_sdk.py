@@ -487,3 +487,13 @@ def test_vendored_crates_build_offline(tmp_path: Path, monkeypatch: pytest.Monke
     out = tmp_path / "vendored.wasm"
     assert rust.main(["--offline", "--manifest-path", str(manifest), "-o", str(out)]) == 0
     assert Guest(out).request("GET", "/abcd").body == b"5"
+
+
+def test_std_only_makes_the_shared_std_ready(modules: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    # scripts/setup runs this so that no test or first `up` pays for std
+    tc = toolchain()
+    assert tc.std_from_source is not None
+    assert rust.main(["--std-only"]) == 0
+    sysroot = rust_std.sysroot_dir(rust.DEBIAN_RUSTC, tc.std_from_source)
+    assert f"Rust std for wasm32-wasip1: {sysroot}" in capsys.readouterr().err
+    assert rust_std.is_built(sysroot)

@@ -4,6 +4,7 @@
     wasm-server cargo-build -o app.wasm --features json,log [--no-default-features | --all-features]
     wasm-server cargo-build -o app.wasm --offline | --locked | --frozen
     wasm-server cargo-build --vendor [--manifest-path Cargo.toml]   (cargo vendor into vendor/, for offline builds)
+    wasm-server cargo-build --std-only     (build the shared std now, as scripts/setup does; else the first build does)
 
 The toolchain is Debian's ``rustc-web`` (``/usr/bin/cargo``, ``/usr/bin/rustc``; called by path
 because rustup's shims usually come first on PATH) for target ``wasm32-wasip1``, with std built
@@ -156,7 +157,7 @@ def _crate_name(manifest: Path) -> str:
 SWITCHES = ("--all-features", "--no-default-features", "--offline", "--locked", "--frozen")
 USAGE = ("usage: wasm-server cargo-build -o OUT.wasm [--manifest-path Cargo.toml] [--features F1,F2] "
          "[--no-default-features] [--all-features] [--offline] [--locked] [--frozen]; "
-         "or wasm-server cargo-build --vendor [--manifest-path Cargo.toml]")
+         "or wasm-server cargo-build --vendor [--manifest-path Cargo.toml]; or wasm-server cargo-build --std-only")
 
 
 @dataclass
@@ -167,6 +168,7 @@ class Args:
     manifest: Path = Path("Cargo.toml")
     cargo_flags: list[str] = field(default_factory=list)
     vendor: bool = False  # cargo vendor into vendor/ instead of building
+    std_only: bool = False  # only make sure the shared std is built
 
 
 def _value(arg: str, it: Iterator[str]) -> str:
@@ -195,9 +197,11 @@ def parse(argv: list[str]) -> Args:
             args.manifest = Path(arg.split("=", 1)[1])
         elif arg == "--vendor":
             args.vendor = True
+        elif arg == "--std-only":
+            args.std_only = True
         else:
             raise BuildError(f"wasm-server cargo-build: unexpected argument {arg!r} ({USAGE})")
-    if args.out is None and not args.vendor:
+    if args.out is None and not (args.vendor or args.std_only):
         raise BuildError("wasm-server cargo-build: missing -o OUT.wasm")
     return args
 
@@ -267,6 +271,12 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 0
     args = parse(argv)
+    if args.std_only:
+        tc = pick()
+        if tc.std_from_source is not None:
+            print(f"Rust std for {TARGET}: {rust_std.ensure(tc.cargo, DEBIAN_RUSTC, tc.std_from_source)}",
+                  file=sys.stderr)
+        return 0
     if not args.manifest.is_file():
         raise BuildError(f"wasm-server cargo-build: no {args.manifest} (run it in the crate or pass --manifest-path)")
     tc = pick()
