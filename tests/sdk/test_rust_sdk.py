@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import struct
 import subprocess
 from collections.abc import Callable
@@ -497,3 +498,17 @@ def test_std_only_makes_the_shared_std_ready(modules: dict[str, Path], capsys: p
     sysroot = rust_std.sysroot_dir(rust.DEBIAN_RUSTC, tc.std_from_source)
     assert f"Rust std for wasm32-wasip1: {sysroot}" in capsys.readouterr().err
     assert rust_std.is_built(sysroot)
+
+
+def test_the_sdk_is_taken_from_wherever_the_installation_keeps_it(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # a wheel keeps it in site-packages/wasm_server/_sdk/rust, perhaps read-only: cargo must only read it
+    installed = tmp_path / "site-packages" / "wasm_server" / "_sdk" / "rust"
+    shutil.copytree(SDK, installed, ignore=shutil.ignore_patterns("target"))
+    before = {p: p.stat().st_mtime_ns for p in installed.rglob("*")}
+    monkeypatch.setattr(rust, "sdk_dir", lambda lang: installed if lang == "rust" else SDK)
+    out = build(crate(tmp_path / "svc", "wheel-guest"), tmp_path / "wheel.wasm")
+    assert Guest(out).request("GET", "/w").body == b"wheel-guest saw /w\n"
+    assert {p: p.stat().st_mtime_ns for p in installed.rglob("*")} == before, "the build wrote into the SDK"
+    lock = (tmp_path / "svc" / "Cargo.lock").read_text()
+    assert 'name = "wasm-server"' in lock and str(tmp_path) not in lock
