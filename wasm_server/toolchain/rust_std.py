@@ -93,7 +93,8 @@ def ensure(cargo: str, rustc: str, version_text: str) -> Path:
 
 def _build(cargo: str, rustc: str, sysroot: Path) -> None:
     print(f"building Rust std for {TARGET} from {LIBRARY} (first build with this rustc; "
-          "it is cached and shared by every guest; about 70 s of CPU, minutes on a busy machine) …", file=sys.stderr, flush=True)
+          "it is cached and shared by every guest; about 70 s of CPU, minutes on a busy machine) …",
+          file=sys.stderr, flush=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=".build-", dir=sysroot.parent) as tmp:
         work = Path(tmp)
