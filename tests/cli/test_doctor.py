@@ -17,9 +17,6 @@ from wasm_server.toolchain.status import ToolStatus
 
 ZIG = ToolStatus("c", "zig cc", found=True, version="0.17.1", path="/x/ziglang", install="pip install 'wasm-server[c]'")
 NO_GO = ToolStatus("go", "go", found=False, install="pip install 'wasm-server[go]'", note="no Go ≥ 1.24 found")
-#: MERGE (issue 12): languages whose toolchain adds its status() to doctor.CHECKS when it lands;
-#: the lead empties this set then, and the test below holds every template to a doctor line
-PENDING_AT_MERGE = {"rust"}
 
 
 @pytest.fixture
@@ -29,7 +26,7 @@ def fake_checks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_template_language_has_a_doctor_line() -> None:
     listed = {s.language for s in doctor.statuses()}
-    assert set(languages()) - PENDING_AT_MERGE <= listed
+    assert set(languages()) <= listed  # every template language has a doctor line
 
 
 def test_the_report_names_what_is_found_and_how_to_install_what_is_not(

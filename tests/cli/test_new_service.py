@@ -11,10 +11,6 @@ from wasm_server.cli.new import create, languages
 from wasm_server.toolchain.sdk import sdk_root
 
 ROOT = Path(__file__).resolve().parents[2]
-#: MERGE (issue 12): these templates still write the SDK's path ({{sdk_path}}, {{sdk_dir}})
-#: until the Rust and TypeScript helpers' build commands supply the SDK; strict, so this
-#: fails once they land and the lead removes the entries
-WRITES_A_PATH_UNTIL_MERGE = {"rust"}
 
 
 def test_a_checkout_reads_its_own_sdk_directory() -> None:
@@ -22,10 +18,7 @@ def test_a_checkout_reads_its_own_sdk_directory() -> None:
     assert sdk_root() == ROOT / "sdk"
 
 
-@pytest.mark.parametrize("lang", [
-    pytest.param(lang, marks=pytest.mark.xfail(strict=True, reason="its template writes the SDK path until merge"))
-    if lang in WRITES_A_PATH_UNTIL_MERGE else lang
-    for lang in languages()])
+@pytest.mark.parametrize("lang", languages())
 def test_a_new_service_holds_no_absolute_path(lang: str, tmp_path: Path) -> None:
     svc = create(lang, "portable", tmp_path)
     for path in (p for p in svc.rglob("*") if p.is_file()):

@@ -34,7 +34,8 @@ def test_index_lists_every_example(gallery: Server) -> None:
     r = httpx.get(gallery.url + "/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     for path in ("/hello/c", "/hello/cpp", "/hello/rust", "/hello/go", "/hello/ts", "/count/c", "/count/cpp",
-                 "/count/rust", "/count/go", "/count/ts", "/wagi/c", "/wagi/go"):
+                 "/count/rust", "/count/go", "/count/ts", "/wagi/c", "/wagi/go",
+                 "/api/rust/items"):
         assert f'href="{path}"' in r.text
 
 
@@ -49,6 +50,12 @@ def test_hello_in_every_language_echoes_the_path(gallery: Server, path: str, gre
     r = httpx.get(f"{gallery.url}{path}/some/where?x=1")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     assert r.text.splitlines() == [greeting, "path: /some/where"]
+
+
+def test_rust_json_api_under_its_gallery_mount(gallery: Server) -> None:
+    r = httpx.post(f"{gallery.url}/api/rust/items", json={"name": "tea", "price_cents": 350})
+    assert (r.status_code, r.headers["location"]) == (201, f"/api/rust/items/{r.json()['id']}")
+    assert httpx.get(gallery.url + r.headers["location"]).json()["name"] == "tea"
 
 
 def test_hello_with_curl_verbatim_from_the_readme(gallery: Server) -> None:

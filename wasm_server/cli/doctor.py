@@ -13,14 +13,12 @@ from dataclasses import asdict, replace
 
 from .. import __version__
 from ..errors import ConfigError, WasmServerError
-from ..toolchain import assemblyscript, c, cpp, go
+from ..toolchain import assemblyscript, c, cpp, go, rust
 from ..toolchain.sdk import sdk_root
 from ..toolchain.status import ToolStatus
 
 #: each language's status(), in the order doctor lists them.
-#: MERGE (issue 12): the Rust (toolchain/rust.py), C++ (toolchain/cpp.py) and TypeScript
-#: (toolchain/assemblyscript.py) toolchains add their status() here when they land.
-CHECKS: tuple[Callable[[], ToolStatus], ...] = (c.status, cpp.status, go.status, assemblyscript.status)
+CHECKS: tuple[Callable[[], ToolStatus], ...] = (c.status, cpp.status, rust.status, go.status, assemblyscript.status)
 #: the names a user may type for a language → the name doctor reports it under
 ALIASES = {"c++": "cpp", "typescript": "ts", "assemblyscript": "ts"}
 

@@ -11,9 +11,6 @@ from pathlib import Path
 from ..errors import BuildError, ConfigError
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-#: placeholders that write this installation's SDK path into a service; the Rust and TS
-#: templates use them until their build commands supply the SDK (issue 12), then they go
-_ABSOLUTE = ("{{sdk_path}}", "{{sdk_dir}}")
 
 
 def languages() -> list[str]:
@@ -56,21 +53,12 @@ def create(lang: str, name: str, parent: Path) -> Path:
         dest = target / src.relative_to(TEMPLATES / lang)
         dest.parent.mkdir(parents=True, exist_ok=True)
         text = src.read_text()
-        for key, value in {**values, **_absolute(text)}.items():
+        for key, value in values.items():
             text = text.replace(key, value)
         dest.write_text(text)
     if lang == "go":
         _provide_go_sdk(target)
     return target
-
-
-def _absolute(text: str) -> dict[str, str]:
-    """Values of the placeholders that write an absolute SDK path (only when ``text`` uses one)."""
-    if not any(key in text for key in _ABSOLUTE):
-        return {}
-    from ..toolchain.sdk import sdk_root
-
-    return {"{{sdk_path}}": str(sdk_root() / "rust"), "{{sdk_dir}}": str(sdk_root())}
 
 
 def _provide_go_sdk(target: Path) -> None:

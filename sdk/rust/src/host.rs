@@ -4,7 +4,7 @@ use crate::{Error, ErrorKind};
 
 #[cfg(target_arch = "wasm32")]
 #[link(wasm_import_module = "wasm_server")]
-extern "C" {
+unsafe extern "C" {
     pub fn result_read(ptr: *mut u8, len: i32) -> i32;
     pub fn log(level: i32, ptr: *const u8, len: i32);
     pub fn var_get(ptr: *const u8, len: i32) -> i64;
@@ -40,7 +40,7 @@ mod native {
         0
     }
     pub unsafe fn log(_level: i32, ptr: *const u8, len: i32) {
-        let s = std::slice::from_raw_parts(ptr, len as usize);
+        let s = unsafe { std::slice::from_raw_parts(ptr, len as usize) };
         eprintln!("{}", String::from_utf8_lossy(s));
     }
     pub unsafe fn var_get(_p: *const u8, _l: i32) -> i64 {

@@ -258,7 +258,7 @@ pub mod __rt {
         let reused = REQUEST_BUFFER.with(|b| b.borrow().as_ptr() == ptr as *const u8);
         if !reused {
             let size = if len > 0 { len as usize } else { 1 };
-            dealloc(ptr, Layout::from_size_align_unchecked(size, 1));
+            unsafe { dealloc(ptr, Layout::from_size_align_unchecked(size, 1)) };
         }
     }
 
@@ -273,8 +273,8 @@ pub mod __rt {
     /// `ptr` must come from `alloc_bytes(len)` and hold `len` bytes.
     pub unsafe fn payload(ptr: *mut u8, len: i32) -> Vec<u8> {
         LAST.with(|l| *l.borrow_mut() = Vec::new());
-        let data = std::slice::from_raw_parts(ptr, len.max(0) as usize).to_vec();
-        release(ptr, len);
+        let data = unsafe { std::slice::from_raw_parts(ptr, len.max(0) as usize) }.to_vec();
+        unsafe { release(ptr, len) };
         data
     }
 
@@ -284,9 +284,9 @@ pub mod __rt {
     /// `ptr` must come from `alloc_bytes(len)` and hold `len` bytes.
     pub unsafe fn handle(kind: i32, ptr: *mut u8, len: i32, f: impl FnOnce(super::Request) -> super::Response) -> i64 {
         LAST.with(|l| *l.borrow_mut() = Vec::new()); // the host copied the previous response
-        let raw = std::slice::from_raw_parts(ptr, len.max(0) as usize);
+        let raw = unsafe { std::slice::from_raw_parts(ptr, len.max(0) as usize) };
         let decoded = super::codec::decode_request(raw);
-        release(ptr, len);
+        unsafe { release(ptr, len) };
         if kind != 1 {
             return -1;
         }
@@ -310,19 +310,19 @@ pub mod __rt {
 #[macro_export]
 macro_rules! service {
     ($($key:ident : $value:expr),* $(,)?) => {
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn wasm_server_abi_version() -> i32 {
             $crate::ABI_VERSION
         }
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn wasm_server_alloc(size: i32) -> *mut u8 {
             $crate::__rt::alloc_bytes(size)
         }
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn wasm_server_request_buffer(size: i32) -> *mut u8 {
             $crate::__rt::request_buffer(size)
         }
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         #[allow(clippy::not_unsafe_ptr_arg_deref)] // the host passes what wasm_server_alloc returned
         pub extern "C" fn wasm_server_handle(kind: i32, ptr: *mut u8, len: i32) -> i64 {
             $crate::__service_dispatch!(kind, ptr, len; $($key : $value),*)
@@ -388,19 +388,19 @@ macro_rules! __service_arm {
 #[macro_export]
 macro_rules! http_handler {
     ($handler:path) => {
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn wasm_server_abi_version() -> i32 {
             $crate::ABI_VERSION
         }
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn wasm_server_alloc(size: i32) -> *mut u8 {
             $crate::__rt::alloc_bytes(size)
         }
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         pub extern "C" fn wasm_server_request_buffer(size: i32) -> *mut u8 {
             $crate::__rt::request_buffer(size)
         }
-        #[no_mangle]
+        #[unsafe(no_mangle)]
         #[allow(clippy::not_unsafe_ptr_arg_deref)] // the host passes what wasm_server_alloc returned
         pub extern "C" fn wasm_server_handle(kind: i32, ptr: *mut u8, len: i32) -> i64 {
             let f = |req| $crate::IntoResponse::into_response($handler(req));
