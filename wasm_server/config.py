@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .cachedir import wasm_server_cache
 from .engine.runtime import DEFAULT_CACHE_MAX_SIZE, PoolLimits
 from .errors import ConfigError
 from .units import parse_size
@@ -53,7 +54,7 @@ class RuntimeConfig:
 
     listen: tuple[ListenAddress, ...] = (parse_listen(DEFAULT_LISTEN),)
     data_dir: Path | None = None  # default: .wasm-server/ next to the manifest
-    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "wasm-server")
+    cache_dir: Path = field(default_factory=wasm_server_cache)
     #: the compiled-module cache is pruned (least recently used first) to this many bytes
     cache_max_size: int = DEFAULT_CACHE_MAX_SIZE
     max_body: int = 10 * 1024 * 1024

@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..cachedir import user_cache
 from ..errors import BuildError
 from .sdk import sdk_dir
 from .status import ToolStatus
@@ -56,7 +57,7 @@ def system_includes_last(args: list[str]) -> list[str]:
 
 def zig_cache_is_cold() -> bool:
     """Whether zig has not built wasm32-wasi libc yet (the first build is slow)."""
-    cache = Path.home() / ".cache" / "zig"
+    cache = user_cache() / "zig"
     return not cache.exists() or not any(cache.glob("o/*/libc.a"))
 
 

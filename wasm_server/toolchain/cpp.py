@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..cachedir import user_cache
 from ..errors import BuildError
 from .c import STACK_SIZE, available, system_includes_last, zig_version
 from .sdk import sdk_dir
@@ -99,7 +100,7 @@ def zig_cache() -> Path:
     """Zig's global cache, where it keeps the libc++ it builds ($ZIG_GLOBAL_CACHE_DIR, else the XDG cache)."""
     if os.environ.get("ZIG_GLOBAL_CACHE_DIR"):
         return Path(os.environ["ZIG_GLOBAL_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zig"
+    return user_cache() / "zig"
 
 
 def libcxx_is_cold() -> bool:

@@ -18,11 +18,11 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
 from .. import __version__
+from ..cachedir import wasm_server_cache
 from .sdk import sdk_dir
 
 MODULE = "github.com/wasm-server/wasm-server/sdk/go"
@@ -33,12 +33,8 @@ _EPOCH = "2024-01-01T00:00:00Z"
 
 
 def cache_root() -> Path:
-    """``$XDG_CACHE_HOME/wasm-server`` (``~/.cache``), or the temp dir when there is no home."""
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "wasm-server"
-    if os.environ.get("HOME"):
-        return Path(os.environ["HOME"]) / ".cache" / "wasm-server"
-    return Path(tempfile.gettempdir()) / "wasm-server-cache"  # e.g. a service manager's bare environment
+    """Where the proxy directory lives (the user's wasm-server cache)."""
+    return wasm_server_cache()
 
 
 def _files(root: Path) -> list[Path]:

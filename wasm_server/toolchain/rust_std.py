@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..cachedir import wasm_server_cache
 from ..errors import BuildError
 
 TARGET = "wasm32-wasip1"
@@ -48,8 +49,8 @@ debug = false
 
 
 def cache_root() -> Path:
-    """``$XDG_CACHE_HOME/wasm-server`` (``~/.cache/wasm-server``): std and the shared target dir."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wasm-server"
+    """Where std and the shared target dir live (the user's wasm-server cache)."""
+    return wasm_server_cache()
 
 
 def toml_str(value: str) -> str:

@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..cachedir import wasm_server_cache
 from ..errors import BuildError
 from . import sdk
 from .status import ToolStatus
@@ -37,8 +38,7 @@ STAMP = ".wasm-server-installed"
 
 def cache_dir() -> Path:
     """Where ts-build keeps what it makes outside the service (per-user, never in the SDK)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "wasm-server" / "assemblyscript"
+    return wasm_server_cache() / "assemblyscript"
 
 
 def tool(name: str) -> str:
