@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import BuildError
@@ -53,11 +56,26 @@ def build_component(comp: ComponentSpec, *, out: object = sys.stderr) -> None:
     print(f"built {comp.name} in {time.monotonic() - started:.1f}s", file=out, flush=True)  # type: ignore[call-overload]
 
 
+@contextmanager
+def _build_lock(comp: ComponentSpec) -> Iterator[None]:
+    """Hold the build of ``comp``'s module against other processes building it (two `up`s,
+    `build` during `up --watch`, workers): they would write the same output and the same
+    build directory at once. Keyed by the module's path, which two manifests may share."""
+    lock_dir = comp.source.parent / ".wasm-server"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"build-{comp.source.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def build_app(spec: AppSpec, *, force: bool = False) -> int:
     """Build every component that needs it; returns how many were built."""
     built = 0
     for comp in spec.components:
-        if comp.build is not None and (force or needs_build(comp)):
-            build_component(comp)
-            built += 1
+        if comp.build is None or not (force or needs_build(comp)):
+            continue
+        with _build_lock(comp):
+            if force or needs_build(comp):  # another process may have built it while we waited
+                build_component(comp)
+                built += 1
     return built
