@@ -44,8 +44,11 @@ def machine() -> str:
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     from importlib.metadata import version
 
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=10", "HEAD"], capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    load = Path("/proc/loadavg").read_text().split()[0]
     return (f"{cpu}, {os.cpu_count()} cores, Linux {platform.release()}, Python {platform.python_version()}, "
-            f"wasmtime-py {version('wasmtime')}, Node {node}")
+            f"wasmtime-py {version('wasmtime')}, Node {node}, commit {commit}, load average {load} at the start")
 
 
 def write_section(title: str, text: str) -> None:

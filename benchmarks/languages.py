@@ -34,7 +34,7 @@ import wasmtime
 from common import ROOT, free_port, machine, write_section
 from http_hello import WrkResult, start, wrk
 
-SECTION = "## Languages (issue 4)"
+SECTION = "## Languages (issues 4 and 12)"
 LANGUAGES = {"c": "C", "cpp": "C++", "rust": "Rust", "go": "Go", "ts": "TypeScript"}
 INSTANCES = 200
 
