@@ -221,7 +221,7 @@ def main() -> int:
             print({k: round(v, 2) for k, v in runs[-1].items()}, file=sys.stderr)
     med = {k: median([r[k] for r in runs]) for k in runs[0]}
     per = med["RSS per idle component KiB"]
-    targets = [Target(f"RSS per idle {args.kind.upper()} component at {args.components}", per / 1024, 2.0, "MiB",
+    targets = [Target(f"RSS per idle {args.kind.upper()} component at {args.components}", per / 1024, 0.25, "MiB",
                       False)]
     what = ("copies of examples/hello/c's module (C, SDK, libc; "
             f"{(ROOT / 'examples/hello/c/hello.wasm').stat().st_size // 1024} KiB) with distinct greetings"

@@ -23,7 +23,7 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 @dataclass(frozen=True)
 class Target:
-    """One target of issue 5: ``value`` compared with ``limit``."""
+    """One target of the performance issues (5, then 13): ``value`` compared with ``limit``."""
 
     name: str
     value: float

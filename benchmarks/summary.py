@@ -1,4 +1,4 @@
-"""The "Targets" section of RESULTS.md: every issue-5 target the last
+"""The "Targets" section of RESULTS.md: every issue-13 target the last
 `scripts/bench` run measured, met or missed and by how much.
 
     .venv/bin/python benchmarks/summary.py            # write the section from the recorded figures
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, machine, write_section
 from suite import FIGURES, Target, load_targets
 
-SECTION = "## Targets (issue 5)"
+SECTION = "## Targets (issue 13)"
 TITLES = {"http": "HTTP hello", "calls": "Host↔guest calls", "cold_start": "Cold start",
           "compute": "Compute", "density": "Density", "kv": "KV"}
 
