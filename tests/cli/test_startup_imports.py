@@ -86,3 +86,12 @@ def test_version_and_help_do_not_load_the_engine() -> None:
         heavy = ["wasmtime", "asyncio", "wasm_server.engine", "wasm_server.config", "wasm_server.manifest",
                  "wasm_server.build", "tomllib"]
         assert [m for m in heavy if _loaded(modules, m)] == [], flag
+
+
+def test_http_date_is_what_email_utils_formatdate_gave() -> None:
+    from email.utils import formatdate
+
+    from wasm_server.protocol.http1 import imf_fixdate
+
+    for seconds in (0, 784111777, 951782400, 1700000000, 2000000000, 4102444799):
+        assert imf_fixdate(seconds) == formatdate(seconds, usegmt=True)
