@@ -1,4 +1,9 @@
-"""Entry point of the ``wasm-server`` command."""
+"""Entry point of the ``wasm-server`` command.
+
+Each subcommand's modules are imported inside the branch that runs it, never at the top:
+``--version`` and ``--help`` then load no engine, and ``up`` only what serving needs
+(start-up time; tests/cli/test_startup_imports.py lists what a plain ``up`` imports).
+"""
 
 from __future__ import annotations
 
