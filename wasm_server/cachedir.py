@@ -7,7 +7,6 @@ dir, the Go SDK's module proxy and ts-build's asc live under ``<that>/wasm-serve
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -17,6 +16,8 @@ def user_cache() -> Path:
         return Path(os.environ["XDG_CACHE_HOME"])
     if os.environ.get("HOME"):
         return Path(os.environ["HOME"]) / ".cache"
+    import tempfile  # only here: it imports shutil, random, bz2 and lzma (start-up time)
+
     return Path(tempfile.gettempdir())
 
 

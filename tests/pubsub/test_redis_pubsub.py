@@ -11,8 +11,7 @@ import pytest
 
 from tests.kv.redis_server import redis_url
 from tests.pubsub.fakes import FakeRegistry
-from wasm_server.pubsub import RedisPubSub
-from wasm_server.pubsub.redis import parse_channel, redis_channel
+from wasm_server.pubsub.redis import RedisPubSub, parse_channel, redis_channel
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

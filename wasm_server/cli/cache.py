@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..config import load_runtime_config
-from ..engine.cache import entries, prune
-
 MiB = 1024 * 1024
 
 
@@ -28,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def main(args: argparse.Namespace) -> int:
     """Run ``cache info`` or ``cache prune``."""
+    from ..config import load_runtime_config  # not at import: main._parser imports this module
+    from ..engine.cache import entries, prune
+
     overrides = {"cache_dir": args.cache_dir}
     if getattr(args, "max_size", None) not in (None, "0"):
         overrides["cache_max_size"] = args.max_size

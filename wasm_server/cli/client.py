@@ -19,9 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..build import build_app
 from ..errors import ConfigError, WasmServerError
-from ..manifest import load_manifest, resolve_manifest_path
 
 DEFAULT_URL = "http://127.0.0.1:9090"
 
@@ -52,6 +50,8 @@ def _call(method: str, url: str, token: str | None, path: str, body: Any = None)
 
 def upload(path: Path) -> tuple[str, str, dict[str, str]]:
     """``(app name, manifest text, {relative file: base64})`` for the app at ``path``."""
+    from ..manifest import load_manifest, resolve_manifest_path
+
     manifest_path = resolve_manifest_path(path)
     text = manifest_path.read_text()
     if "[[include]]" in text:
@@ -78,6 +78,9 @@ def main(command: str, args: argparse.Namespace) -> int:
     if command == "deploy":
         path = Path(args.path)
         if not args.no_build:
+            from ..build import build_app
+            from ..manifest import load_manifest
+
             build_app(load_manifest(path))
         name, manifest, files = upload(path)
         name = args.name or name

@@ -1,10 +1,13 @@
-"""Entry point of the ``wasm-server`` command."""
+"""Entry point of the ``wasm-server`` command.
+
+Each subcommand's modules are imported inside the branch that runs it, never at the top:
+``--version`` and ``--help`` then load no engine, and ``up`` only what serving needs
+(start-up time; tests/cli/test_startup_imports.py lists what a plain ``up`` imports).
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import logging
 import sys
 from pathlib import Path
 
@@ -143,6 +146,8 @@ def _share_global_options(sub: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def _setup_logging(debug: bool, level: str = "info", fmt: str = "text") -> None:
+    import logging
+
     logging.basicConfig(
         level=logging.DEBUG if debug else getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -184,6 +189,8 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
                                                     "redirect_https": args.redirect_https,
                                                     "admin_tls": args.admin_tls})
         if args.no_access_log:
+            import dataclasses
+
             config = dataclasses.replace(config, access_log=False)
         _setup_logging(args.debug, config.log_level, config.log_format)
         if args.cluster == "" and not config.cluster_redis:

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..app import App
 from ..config import ListenAddress, RuntimeConfig
@@ -17,13 +18,15 @@ from ..manifest import AppSpec
 from ..net.access_log import AccessLog
 from ..net.http import ConnectionLimits, HttpServer, NoUpgrades
 from ..net.listeners import Bind, parse_port_map, plan
-from ..net.session import SessionLimits
-from ..net.tcp import TcpService
-from ..net.udp import UdpSession
 from ..protocol.http1 import Request
 from ..protocol.response import Response, ResponseSink, error
-from ..pubsub import LocalBroker, RedisPubSub
+from ..pubsub import LocalBroker
 from ..routing import routes_table
+
+if TYPE_CHECKING:  # imported where used: only cluster mode and raw TCP/UDP listeners need them (start-up time)
+    from ..net.tcp import TcpService
+    from ..net.udp import UdpSession
+    from ..pubsub.redis import RedisPubSub
 
 log = logging.getLogger("wasm_server")
 
@@ -35,7 +38,11 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *,
     with an admin listener or a cluster, run the control plane too (see control.py)."""
     data_dir = config.data_dir_for(spec.path) if spec is not None else (config.data_dir or Path(".wasm-server"))
     cache = config.module_cache_dir
-    pubsub = RedisPubSub(config.cluster_redis) if config.cluster_redis else None
+    pubsub: RedisPubSub | None = None
+    if config.cluster_redis:
+        from ..pubsub.redis import RedisPubSub  # cluster mode only (start-up time)
+
+        pubsub = RedisPubSub(config.cluster_redis)
     brokers = pubsub.broker if pubsub is not None else LocalBroker
 
     async def load(new_spec: AppSpec) -> App:
@@ -159,8 +166,13 @@ class _Nothing(NoUpgrades):
 async def open_raw_listeners(app: App, spec: AppSpec, binds: list[Bind], *,
                              reuse_port: bool = False) -> list[TcpService | UdpSession]:
     """Open every TCP/UDP listener of the plan; one TcpService per component."""
+    if not binds:
+        return []  # before the imports: an HTTP-only app does not load the raw-socket modules
     from ..errors import WasmServerError
     from ..executors import NativeExecutor
+    from ..net.session import SessionLimits
+    from ..net.tcp import TcpService
+    from ..net.udp import UdpSession
 
     comps = {c.name: c for c in spec.components}
     tcp: dict[str, TcpService] = {}

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +161,8 @@ class ModuleCache:
         assert self.directory is not None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
+            import tempfile  # here, not at import: it costs start-up (shutil, random, bz2, lzma)
+
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -180,6 +181,15 @@ def _touch(path: Path) -> None:
 
 
 def _wasmtime_version() -> str:
+    """wasmtime-py's version, from the name of its one ``wasmtime-X.Y.Z.dist-info`` beside the
+    package: importlib.metadata costs start-up time (it imports email, zipfile and csv), so it is
+    only the fallback (another layout, or stale dist-infos left by an upgrade)."""
+    try:
+        infos = list(Path(wasmtime.__file__).parent.parent.glob("wasmtime-*.dist-info"))
+    except OSError:
+        infos = []
+    if len(infos) == 1:
+        return infos[0].name[len("wasmtime-"):-len(".dist-info")]
     try:
         from importlib.metadata import version
 

@@ -21,7 +21,6 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import formatdate
 from http import HTTPStatus
 from typing import NamedTuple
 
@@ -226,12 +225,25 @@ def status_line(status: int) -> bytes:
     return line
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def imf_fixdate(seconds: int) -> str:
+    """``seconds`` since the epoch as an HTTP date (RFC 9110 IMF-fixdate, always GMT and English):
+    what ``email.utils.formatdate(usegmt=True)`` gives, without importing the email package
+    (email, calendar, datetime and more: start-up time)."""
+    t = time.gmtime(seconds)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+
+
 def date_header() -> bytes:
     """The ``date`` header line, formatted once per second."""
     global _date_cache
     now = int(time.time())
     if _date_cache[0] != now:
-        _date_cache = (now, b"date: " + formatdate(now, usegmt=True).encode() + b"\r\n")
+        _date_cache = (now, b"date: " + imf_fixdate(now).encode() + b"\r\n")
     return _date_cache[1]
 
 

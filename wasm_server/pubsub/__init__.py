@@ -10,6 +10,6 @@ message to every other node through Redis pub/sub.
 from __future__ import annotations
 
 from .local import Broker, BrokerFactory, LocalBroker, Subscriber, Subscribers
-from .redis import RedisBroker, RedisPubSub
 
-__all__ = ["Broker", "BrokerFactory", "LocalBroker", "RedisBroker", "RedisPubSub", "Subscriber", "Subscribers"]
+# RedisBroker and RedisPubSub live in .redis, imported only in cluster mode (start-up time)
+__all__ = ["Broker", "BrokerFactory", "LocalBroker", "Subscriber", "Subscribers"]
