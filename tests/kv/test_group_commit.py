@@ -80,7 +80,7 @@ async def test_a_failing_commit_fails_every_grouped_write_and_keeps_nothing(tmp_
     try:
         await store.set(b"old", b"1")
         _arm_failing_commit(store)
-        writes = [asyncio.ensure_future(store.set(b"k%d" % i, b"v")) for i in range(10)]
+        writes: list[asyncio.Future[object]] = [asyncio.ensure_future(store.set(b"k%d" % i, b"v")) for i in range(10)]
         writes.append(asyncio.ensure_future(store.incr(b"old", 1)))
         await asyncio.sleep(0)  # the writes run and open the group; its commit is queued behind us
         assert store.file.group.open
