@@ -10,7 +10,7 @@ import pytest
 
 from wasm_server.capabilities import ALL_IMPORTS
 from wasm_server.capabilities.call import GuestCall
-from wasm_server.capabilities.fence import OUTWARD, fenced
+from wasm_server.capabilities.fence import OUTWARD, after_commit, fenced
 from wasm_server.capabilities.host import ComponentHost
 from wasm_server.engine import HostImport
 from wasm_server.engine._lowlevel import settle
@@ -19,11 +19,11 @@ from wasm_server.kv import KVError
 
 
 def _send_import(sent: list[int]) -> HostImport:
-    def conn_send(state: GuestCall, conn_id: int, ptr: int, length: int) -> int:
-        sent.append(conn_id)
+    def publish(state: GuestCall, channel: int, *rest: int) -> int:
+        sent.append(channel)
         return 0
 
-    [spec] = fenced([HostImport("conn_send", "iii", "i", conn_send)])
+    [spec] = fenced([HostImport("publish", "iiii", "i", publish)])
     return spec
 
 
@@ -37,7 +37,34 @@ def test_every_outward_import_is_fenced_and_async() -> None:
     for spec in ALL_IMPORTS:
         if spec.name in OUTWARD:
             assert spec.is_async, spec.name
-    assert not {"kv_get", "kv_set", "log", "result_read"} & OUTWARD
+    assert not {"kv_get", "kv_set", "log", "result_read", "conn_send", "ws_send"} & OUTWARD
+
+
+async def test_connection_sends_are_queued_behind_the_commit_in_order() -> None:
+    state = _call()
+    out: list[bytes] = []
+    assert after_commit(state, lambda: out.append(b"now"), lambda: out.append(b"drop")) is None  # no fence
+    fence: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    state.fence = fence
+    assert after_commit(state, lambda: out.append(b"a"), lambda: out.append(b"drop")) == 0
+    assert after_commit(state, lambda: out.append(b"b"), lambda: out.append(b"drop")) == 0
+    assert out == []  # the guest went on; nothing left yet
+    fence.set_result(None)
+    await asyncio.sleep(0)
+    assert out == [b"a", b"b"]
+
+
+async def test_connection_sends_of_a_failed_commit_are_dropped() -> None:
+    state = _call()
+    out: list[bytes] = []
+    fence: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    state.fence = fence
+    assert after_commit(state, lambda: out.append(b"ack"), lambda: out.append(b"closed")) == 0
+    fence.set_exception(KVError(ErrorCode.IO, "commit failed"))
+    await asyncio.sleep(0)
+    assert out == [b"closed"]
+    # later sends of the same call get IO at once
+    assert after_commit(state, lambda: out.append(b"ack"), lambda: out.append(b"closed")) == ErrorCode.IO
 
 
 async def test_without_a_fence_the_import_runs_at_once() -> None:

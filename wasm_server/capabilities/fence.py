@@ -7,10 +7,13 @@ through which a guest tells the outside world something — send on a
 connection, close it, publish, stream a response, make an outbound request —
 are wrapped here: while the fence is pending they suspend the guest until it
 is done, then run; if the commit failed they do not run and the guest gets
-IO. At the end of the call the engine waits for the fence too (``settle``),
-so an HTTP response or an event's result is never acted on before the
-commit. A guest that did not write to a group-committing store pays one
-attribute check per such import.
+IO. Sends on a connection (the hot case: a RESP server answering a pipelined
+batch) do not suspend the guest: their bytes are queued behind the commit
+(:func:`after_commit`) and the connection is closed instead if it fails.
+At the end of the call the engine waits for the fence too (``settle``), so
+an HTTP response or an event's result is never acted on before the commit.
+A guest that did not write to a group-committing store pays one attribute
+check per such import.
 """
 
 from __future__ import annotations
@@ -20,12 +23,40 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterable
 
 from ..engine import HostImport, HostResult
-from ..errors import CapabilityError
+from ..errors import CapabilityError, ErrorCode
 from .call import GuestCall
 
-#: the imports that make something visible outside the process
-OUTWARD = frozenset({"conn_send", "ws_send", "conn_close", "udp_send", "publish", "stream_start", "stream_write",
+#: the imports that make something visible outside the process and wait for the fence
+#: (conn_send and ws_send queue their bytes behind the commit instead: :func:`after_commit`)
+OUTWARD = frozenset({"conn_close", "udp_send", "publish", "stream_start", "stream_write",
                      "http_send", "tcp_connect", "udp_connect", "sock_send"})
+
+
+def after_commit(state: GuestCall, send: Callable[[], object], drop: Callable[[], object]) -> int | None:
+    """Run ``send`` once the call's pending commit succeeded (``drop`` if it failed).
+
+    None when nothing is pending (the caller sends now); 0 when ``send`` is
+    queued behind the commit — the guest goes on without waiting, and the
+    bytes leave in order after the commit (the engine does not finish the
+    call before it); IO if the commit already failed.
+    """
+    fence = state.fence
+    if fence is None:
+        return None
+    if not fence.done():
+        def done(f: asyncio.Future[None]) -> None:
+            if f.cancelled() or f.exception() is not None:
+                drop()
+            else:
+                send()
+
+        fence.add_done_callback(done)
+        return 0
+    if fence.cancelled() or fence.exception() is not None:
+        state.result = b"the call's key-value writes were not committed"
+        return ErrorCode.IO
+    state.fence = None
+    return None
 
 
 def _wrap(body: Callable[..., HostResult]) -> Callable[..., HostResult]:
