@@ -169,3 +169,27 @@ async def test_closing_commits_an_open_group(tmp_path: Path) -> None:
         assert db.execute("SELECT value FROM kv WHERE key = ?", (b"k",)).fetchone() == (b"v",)
     finally:
         db.close()
+
+
+async def test_one_waiter_per_caller_and_group_and_two_files_are_both_waited_for(tmp_path: Path) -> None:
+    from wasm_server.kv import StoreConfig
+
+    manager = StoreManager({"a": StoreConfig("a"), "b": StoreConfig("b", path=Path("b.sqlite3"))}, tmp_path)
+    try:
+        a, b = manager.get("a").deferred(), manager.get("b").deferred()
+        assert isinstance(a, SqliteStore) and isinstance(b, SqliteStore) and a.file is not b.file
+        await a.set(b"k", b"1")
+        held = a.commit_waiter(None)
+        assert held is not None
+        await a.set(b"k2", b"2")
+        assert a.commit_waiter(held) is held  # same group: no second future
+        _arm_failing_commit(b)
+        await b.set(b"k", b"1")
+        both = b.commit_waiter(held)
+        assert both is not None and both is not held
+        b.db.execute("INSERT INTO child VALUES (1)")  # file b's commit fails, file a's succeeds
+        with pytest.raises(KVError):
+            await both
+        assert held.done() and held.exception() is None
+    finally:
+        await manager.close()

@@ -100,10 +100,12 @@ def _op(body: Callable[..., Op], nargs: int) -> Callable[..., HostResult]:
             state.result = str(exc).encode()
             return exc.code
         ret = _run(state, store, body(state, store, *rest))
+        # the guest has its answer now; what it tells anyone waits for the commit (fence.py)
         fence = state.fence
-        if fence is None or (fence.done() and not fence.cancelled() and fence.exception() is None):
-            # the guest has its answer now; what it tells anyone waits for the commit (fence.py)
-            state.fence = store.commit_waiter()
+        if fence is None or not fence.done():
+            state.fence = store.commit_waiter(fence)
+        elif not fence.cancelled() and fence.exception() is None:
+            state.fence = store.commit_waiter(None)
         return ret
 
     return fn

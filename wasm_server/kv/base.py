@@ -130,8 +130,9 @@ class Store(Protocol):
         Backends that commit every write before returning give themselves.
         """
 
-    def commit_waiter(self) -> asyncio.Future[None] | None:
-        """A future done when what the deferred view did so far is committed; None if nothing is pending."""
+    def commit_waiter(self, held: asyncio.Future[None] | None = None) -> asyncio.Future[None] | None:
+        """What a caller already waiting for ``held`` must wait for now that it used the deferred view:
+        a future done when ``held`` and this store's pending writes are committed (``held`` if nothing is pending)."""
 
 
 def check_value(config: StoreConfig, value: bytes) -> None:

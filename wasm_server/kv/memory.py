@@ -49,9 +49,9 @@ class MemoryStore:
         """Itself: every write is done when its call returns."""
         return self
 
-    def commit_waiter(self) -> asyncio.Future[None] | None:
-        """Nothing is ever pending."""
-        return None
+    def commit_waiter(self, held: asyncio.Future[None] | None = None) -> asyncio.Future[None] | None:
+        """Nothing of its own is ever pending: ``held`` as it is."""
+        return held
 
     async def close(self) -> None:
         """Drop the data."""

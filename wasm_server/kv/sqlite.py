@@ -123,6 +123,7 @@ class GroupCommit:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self.waiters: list[asyncio.Future[None]] = []
+        self._ids: set[int] = set()
         self.open = False
         #: transactions committed (tests count them; one per turn that wrote)
         self.commits = 0
@@ -140,7 +141,12 @@ class GroupCommit:
         """A future done when the open group is committed (IO error if the commit fails)."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiters.append(fut)
+        self._ids.add(id(fut))
         return fut
+
+    def holds(self, fut: asyncio.Future[None]) -> bool:
+        """Whether ``fut`` waits for the open group (it is one of its waiters)."""
+        return id(fut) in self._ids  # waiters are alive until the commit, so their ids are unique
 
     def commit(self) -> None:
         """Commit the group and answer its waiters (the ``call_soon`` callback; also on close)."""
@@ -148,6 +154,7 @@ class GroupCommit:
             return
         self.open = False
         waiters, self.waiters = self.waiters, []
+        self._ids.clear()
         error: KVError | None = None
         try:
             self.db.execute("COMMIT")
@@ -170,6 +177,7 @@ class GroupCommit:
             self.open = False
             error = KVError(ErrorCode.IO, f"the transaction was rolled back, the writes of this turn are lost: {exc}")
             waiters, self.waiters = self.waiters, []
+            self._ids.clear()
             for fut in waiters:
                 if not fut.done():
                     fut.set_exception(error)
@@ -180,6 +188,28 @@ class GroupCommit:
                 self.db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass  # nothing more can be done; the next BEGIN reports a lasting problem
+
+
+def _both(first: asyncio.Future[None], second: asyncio.Future[None]) -> asyncio.Future[None]:
+    """A future done when both are: the first error (or cancellation) of either, else success."""
+    out: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def done(_: asyncio.Future[None]) -> None:
+        if out.done():
+            return
+        for fut in (first, second):
+            if fut.done() and (fut.cancelled() or fut.exception() is not None):
+                if fut.cancelled():
+                    out.cancel()
+                else:
+                    out.set_exception(fut.exception())  # type: ignore[arg-type]
+                return
+        if first.done() and second.done():
+            out.set_result(None)
+
+    first.add_done_callback(done)
+    second.add_done_callback(done)
+    return out
 
 
 class SqliteFile:
@@ -244,9 +274,15 @@ class SqliteStore:
             self._deferred = SqliteStore(self.config, self.file, use_returning=self.use_returning, wait=False)
         return self._deferred
 
-    def commit_waiter(self) -> asyncio.Future[None] | None:
-        """A future for the commit of the open group (IO error if it fails); None if none is open."""
-        return self.file.group.join() if self.file.group.open else None
+    def commit_waiter(self, held: asyncio.Future[None] | None = None) -> asyncio.Future[None] | None:
+        """What a caller holding ``held`` must now wait for: ``held`` and, if a group is open,
+        its commit (IO error if it fails). One future per caller and group: ``held`` is kept
+        when it already waits for this group; two files' groups make a future waiting for both."""
+        group = self.file.group
+        if not group.open or (held is not None and group.holds(held)):
+            return held
+        fut = group.join()
+        return fut if held is None or held.done() else _both(held, fut)
 
     def _fail(self, exc: sqlite3.Error) -> KVError:
         return KVError(ErrorCode.IO, f"store '{self.label}': {exc}")
