@@ -21,8 +21,11 @@ under the write lock: exact across processes), and a callback queued with
 ``call_soon`` commits it at the start of the next turn. Each write's
 coroutine then waits for that commit and returns only when it succeeded; a
 failed commit raises IO in every write of the group. One fsync-free commit
-(~10-20 µs) is thus shared by all writes of a turn (redis-benchmark -P 16
-with 50 connections: ~50 writes per commit). Reads while a group is open run
+(~10-20 µs) is thus shared by all writes of a turn (with redis-benchmark
+-P 16, at least the 16 SETs of one pipelined batch). Guests use the
+:meth:`SqliteStore.deferred` view instead, which returns before the commit
+(capabilities/kv.py and fence.py hold what they tell others until it).
+Reads while a group is open run
 inside its transaction, see its writes and wait for the same commit, so no
 caller is told about data that is not committed; reads outside a group are
 plain autocommit reads. :attr:`GroupCommit.commits` counts commits (the seam
