@@ -32,6 +32,12 @@ class DictStore:
         self.data[key] = str(value).encode()
         return value
 
+    def deferred(self) -> DictStore:
+        return self  # every write is done when it returns: nothing to wait for
+
+    def commit_waiter(self, held: asyncio.Future[None] | None) -> asyncio.Future[None] | None:
+        return held
+
 
 class Stores:
     def __init__(self) -> None:

@@ -48,6 +48,12 @@ class _Counter:
     async def incr(self, key: bytes, delta: int) -> int:
         return delta
 
+    def deferred(self) -> _Counter:
+        return self
+
+    def commit_waiter(self, held: asyncio.Future[None] | None) -> asyncio.Future[None] | None:
+        return held
+
 
 class _Stores:
     def get(self, label: str) -> _Counter:

@@ -26,6 +26,7 @@ from . import (
     wasi_poll,
 )
 from .call import GuestCall
+from .fence import fenced
 from .host import ComponentHost, LoadEnv, configure
 
 ALL_IMPORTS: tuple[HostImport, ...] = (
@@ -33,12 +34,13 @@ ALL_IMPORTS: tuple[HostImport, ...] = (
     *log.IMPORTS,
     *variables.IMPORTS,
     *kv.IMPORTS,
-    *outbound_http.IMPORTS,
-    *outbound_sockets.IMPORTS,
-    *sockets.IMPORTS,
-    *pubsub.IMPORTS,
+    # what tells the outside world something waits for the KV group commit (fence.py)
+    *fenced(outbound_http.IMPORTS),
+    *fenced(outbound_sockets.IMPORTS),
+    *fenced(sockets.IMPORTS),
+    *fenced(pubsub.IMPORTS),
     *clock.IMPORTS,
-    *streams.IMPORTS,
+    *fenced(streams.IMPORTS),
     *wasi_poll.IMPORTS,  # replaces Wasmtime's blocking poll_oneoff (see wasi_poll.py)
     *stdio.IMPORTS,  # replaces Wasmtime's fd_write: guest stdout/stderr into the log (see stdio.py)
 )

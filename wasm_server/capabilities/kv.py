@@ -1,15 +1,24 @@
 """KV imports: get / set / delete / exists / keys / incr on declared stores.
 
-Stores whose coroutines never suspend (SQLite on a local file, memory) set
-``eager = True``; their calls run inline and the guest continues without a
-trip through the event loop. Other stores (Redis) run as asyncio tasks while
-the guest is suspended.
+Stores whose coroutines usually finish without suspending (SQLite on a local
+file, memory) set ``eager = True``; their calls run inline and the guest
+continues without a trip through the event loop. If such a call does
+suspend (a SQLite write waiting for its group commit, kv/sqlite.py), the rest
+of it runs as a task while the guest is suspended, as calls to other stores
+(Redis) always do.
+
+Group commit. Calls go to the store's ``deferred()`` view: a SQLite write
+returns as soon as it ran inside the turn's transaction, and its commit
+(once per event-loop turn, kv/sqlite.py) becomes the call's *fence*. The
+guest goes on at once, but anything it tells the outside world — a send, a
+publish, an outbound request, its response or event result — waits for that
+commit (capabilities/fence.py, engine ``settle``), and fails if it failed.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Generator
 
 from ..abi_codec import encode_key_list
 from ..engine import HostImport, HostResult
@@ -32,23 +41,48 @@ def _label(state: GuestCall, ptr: int, length: int) -> str:
         raise CapabilityError(ErrorCode.INVALID, "store name is not valid UTF-8") from None
 
 
+class _Rest:
+    """Awaitable finishing an operation that was stepped once inline and suspended."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Op, first: object) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[object, None, int]:
+        yielded = self.first  # what the operation waits on (a commit future)
+        while True:
+            try:
+                sent = yield yielded
+            except BaseException as exc:  # cancellation goes to the operation
+                try:
+                    yielded = self.coro.throw(exc)
+                except StopIteration as stop:
+                    return int(stop.value)
+                continue
+            try:
+                yielded = self.coro.send(sent)
+            except StopIteration as stop:
+                return int(stop.value)
+
+
 def _run(state: GuestCall, store: Store, coro: Op) -> HostResult:
     if getattr(store, "eager", False):
         try:
-            coro.send(None)
+            first = coro.send(None)
         except StopIteration as stop:
             return int(stop.value)
         except CapabilityError as exc:
             state.result = str(exc).encode()
             return exc.code
-        coro.close()
-        raise RuntimeError(f"store {type(store).__name__} is marked eager but suspended")
+        return _guarded(state, _Rest(coro, first))
     return _guarded(state, coro)
 
 
-async def _guarded(state: GuestCall, coro: Op) -> int:
+async def _guarded(state: GuestCall, op: Op | _Rest) -> int:
     try:
-        return await coro
+        return await op
     except CapabilityError as exc:
         state.result = str(exc).encode()
         return exc.code
@@ -61,11 +95,18 @@ def _op(body: Callable[..., Op], nargs: int) -> Callable[..., HostResult]:
         host = state.host
         OPS[host.name] = OPS.get(host.name, 0) + 1
         try:
-            store = host.store(_label(state, sptr, slen))
+            store = host.store(_label(state, sptr, slen)).deferred()
         except CapabilityError as exc:
             state.result = str(exc).encode()
             return exc.code
-        return _run(state, store, body(state, store, *rest))
+        ret = _run(state, store, body(state, store, *rest))
+        # the guest has its answer now; what it tells anyone waits for the commit (fence.py)
+        fence = state.fence
+        if fence is None or not fence.done():
+            state.fence = store.commit_waiter(fence)
+        elif not fence.cancelled() and fence.exception() is None:
+            state.fence = store.commit_waiter(None)
+        return ret
 
     return fn
 

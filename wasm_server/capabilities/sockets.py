@@ -1,7 +1,8 @@
 """Imports for connection-oriented services: send, close, peer, UDP replies.
 
 A component can only touch its own connections: an id belonging to another
-component is "not found", exactly like a closed one.
+component is "not found", exactly like a closed one. Bytes sent while the
+call's KV writes await their group commit follow that commit (fence.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from ..engine import HostImport
 from ..errors import ErrorCode
 from .call import GuestCall
+from .fence import after_commit
 from .host import Connection
 
 
@@ -24,18 +26,25 @@ def conn_send(state: GuestCall, conn_id: int, ptr: int, length: int) -> int:
     """Send bytes on a TCP connection (or a binary WebSocket message)."""
     data = state.read(ptr, length)
     conn = _conn(state, conn_id)
-    if conn is None or not conn.send(data):
+    if conn is None:
         return ErrorCode.NOT_FOUND
-    return 0
+    queued = after_commit(state, lambda: conn.send(data), lambda: conn.close(1011, b"internal error"))
+    if queued is not None:
+        return queued
+    return 0 if conn.send(data) else ErrorCode.NOT_FOUND
 
 
 def ws_send(state: GuestCall, conn_id: int, flags: int, ptr: int, length: int) -> int:
     """Send a WebSocket message: flags bit 0 = binary, else text."""
     data = state.read(ptr, length)
     conn = _conn(state, conn_id)
-    if conn is None or not conn.send(data, binary=bool(flags & 1)):
+    if conn is None:
         return ErrorCode.NOT_FOUND
-    return 0
+    binary = bool(flags & 1)
+    queued = after_commit(state, lambda: conn.send(data, binary=binary), lambda: conn.close(1011, b"internal error"))
+    if queued is not None:
+        return queued
+    return 0 if conn.send(data, binary=binary) else ErrorCode.NOT_FOUND
 
 
 def conn_close(state: GuestCall, conn_id: int, code: int, ptr: int, length: int) -> int:

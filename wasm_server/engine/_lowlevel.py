@@ -78,8 +78,8 @@ class HostCall:
     :meth:`release` (the instance is being discarded).
     """
 
-    __slots__ = ("ctx", "err", "err_ref", "mem_ref", "memory", "pending", "pending_results", "result", "trap",
-                 "trap_ref")
+    __slots__ = ("ctx", "err", "err_ref", "fence", "mem_ref", "memory", "pending", "pending_results", "result",
+                 "trap", "trap_ref")
 
     def __init__(self) -> None:
         #: the Store's context, set by the engine when it creates the instance
@@ -91,6 +91,9 @@ class HostCall:
         #: asyncio future of the host import the guest is suspended on
         self.pending: asyncio.Future[int] | None = None
         self.pending_results: Any = None
+        #: what the call's outcome must wait for: the group commit of KV writes it made
+        #: (capabilities/kv.py); a call returns only once it is done, and fails if it failed
+        self.fence: asyncio.Future[None] | None = None
         self.mem_ref: Any = None
         self.trap: Any = None
         self.err: Any = None
@@ -267,16 +270,39 @@ async def call(
     if done:
         _delete(future)
         if not trap and not err:
+            if state.fence is not None:
+                await settle(state)
             return None
         try:
             return _outcome(trap, err)
         finally:
             state.fresh_outputs()  # the next call needs null out-pointers again
     try:
-        return await drive(state, future, trap, err, deadline, polled=True)
+        status = await drive(state, future, trap, err, deadline, polled=True)
     finally:
         if trap or err:
             state.fresh_outputs()
+    if state.fence is not None:
+        await settle(state)
+    return status
+
+
+async def settle(state: HostCall) -> None:
+    """Wait for the call's fence (the commit of its KV writes); GuestError if that failed.
+
+    The guest was told its writes succeeded, but nobody else may be told (no
+    HTTP response, no event result) until they are committed; if the commit
+    failed, the call fails as a whole and its instance is discarded.
+    """
+    fence, state.fence = state.fence, None
+    if fence is None:
+        return
+    try:
+        await fence
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        raise GuestError(f"the call's key-value writes were not committed: {exc}") from None
 
 
 async def instantiate(state: HostCall, pre: Any, deadline: float) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from dataclasses import dataclass
@@ -89,8 +90,9 @@ class Store(Protocol):
     """What every backend implements: bytes keys (sorted byte-wise) to bytes values.
 
     Errors are :class:`KVError` with an ABI code. A backend whose coroutines
-    never suspend sets ``eager = True`` so the host runs them inline, without
-    a trip through the event loop (see capabilities/kv.py).
+    usually finish without suspending sets ``eager = True`` so the host steps
+    them inline, without a trip through the event loop, and hands them to a
+    task only when they do suspend (see capabilities/kv.py).
     """
 
     eager: bool
@@ -119,6 +121,18 @@ class Store(Protocol):
 
     async def close(self) -> None:
         """Release the backend's resources."""
+
+    def deferred(self) -> Store:
+        """The same store, but writes return once done and *before* they are committed.
+
+        Whoever uses it must wait for :meth:`commit_waiter` before telling anyone
+        a write succeeded (the host does, for guests: docs/architecture.md).
+        Backends that commit every write before returning give themselves.
+        """
+
+    def commit_waiter(self, held: asyncio.Future[None] | None = None) -> asyncio.Future[None] | None:
+        """What a caller already waiting for ``held`` must wait for now that it used the deferred view:
+        a future done when ``held`` and this store's pending writes are committed (``held`` if nothing is pending)."""
 
 
 def check_value(config: StoreConfig, value: bytes) -> None:

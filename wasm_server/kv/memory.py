@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from .base import StoreConfig, add_to_counter, check_delta, check_value
 
 
@@ -42,6 +44,14 @@ class MemoryStore:
         value = add_to_counter(self.config.label, key, self.data.get(key), delta)
         self.data[bytes(key)] = b"%d" % value
         return value
+
+    def deferred(self) -> MemoryStore:
+        """Itself: every write is done when its call returns."""
+        return self
+
+    def commit_waiter(self, held: asyncio.Future[None] | None = None) -> asyncio.Future[None] | None:
+        """Nothing of its own is ever pending: ``held`` as it is."""
+        return held
 
     async def close(self) -> None:
         """Drop the data."""

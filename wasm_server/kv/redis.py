@@ -209,6 +209,14 @@ class RedisStore:
                 except rex.WatchError:
                     continue  # someone changed it meanwhile: read again
 
+    def deferred(self) -> RedisStore:
+        """Itself: every write is done when its call returns."""
+        return self
+
+    def commit_waiter(self, held: asyncio.Future[None] | None = None) -> asyncio.Future[None] | None:
+        """Nothing of its own is ever pending: ``held`` as it is."""
+        return held
+
     async def close(self) -> None:
         """Let go of the shared pool; the last store using it disconnects it."""
         if self._closed:
