@@ -118,6 +118,13 @@ class GuestInstance:
         await ll.call(self.state, func, None, 0, self._i32_result, 1, deadline)
         return int(self._i32_result[0].of.i32)
 
+    async def call_void(self, name: bytes, deadline: float) -> None:
+        """Call a ``() -> ()`` export by name (pre-initialisation's ``wasm_server_init``)."""
+        func = _func(ll.export(self.state.ctx, self.inst, name))
+        if func is None:
+            raise GuestError(f"missing export {name.decode()}")
+        await ll.call(self.state, func, None, 0, None, 0, deadline)
+
     async def event(self, kind: int, payload: bytes, deadline: float) -> int:
         """Deliver one event: alloc + write + ``wasm_server_handle``; returns its i64."""
         state = self.state

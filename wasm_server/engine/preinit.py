@@ -20,7 +20,7 @@ from .instance import GuestInstance
 from .limits import Limits
 from .reasons import wasmtime_reason
 from .runtime import LoadedModule, Runtime
-from .snapshot import PreinitRefused, capture, instrument, rebuild
+from .snapshot import WARM_EXPORT, PreinitRefused, capture, instrument, rebuild
 from .wasi import WasiContext
 
 __all__ = ["FORMAT", "PreinitRefused", "preinitialize"]
@@ -72,6 +72,11 @@ async def _snapshot(runtime: Runtime, wasm: bytes, origin: str, limits: Limits, 
     except GuestError as exc:
         raise PreinitRefused(f"its start-up failed without the capabilities: {exc}") from None
     try:
+        if WARM_EXPORT in loaded.exports:
+            try:
+                await inst.call_void(WARM_EXPORT.encode(), time.monotonic() + limits.timeout)
+            except GuestError as exc:
+                raise PreinitRefused(f"its {WARM_EXPORT} failed without the capabilities: {exc}") from None
         captured = capture(inst.state.ctx, inst.inst, plan, inst.state.memory)
     finally:
         inst.release()

@@ -29,12 +29,14 @@ from wasmtime import _ffi as ffi
 from . import _lowlevel as ll
 from . import wasmbin as wb
 
-__all__ = ["GLOBAL_PREFIX", "TABLE_PREFIX", "Captured", "Plan", "PreinitRefused", "capture", "instrument",
+__all__ = ["GLOBAL_PREFIX", "TABLE_PREFIX", "WARM_EXPORT", "Captured", "Plan", "PreinitRefused", "capture", "instrument",
            "rebuild"]
 
 GLOBAL_PREFIX = "__wasm_server_preinit_global_"
 TABLE_PREFIX = "__wasm_server_preinit_table_"
 INIT_EXPORT = "_initialize"
+#: optional: called after ``_initialize`` for the snapshot only (docs/abi.md), then not exported
+WARM_EXPORT = "wasm_server_init"
 #: the granule of the zero-page scan; runs of non-zero pages become one data segment each
 PAGE = 4096
 WASM_PAGE = 65536
@@ -192,7 +194,7 @@ def rebuild(plan: Plan, captured: Captured) -> bytes:
     ]
     if globals_:
         module.replace(wb.GLOBAL, wb.encode_globals(globals_))
-    exports = [e for e in wb.read_exports(plan.module) if e.name != INIT_EXPORT]
+    exports = [e for e in wb.read_exports(plan.module) if e.name not in (INIT_EXPORT, WARM_EXPORT)]
     module.replace(wb.EXPORT, wb.encode_exports(exports))
     segments = nonzero_runs(captured.memory)
     # code may name data segments by index (data.drop of an active segment is valid): keep
