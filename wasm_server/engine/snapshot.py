@@ -29,7 +29,8 @@ from wasmtime import _ffi as ffi
 from . import _lowlevel as ll
 from . import wasmbin as wb
 
-__all__ = ["GLOBAL_PREFIX", "TABLE_PREFIX", "WARM_EXPORT", "Captured", "Plan", "PreinitRefused", "capture", "instrument",
+__all__ = ["GLOBAL_PREFIX", "TABLE_PREFIX", "WARM_EXPORT", "Captured", "Plan", "PreinitRefused", "capture",
+           "instrument", "nonzero_runs",
            "rebuild"]
 
 GLOBAL_PREFIX = "__wasm_server_preinit_global_"
@@ -80,7 +81,7 @@ def _tables(module: wb.Module) -> list[int]:
         reftype = r.byte()
         if reftype == 0x40:
             raise PreinitRefused("a table with an initialiser expression (function-references)")
-        _flags, minimum, _max = wb._limits(r)
+        _flags, minimum, _max = wb.read_limits(r)
         sizes.append(minimum)
     return sizes
 

@@ -12,10 +12,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    "CODE", "CUSTOM", "DATA", "DATACOUNT", "EXPORT", "GLOBAL", "IMPORT", "MEMORY", "START",
-    "DataSegment", "Export", "Global", "Memory", "Module", "WasmFormatError",
-    "const_expr", "encode_data", "encode_exports", "encode_globals", "encode_memories", "parse",
-    "read_data", "read_exports", "read_globals", "read_imports", "read_memories", "uleb", "sleb",
+    "CODE",
+    "CUSTOM",
+    "DATA",
+    "DATACOUNT",
+    "EXPORT",
+    "GLOBAL",
+    "IMPORT",
+    "MEMORY",
+    "START",
+    "DataSegment",
+    "Export",
+    "Global",
+    "Memory",
+    "Module",
+    "WasmFormatError",
+    "const_expr",
+    "encode_data",
+    "encode_exports",
+    "encode_globals",
+    "encode_memories",
+    "parse",
+    "read_data",
+    "read_exports",
+    "read_globals",
+    "read_imports",
+    "read_limits",
+    "read_memories",
+    "sleb",
+    "uleb",
 ]
 
 CUSTOM, TYPE, IMPORT, FUNCTION, TABLE, MEMORY, GLOBAL, EXPORT, START, ELEMENT, CODE, DATA, DATACOUNT = range(13)
@@ -231,9 +256,9 @@ def read_imports(module: Module) -> ImportCounts:
             r.uleb()
         elif kind == 1:
             r.byte()
-            _limits(r)
+            read_limits(r)
         elif kind == 2:
-            _limits(r)
+            read_limits(r)
         elif kind == 3:
             r.byte()
             r.byte()
@@ -243,7 +268,8 @@ def read_imports(module: Module) -> ImportCounts:
     return ImportCounts(*counts)
 
 
-def _limits(r: Reader) -> tuple[int, int, int | None]:
+def read_limits(r: Reader) -> tuple[int, int, int | None]:
+    """A memory's or table's limits: ``(flags, minimum, maximum or None)``."""
     flags = r.byte()
     if flags & ~0x07:
         raise WasmFormatError(f"limits flags 0x{flags:02x} not understood")
@@ -270,7 +296,7 @@ def read_memories(module: Module) -> list[Memory]:
     if s is None:
         return []
     r = Reader(s.body)
-    return [Memory(*_limits(r)) for _ in range(r.uleb())]
+    return [Memory(*read_limits(r)) for _ in range(r.uleb())]
 
 
 def encode_memories(memories: list[Memory]) -> bytes:
