@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import logging
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -95,14 +96,67 @@ async def measure(wasm_path: Path, seconds: float, rounds: int, path: bytes) -> 
     return out
 
 
+MANIFEST = """[[component]]
+name = "svc"
+source = "{source}"
+routes = ["/..."]
+instance_reuse = {reuse}
+preinit = {preinit}
+"""
+
+
+def http(wasm_path: Path, seconds: int, connections: int, path: str) -> dict[str, float]:
+    """req/s under ``wasm-server up`` (server on core 0, wrk on core 1: http_hello.py's method)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from common import free_port, wait_port
+    from http_hello import wrk
+
+    cli = str(Path(sys.executable).parent / "wasm-server")
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for preinit in ("false", "true"):
+            for reuse in (0, 1_000_000):
+                app = Path(tmp) / f"app-{preinit}-{reuse}"
+                app.mkdir()
+                (app / "wasm-server.toml").write_text(
+                    MANIFEST.format(source=wasm_path.resolve(), reuse=reuse, preinit=preinit))
+                port = free_port()
+                # pinned to core 0 as in http_hello.start; a first start compiles (and snapshots): wait
+                proc = subprocess.Popen(["taskset", "-c", "0", cli, "up", str(app), "--no-build", "--data-dir",
+                                         str(app / "data"), "--listen", f"127.0.0.1:{port}"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    wait_port(port, 600)
+                    url = f"http://127.0.0.1:{port}{path}"
+                    wrk(url, 2, connections)  # warm-up
+                    r = wrk(url, seconds, connections)
+                    if r.non_2xx or r.errors:
+                        print(f"warning: {r.non_2xx} non-2xx, {r.errors} errors", file=sys.stderr)
+                    out[f"{'preinit' if preinit == 'true' else 'plain'}_{'fresh' if reuse == 0 else 'reused'}"] = r.rps
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("modules", nargs="+", type=Path)
     ap.add_argument("--seconds", type=float, default=1.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--path", default="/")
+    ap.add_argument("--http", action="store_true", help="req/s under `wasm-server up` with wrk instead")
+    ap.add_argument("--connections", type=int, default=16)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.http:
+        print(f"{'module':<24} {'preinit':>7} {'fresh req/s':>12} {'reused req/s':>13} {'fresh/reused':>12}")
+        for m in args.modules:
+            h = http(m, max(1, int(args.seconds)), args.connections, args.path)
+            for tag in ("plain", "preinit"):
+                fresh, reused = h[f"{tag}_fresh"], h[f"{tag}_reused"]
+                print(f"{m.name:<24} {tag:>7} {fresh:>12.0f} {reused:>13.0f} {fresh / reused:>11.1%}")
+        return 0
     print(f"{'module':<40} {'preinit':>7} {'fresh req/s':>12} {'reused req/s':>13} {'fresh/reused':>12} "
           f"{'create µs':>10} {'release µs':>10} {'load s':>7}")
     for m in args.modules:
