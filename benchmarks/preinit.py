@@ -130,8 +130,8 @@ def http(wasm_path: Path, seconds: int, connections: int, path: str) -> dict[str
                     url = f"http://127.0.0.1:{port}{path}"
                     wrk(url, 2, connections)  # warm-up
                     r = wrk(url, seconds, connections)
-                    if r.non_2xx or r.errors:
-                        print(f"warning: {r.non_2xx} non-2xx, {r.errors} errors", file=sys.stderr)
+                    print(f"{wasm_path.name} preinit={preinit} instance_reuse={reuse}: {r.rps:.0f} req/s, "
+                          f"{r.non_2xx} non-2xx, {r.errors} socket errors", file=sys.stderr)
                     out[f"{'preinit' if preinit == 'true' else 'plain'}_{'fresh' if reuse == 0 else 'reused'}"] = r.rps
                 finally:
                     proc.terminate()
@@ -155,7 +155,7 @@ def main() -> int:
             h = http(m, max(1, int(args.seconds)), args.connections, args.path)
             for tag in ("plain", "preinit"):
                 fresh, reused = h[f"{tag}_fresh"], h[f"{tag}_reused"]
-                print(f"{m.name:<24} {tag:>7} {fresh:>12.0f} {reused:>13.0f} {fresh / reused:>11.1%}")
+                print(f"{m.name:<24} {tag:>7} {fresh:>12.0f} {reused:>13.0f} {fresh / max(reused, 1e-9):>11.1%}")
         return 0
     print(f"{'module':<40} {'preinit':>7} {'fresh req/s':>12} {'reused req/s':>13} {'fresh/reused':>12} "
           f"{'create µs':>10} {'release µs':>10} {'load s':>7}")

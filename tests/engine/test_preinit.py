@@ -48,6 +48,13 @@ REACTOR = """
   (func (export "bump") (result i32)
     (i32.store (i32.const 70000) (i32.add (i32.load (i32.const 70000)) (i32.const 1)))
     (i32.load (i32.const 70000)))
+  (global $rb (mut i32) (i32.const 0))
+  (global $rb_calls (mut i32) (i32.const 0))
+  (func (export "wasm_server_request_buffer") (param i32) (result i32)
+    (global.set $rb_calls (i32.add (global.get $rb_calls) (i32.const 1)))
+    (if (i32.eqz (global.get $rb)) (then (global.set $rb (i32.const 8192))))
+    (global.get $rb))
+  (func (export "rb_calls") (result i32) (global.get $rb_calls))
   (func (export "wasm_server_abi_version") (result i32) (i32.const 1))
   (func (export "wasm_server_alloc") (param i32) (result i32) (i32.const 1024))
   (func (export "wasm_server_handle") (param i32 i32 i32) (result i64) (i64.const -1)))
@@ -89,6 +96,13 @@ def test_image_starts_where_initialize_left_it(rt: Runtime) -> None:
         # _initialize and wasm_server_init ran once, in the snapshot, not again per instance
         got = await _call(rt, loaded, "inits", "warm", "pages", "big_high", "f_times_2", "k", "byte17")
         assert got == [1, 1, 2, -2, 3, 99, 0x5A]
+        # the request buffer was asked for once, in the snapshot; a fresh instance knows it
+        assert loaded.request_buffer == (8192, 16 * 1024)
+        assert await _call(rt, loaded, "rb_calls") == [1]
+        h = host()
+        inst = await GuestInstance.create(rt, loaded, h.new_call(), Limits(), h.wasi)
+        assert (inst.reqbuf_ptr, inst.reqbuf_cap) == (8192, 16 * 1024)
+        inst.release()
         # each instance starts from the image: a change in one is not seen by the next
         assert await _call(rt, loaded, "bump") == [8]
         assert await _call(rt, loaded, "bump") == [8]
@@ -106,11 +120,13 @@ def test_without_preinit_initialize_runs_per_instance(rt: Runtime) -> None:
 
 def test_image_is_cached_under_the_original_key(rt: Runtime) -> None:
     async def go() -> None:
-        await preinitialize(rt, reactor(), "r.wasm", Limits(), host().wasi)
+        first = await preinitialize(rt, reactor(), "r.wasm", Limits(), host().wasi)
         misses = rt.cache.misses
         hits = rt.cache.hits
-        await preinitialize(rt, reactor(), "r.wasm", Limits(), host().wasi)
+        again = await preinitialize(rt, reactor(), "r.wasm", Limits(), host().wasi)
         assert (rt.cache.misses, rt.cache.hits) == (misses, hits + 1)
+        # the request buffer the snapshot left is known on a cache hit too
+        assert again.request_buffer == first.request_buffer == (8192, 16 * 1024)
 
     asyncio.run(go())
 

@@ -104,6 +104,8 @@ class GuestInstance:
         self.inst = inst
         self.alloc = _func(ll.export(ctx, inst, b"wasm_server_alloc"))
         self.reqbuf = _func(ll.export(ctx, inst, b"wasm_server_request_buffer"))
+        if self.reqbuf is not None:
+            self.reqbuf_ptr, self.reqbuf_cap = loaded.request_buffer
         self.handle = _func(ll.export(ctx, inst, b"wasm_server_handle"))
         self.start = _func(ll.export(ctx, inst, b"_start"))
         init = _func(ll.export(ctx, inst, b"_initialize"))
@@ -144,6 +146,10 @@ class GuestInstance:
         await ll.call(state, self.handle, hargs, 3, out, 1, deadline)
         state.after_event()
         return int(out[0].of.i64)
+
+    async def buffer(self, size: int, deadline: float) -> int:
+        """Space for a ``size``-byte payload in the guest (its request buffer, grown, else alloc)."""
+        return await self._buffer(size, deadline)
 
     async def _buffer(self, size: int, deadline: float) -> int:
         """Space for a payload: the guest's request buffer (grown) if it has one, else alloc."""

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
+from pathlib import Path
 
 import wasmtime
 
 from ..errors import GuestError
 from ._lowlevel import HostCall
-from .instance import GuestInstance
+from .instance import REQUEST_BUFFER_MIN, GuestInstance
 from .limits import Limits
 from .reasons import wasmtime_reason
 from .runtime import LoadedModule, Runtime
@@ -29,6 +31,8 @@ log = logging.getLogger("wasm_server")
 
 #: bump when the image format changes, so old cached images are not used
 FORMAT = "preinit-1"
+#: next to a cached image: the request buffer its snapshot left (pointer and capacity)
+NOTE_SUFFIX = ".reqbuf"
 
 
 def _wasi_fingerprint(wasi: WasiContext) -> str:
@@ -42,20 +46,51 @@ async def preinitialize(runtime: Runtime, wasm: bytes, origin: str, limits: Limi
     cache = runtime.cache
     key = cache.derived_key(cache.key(wasm), FORMAT, _wasi_fingerprint(wasi))
     module = cache.cached(key)
+    reqbuf = _read_note(runtime, key)
     if module is None:
         started = time.monotonic()
-        image = await _snapshot(runtime, wasm, origin, limits, wasi)
+        image, reqbuf = await _snapshot(runtime, wasm, origin, limits, wasi)
         module = cache.compile(key, image, f"{origin} (pre-initialised)")
+        _write_note(runtime, key, reqbuf)
         log.info("pre-initialised %s in %.1fs (%.1f MiB image)", origin, time.monotonic() - started,
                  len(image) / 2**20)
     try:
         pre = runtime.linker.instantiate_pre(module)
     except wasmtime.WasmtimeError as exc:
         raise PreinitRefused(f"cannot link the image: {wasmtime_reason(str(exc))}") from None
-    return LoadedModule(origin, module, pre, frozenset(e.name for e in module.exports))
+    return LoadedModule(origin, module, pre, frozenset(e.name for e in module.exports), reqbuf)
 
 
-async def _snapshot(runtime: Runtime, wasm: bytes, origin: str, limits: Limits, wasi: WasiContext) -> bytes:
+def _note_path(runtime: Runtime, key: str) -> Path | None:
+    directory = runtime.cache.directory
+    return directory / f"{key}{NOTE_SUFFIX}" if directory is not None else None
+
+
+def _read_note(runtime: Runtime, key: str) -> tuple[int, int]:
+    """The request buffer the snapshot left, from the note next to the cached image
+    ((0, 0), the first request then asks for it, if there is none)."""
+    path = _note_path(runtime, key)
+    try:
+        ptr, cap = (int(x) for x in path.read_text().split()) if path is not None else (0, 0)
+    except (OSError, ValueError):
+        return 0, 0
+    return ptr, cap
+
+
+def _write_note(runtime: Runtime, key: str, reqbuf: tuple[int, int]) -> None:
+    path = _note_path(runtime, key)
+    if path is None:
+        return
+    try:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{reqbuf[0]} {reqbuf[1]}\n")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache: fresh instances ask for the buffer once each
+
+
+async def _snapshot(runtime: Runtime, wasm: bytes, origin: str, limits: Limits,
+                    wasi: WasiContext) -> tuple[bytes, tuple[int, int]]:
     instrumented, plan = instrument(wasm)
     try:
         module = wasmtime.Module(runtime.engine, instrumented)
@@ -77,7 +112,12 @@ async def _snapshot(runtime: Runtime, wasm: bytes, origin: str, limits: Limits, 
                 await inst.call_void(WARM_EXPORT.encode(), time.monotonic() + limits.timeout)
             except GuestError as exc:
                 raise PreinitRefused(f"its {WARM_EXPORT} failed without the capabilities: {exc}") from None
+        reqbuf = (0, 0)
+        if inst.reqbuf is not None:
+            # the guest's request buffer, allocated in the image: fresh instances skip that crossing
+            await inst.buffer(REQUEST_BUFFER_MIN, time.monotonic() + limits.timeout)
+            reqbuf = (inst.reqbuf_ptr, inst.reqbuf_cap)
         captured = capture(inst.state.ctx, inst.inst, plan, inst.state.memory)
     finally:
         inst.release()
-    return rebuild(plan, captured)
+    return rebuild(plan, captured), reqbuf
