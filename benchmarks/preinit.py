@@ -63,7 +63,8 @@ async def _split(executor: object, rounds: int) -> dict[str, float]:
     return {"create_us": statistics.median(create), "release_us": statistics.median(release)}
 
 
-async def measure(wasm_path: Path, seconds: float, rounds: int, path: bytes) -> dict[str, float]:
+async def measure(wasm_path: Path, seconds: float, rounds: int, path: bytes,
+                  cache_dir: Path | None = None) -> dict[str, float]:
     """Figures for one module (see the module docstring)."""
     from wasm_server.capabilities import ALL_IMPORTS, ComponentHost
     from wasm_server.engine import Limits, Runtime
@@ -71,8 +72,8 @@ async def measure(wasm_path: Path, seconds: float, rounds: int, path: bytes) -> 
 
     wasm = wasm_path.read_bytes()
     out: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as cache:
-        rt = Runtime(Path(cache), ALL_IMPORTS)
+    with tempfile.TemporaryDirectory() as tmp:
+        rt = Runtime(cache_dir or Path(tmp), ALL_IMPORTS)
         try:
             loaded = rt.load(wasm, str(wasm_path))
             for preinit in (False, True):
@@ -93,6 +94,58 @@ async def measure(wasm_path: Path, seconds: float, rounds: int, path: bytes) -> 
                         inst.release()
         finally:
             rt.close()
+    return out
+
+
+async def _serve_n(wasm_path: Path, cache: Path, preinit: bool, reuse: int, n: int, path: bytes) -> None:
+    """Load, then serve ``n`` requests (run under ``perf stat`` by :func:`count`)."""
+    from wasm_server.abi_codec import GuestRequest
+    from wasm_server.capabilities import ALL_IMPORTS, ComponentHost
+    from wasm_server.engine import Limits, Runtime
+    from wasm_server.executors.native import NativeExecutor
+
+    wasm = wasm_path.read_bytes()
+    rt = Runtime(cache, ALL_IMPORTS)
+    host = ComponentHost("bench", logging.getLogger("bench"), {}, frozenset())
+    ex = NativeExecutor(rt, rt.load(wasm, str(wasm_path)), host, Limits(), reuse, preinit=preinit, wasm=wasm)
+    await ex.check()
+    req = GuestRequest(b"GET", path, b"/...", b"", path, b"127.0.0.1")
+    for _ in range(n):
+        await ex.handle(req)
+
+
+def _cpu(args: list[str]) -> tuple[float, int]:
+    """CPU time (ms, user + kernel: copy-on-write page faults count) and page faults of one child
+    run. (Hardware instruction counters are not available in this VM; CPU time of the process
+    is much less sensitive to the machine's load than req/s.)"""
+    out = subprocess.run(["perf", "stat", "-x", ",", "-e", "task-clock,page-faults", sys.executable, __file__,
+                          *args], capture_output=True, text=True, check=True).stderr
+    got: dict[str, float] = {}
+    for line in out.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[2] in ("task-clock", "page-faults"):
+            got[fields[2]] = float(fields[0])
+    if len(got) != 2:
+        raise RuntimeError(f"no task-clock/page-faults in perf output: {out[-500:]}")
+    return got["task-clock"], int(got["page-faults"])
+
+
+def count(wasm_path: Path, n: int, path: str, runs: int = 3) -> dict[str, tuple[float, float]]:
+    """(CPU µs, page faults) per request, fresh and reused, preinit off and on: the median of
+    ``runs`` runs of ``n`` requests, minus the median of ``runs`` runs of none (the load: compile
+    cache warm), divided by ``n``."""
+    out: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for preinit in ("0", "1"):
+            for reuse in ("0", "1000000000"):
+                base = [str(wasm_path), "--path", path, "--serve-n", tmp, preinit, reuse]
+                _cpu([*base, "0"])  # compiles and snapshots into the cache
+                zero = [_cpu([*base, "0"]) for _ in range(runs)]
+                many = [_cpu([*base, str(n)]) for _ in range(runs)]
+                ms = statistics.median(m[0] for m in many) - statistics.median(z[0] for z in zero)
+                faults = statistics.median(m[1] for m in many) - statistics.median(z[1] for z in zero)
+                key = f"{'preinit' if preinit == '1' else 'plain'}_{'fresh' if reuse == '0' else 'reused'}"
+                out[key] = (ms * 1000 / n, faults / n)
     return out
 
 
@@ -147,8 +200,25 @@ def main() -> int:
     ap.add_argument("--path", default="/")
     ap.add_argument("--http", action="store_true", help="req/s under `wasm-server up` with wrk instead")
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--cache", type=Path, help="compile cache directory to keep (default: a fresh one per run)")
+    ap.add_argument("--count", type=int, metavar="N", help="instructions per request over N requests (perf stat)")
+    ap.add_argument("--serve-n", nargs=4, metavar=("CACHE", "PREINIT", "REUSE", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve_n:
+        cache, preinit, reuse, n = args.serve_n
+        asyncio.run(_serve_n(args.modules[0], Path(cache), preinit == "1", int(reuse), int(n), args.path.encode()))
+        return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.count:
+        print(f"{'module':<24} {'preinit':>7} {'fresh µs CPU':>13} {'faults':>7} {'reused µs CPU':>14} "
+              f"{'faults':>7} {'reused/fresh':>12}")
+        for m in args.modules:
+            c = count(m, args.count, args.path)
+            for tag in ("plain", "preinit"):
+                (fresh, ff), (reused, rf) = c[f"{tag}_fresh"], c[f"{tag}_reused"]
+                print(f"{m.name:<24} {tag:>7} {fresh:>13.1f} {ff:>7.1f} {reused:>14.1f} {rf:>7.1f} "
+                      f"{reused / fresh:>11.1%}")
+        return 0
     if args.http:
         print(f"{'module':<24} {'preinit':>7} {'fresh req/s':>12} {'reused req/s':>13} {'fresh/reused':>12}")
         for m in args.modules:
@@ -160,7 +230,7 @@ def main() -> int:
     print(f"{'module':<40} {'preinit':>7} {'fresh req/s':>12} {'reused req/s':>13} {'fresh/reused':>12} "
           f"{'create µs':>10} {'release µs':>10} {'load s':>7}")
     for m in args.modules:
-        r = asyncio.run(measure(m, args.seconds, args.rounds, args.path.encode()))
+        r = asyncio.run(measure(m, args.seconds, args.rounds, args.path.encode(), args.cache))
         for tag in ("plain", "preinit"):
             fresh, reused = r[f"{tag}_fresh_rps"], r[f"{tag}_reused_rps"]
             flag = tag if r[f"{tag}_active"] else "refused"
