@@ -88,6 +88,7 @@ class NativeExecutor:
             log.warning("%s: not pre-initialised (each instance runs its start-up): %s", self.loaded.origin, exc)
             return
         self.preinitialized = True
+        log.info("%s: instances start from a pre-initialised image", self.loaded.origin)
 
     async def _new(self, deadline: float) -> tuple[GuestInstance, GuestCall]:
         call = self.host.new_call()
