@@ -90,3 +90,12 @@ def test_cli_exits_2_naming_file_and_field_without_traceback(tmp_path: Path) -> 
     assert proc.returncode == 2
     assert str(path.resolve()) in proc.stderr and "component 'hello'.abi" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_preinit_defaults_off_and_parses(tmp_path: Path) -> None:
+    (c,) = load_manifest(write(tmp_path / "a", MINIMAL)).components
+    assert c.preinit is False
+    (c,) = load_manifest(write(tmp_path / "b", MINIMAL + "preinit = true\n")).components
+    assert c.preinit is True
+    with pytest.raises(ConfigError, match="preinit"):
+        load_manifest(write(tmp_path / "c", MINIMAL + 'preinit = "yes"\n'))

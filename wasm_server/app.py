@@ -143,7 +143,8 @@ class App:
         if comp.abi == "wagi":
             executor = WagiExecutor(self.runtime, loaded, host, comp.limits)
         else:
-            executor = NativeExecutor(self.runtime, loaded, host, comp.limits, comp.instance_reuse)
+            executor = NativeExecutor(self.runtime, loaded, host, comp.limits, comp.instance_reuse,
+                                      preinit=comp.preinit, wasm=wasm)
         await executor.check()
         return executor
 

@@ -52,6 +52,8 @@ class ListenSpec:
 
 DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_IDLE_TIMEOUT = 300.0
+#: pre-initialised instances (``preinit``), until measured as the better default
+DEFAULT_PREINIT = False
 #: ``limits.websocket_message``: the default and the most a manifest may allow
 DEFAULT_WEBSOCKET_MESSAGE = 1024 * 1024
 MAX_WEBSOCKET_MESSAGE = 64 * 1024 * 1024
@@ -91,6 +93,8 @@ class ComponentSpec:
     allow_private_networks: bool = False
     #: read-only directories the guest sees: (host directory, guest path)
     files: tuple[tuple[Path, str], ...] = ()
+    #: instances start from a snapshot taken after the module's ``_initialize`` (engine/snapshot.py)
+    preinit: bool = DEFAULT_PREINIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +214,7 @@ def _route(raw: Any, f: _Fields, idx: int, mount: str) -> RouteEntry:
 
 _COMPONENT_FIELDS = {
     "name", "source", "abi", "routes", "key_value_stores", "allowed_outbound_hosts", "allow_private_networks",
-    "variables", "limits", "instance_reuse", "build", "description", "tcp", "udp", "connections", "files",
+    "variables", "limits", "instance_reuse", "preinit", "build", "description", "tcp", "udp", "connections", "files",
 }
 
 
@@ -294,6 +298,7 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
                       queue=limits.integer("queue", DEFAULT_QUEUE),
                       idle_instances=limits.integer("idle_instances", DEFAULT_IDLE_INSTANCES)),
         instance_reuse=f.integer("instance_reuse", 0),
+        preinit=f.boolean("preinit", DEFAULT_PREINIT),
         build=_build(raw.get("build"), f, path),
         manifest=path,
         tcp=tcp,

@@ -79,6 +79,13 @@ func mainMain()
 
 var mainRan bool
 
+// wasm_server_init: the host calls it once after _initialize when it
+// pre-initialises the module (`preinit`), so the snapshot has main's
+// handlers registered and a fresh instance does not run main again.
+//
+//go:wasmexport wasm_server_init
+func wasmServerInit() { runMain() }
+
 func runMain() {
 	if !mainRan {
 		mainRan = true

@@ -129,7 +129,21 @@ class ModuleCache:
 
     def load(self, wasm: bytes, origin: str) -> wasmtime.Module:
         """Return the compiled module for ``wasm`` (``origin`` names it in errors)."""
-        path = self.directory / f"{self.key(wasm)}{SUFFIX}" if self.directory else None
+        key = self.key(wasm)
+        module = self.cached(key)
+        return module if module is not None else self.compile(key, wasm, origin)
+
+    def derived_key(self, base: str, *parts: str) -> str:
+        """The key of a module derived from the one keyed ``base`` (a pre-initialised
+        image: ``parts`` name the derivation and what it depends on)."""
+        h = hashlib.sha256(base.encode())
+        for part in parts:
+            h.update(b"|" + part.encode())
+        return h.hexdigest()
+
+    def cached(self, key: str) -> wasmtime.Module | None:
+        """The compiled module stored under ``key``, if any (a hit counts as one)."""
+        path = self.directory / f"{key}{SUFFIX}" if self.directory else None
         if path is not None and path.exists():
             try:
                 module = wasmtime.Module.deserialize_file(self.engine, str(path))
@@ -138,6 +152,10 @@ class ModuleCache:
                 return module
             except wasmtime.WasmtimeError:
                 path.unlink(missing_ok=True)  # stale, corrupt or pruned meanwhile: recompile
+        return None
+
+    def compile(self, key: str, wasm: bytes, origin: str) -> wasmtime.Module:
+        """Compile ``wasm`` and store it under ``key`` (a miss counts as one)."""
         # A big module (a Go framework is 10-40 MB) takes Cranelift from seconds to minutes: say
         # so, or `up` looks hung; the next start deserializes it in milliseconds.
         log.info("compiling %s (%.1f MiB, not in the compile cache yet)", origin, len(wasm) / 2**20)
@@ -145,8 +163,8 @@ class ModuleCache:
         module = self._compile(wasm, origin)
         log.info("compiled %s in %.1fs", origin, time.monotonic() - started)
         self.misses += 1
-        if path is not None:
-            self._store(path, module.serialize())
+        if self.directory is not None:
+            self._store(self.directory / f"{key}{SUFFIX}", module.serialize())
         return module
 
     def _compile(self, wasm: bytes, origin: str) -> wasmtime.Module:

@@ -104,6 +104,8 @@ class GuestInstance:
         self.inst = inst
         self.alloc = _func(ll.export(ctx, inst, b"wasm_server_alloc"))
         self.reqbuf = _func(ll.export(ctx, inst, b"wasm_server_request_buffer"))
+        if self.reqbuf is not None:
+            self.reqbuf_ptr, self.reqbuf_cap = loaded.request_buffer
         self.handle = _func(ll.export(ctx, inst, b"wasm_server_handle"))
         self.start = _func(ll.export(ctx, inst, b"_start"))
         init = _func(ll.export(ctx, inst, b"_initialize"))
@@ -117,6 +119,13 @@ class GuestInstance:
             raise GuestError(f"missing export {name.decode()}")
         await ll.call(self.state, func, None, 0, self._i32_result, 1, deadline)
         return int(self._i32_result[0].of.i32)
+
+    async def call_void(self, name: bytes, deadline: float) -> None:
+        """Call a ``() -> ()`` export by name (pre-initialisation's ``wasm_server_init``)."""
+        func = _func(ll.export(self.state.ctx, self.inst, name))
+        if func is None:
+            raise GuestError(f"missing export {name.decode()}")
+        await ll.call(self.state, func, None, 0, None, 0, deadline)
 
     async def event(self, kind: int, payload: bytes, deadline: float) -> int:
         """Deliver one event: alloc + write + ``wasm_server_handle``; returns its i64."""
@@ -137,6 +146,10 @@ class GuestInstance:
         await ll.call(state, self.handle, hargs, 3, out, 1, deadline)
         state.after_event()
         return int(out[0].of.i64)
+
+    async def buffer(self, size: int, deadline: float) -> int:
+        """Space for a ``size``-byte payload in the guest (its request buffer, grown, else alloc)."""
+        return await self._buffer(size, deadline)
 
     async def _buffer(self, size: int, deadline: float) -> int:
         """Space for a payload: the guest's request buffer (grown) if it has one, else alloc."""

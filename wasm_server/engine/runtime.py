@@ -78,6 +78,9 @@ class LoadedModule:
     module: wasmtime.Module
     pre: wasmtime.InstancePre
     exports: frozenset[str]
+    #: ``(pointer, capacity)`` of the guest's request buffer if it exists in the module's
+    #: initial memory (a pre-initialised image), so a fresh instance skips that crossing
+    request_buffer: tuple[int, int] = (0, 0)
 
     def pre_ptr(self) -> Any:
         """The raw ``wasmtime_instance_pre_t`` pointer."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from ..abi_codec import ABI_VERSION, KIND_HTTP_REQUEST, GuestRequest, GuestResponse, decode_response, encode_request
@@ -13,6 +14,8 @@ from ..protocol.response import ResponseSink
 REQUIRED_EXPORTS = ("memory", "wasm_server_abi_version", "wasm_server_alloc", "wasm_server_handle")
 #: an idle pooled instance unused this long is released (its memory slot goes back to the pool)
 IDLE_SECONDS = 60.0
+
+log = logging.getLogger("wasm_server")
 
 
 class NativeExecutor:
@@ -31,13 +34,22 @@ class NativeExecutor:
         host: ComponentHost,
         limits: Limits,
         instance_reuse: int = 0,
+        *,
+        preinit: bool = False,
+        wasm: bytes | None = None,
     ) -> None:
+        """``preinit`` (with the module's bytes, ``wasm``): instances start from a snapshot
+        taken after ``_initialize`` (engine/snapshot.py) when the module allows it."""
         self.name = host.name
         self.runtime = runtime
         self.loaded = loaded
         self.host = host
         self.limits = limits
         self.instance_reuse = instance_reuse
+        #: the module bytes to pre-initialise at :meth:`check` (then dropped)
+        self._preinit_wasm = wasm if preinit else None
+        #: whether instances start from a pre-initialised image
+        self.preinitialized = False
         #: pooled instances with their host state, oldest first
         self._idle: list[tuple[GuestInstance, GuestCall]] = []
 
@@ -48,6 +60,9 @@ class NativeExecutor:
         if missing:
             hint = " (it exports _start: use abi = \"wagi\")" if "_start" in self.loaded.exports else ""
             raise LoadError(f"{origin}: not a wasm-server ABI module, missing exports {missing}{hint}")
+        if self._preinit_wasm is not None:
+            wasm, self._preinit_wasm = self._preinit_wasm, None
+            await self._preinitialize(wasm)
         deadline = time.monotonic() + self.limits.timeout
         try:
             inst, _ = await self._new(deadline)
@@ -62,6 +77,18 @@ class NativeExecutor:
                 f"{origin}: component '{self.name}' uses wasm-server ABI version {version}; "
                 f"this server supports version {ABI_VERSION}"
             )
+
+    async def _preinitialize(self, wasm: bytes) -> None:
+        """Swap in the pre-initialised image; on any refusal keep the module as it is."""
+        from ..engine.preinit import PreinitRefused, preinitialize  # only components that ask pay the import
+
+        try:
+            self.loaded = await preinitialize(self.runtime, wasm, self.loaded.origin, self.limits, self.host.wasi)
+        except PreinitRefused as exc:
+            log.warning("%s: not pre-initialised (each instance runs its start-up): %s", self.loaded.origin, exc)
+            return
+        self.preinitialized = True
+        log.info("%s: instances start from a pre-initialised image", self.loaded.origin)
 
     async def _new(self, deadline: float) -> tuple[GuestInstance, GuestCall]:
         call = self.host.new_call()
