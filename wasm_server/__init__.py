@@ -1,4 +1,94 @@
-"""wasm-server: a server runtime for web services compiled to WebAssembly."""
+"""wasm-server: a server runtime for web services compiled to WebAssembly.
+
+The hot modules of the request path (:data:`COMPILED`) may be compiled with mypyc
+(setup.py; scripts/setup does it for a checkout, ``python -m build`` for a wheel). Their
+``.py`` sources stay beside the compiled modules and are the fallback: the finder below
+loads the source instead of the compiled module when ``WASM_SERVER_PURE_PYTHON=1`` is set,
+or when the source changed since it was compiled (so a stale build never runs old code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Sequence
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec
+from importlib.util import spec_from_file_location
+from types import ModuleType
 
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = ["COMPILED", "PURE_ENV", "SOURCES_FILE", "__version__", "compiled_is_current", "compiled_modules"]
+
+#: the modules setup.py compiles with mypyc: parse → route → codec → response
+COMPILED = (
+    "wasm_server.protocol.http1",
+    "wasm_server.protocol.response",
+    "wasm_server.abi_codec",
+    "wasm_server.routing.patterns",
+    "wasm_server.routing.router",
+)
+#: set to 1 to run every module as Python even where compiled ones exist
+PURE_ENV = "WASM_SERVER_PURE_PYTHON"
+#: written by setup.py beside this file when it compiles: "<module> <sha256 of its source>" a line
+SOURCES_FILE = "_compiled_sources.txt"
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _source_of(name: str) -> str:
+    return os.path.join(_HERE, *name.split(".")[1:]) + ".py"
+
+
+def _hash(source: str) -> str:
+    with open(source, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _recorded() -> dict[str, str] | None:
+    """module → hash of the source it was compiled from; None when nothing was compiled."""
+    try:
+        with open(os.path.join(_HERE, SOURCES_FILE), encoding="ascii") as f:
+            return dict(line.split() for line in f if line.strip())
+    except OSError:
+        return None
+
+
+class _SourceFallback(MetaPathFinder):
+    """Finds a :data:`COMPILED` module's ``.py`` source when it must run as Python; otherwise
+    returns None and the ordinary finder loads the compiled module (it prefers extensions)."""
+
+    def __init__(self, pure: bool, recorded: dict[str, str] | None) -> None:
+        self.pure = pure or recorded is None
+        self.recorded = recorded or {}
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> ModuleSpec | None:
+        """The source's spec for a compiled module that must run as Python, else None."""
+        if fullname not in COMPILED:
+            return None
+        source = _source_of(fullname)
+        if not self.pure:
+            if _hash(source) == self.recorded.get(fullname):
+                return None  # the compiled module is of this source
+            print(f"wasm-server: {source} changed since it was compiled; running it as Python "
+                  "(scripts/setup recompiles)", file=sys.stderr)
+        return spec_from_file_location(fullname, source)
+
+
+def compiled_modules() -> tuple[str, ...]:
+    """Which of :data:`COMPILED` are loaded as compiled extension modules (imports them)."""
+    from importlib import import_module
+
+    return tuple(name for name in COMPILED if not (import_module(name).__file__ or "").endswith(".py"))
+
+
+def compiled_is_current() -> bool:
+    """Whether every one of :data:`COMPILED` was compiled from its present source (scripts/setup
+    recompiles when not); says nothing about which implementation is loaded."""
+    recorded = _recorded()
+    return recorded is not None and all(recorded.get(name) == _hash(_source_of(name)) for name in COMPILED)
+
+
+sys.meta_path.insert(0, _SourceFallback(os.environ.get(PURE_ENV, "") not in ("", "0"), _recorded()))
