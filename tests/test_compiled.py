@@ -71,4 +71,4 @@ def test_a_current_build_is_left_to_the_ordinary_finder() -> None:
     current = _SourceFallback(pure=False, recorded={name: hashlib.sha256(source.read_bytes()).hexdigest()})
     assert current.find_spec(name, None) is None
     assert _SourceFallback(pure=True, recorded=None).find_spec(name, None) is not None
-    assert current.find_spec("wasm_server.app", None) is None  # never compiled: not its business
+    assert current.find_spec("wasm_server.config", None) is None  # never compiled: not its business

@@ -21,13 +21,19 @@ from types import ModuleType
 __version__ = "0.1.0"
 __all__ = ["COMPILED", "PURE_ENV", "SOURCES_FILE", "__version__", "compiled_is_current", "compiled_modules"]
 
-#: the modules setup.py compiles with mypyc: parse → route → codec → response
+#: the modules setup.py compiles with mypyc: the request path from the socket to the guest call
+#: (edge → parse → route → app → executor → codec → instance) and back (response); each was kept
+#: because it lowers the instructions per request (docs/architecture.md, Compiled request path)
 COMPILED = (
+    "wasm_server.net.http",
     "wasm_server.protocol.http1",
     "wasm_server.protocol.response",
-    "wasm_server.abi_codec",
     "wasm_server.routing.patterns",
     "wasm_server.routing.router",
+    "wasm_server.app",
+    "wasm_server.executors.native",
+    "wasm_server.abi_codec",
+    "wasm_server.engine.instance",
 )
 #: set to 1 to run every module as Python even where compiled ones exist
 PURE_ENV = "WASM_SERVER_PURE_PYTHON"
