@@ -57,18 +57,28 @@ def test_this_process_runs_what_the_environment_asks_for() -> None:
     assert wasm_server.compiled_modules() == (() if PURE else COMPILED)
 
 
+def _all_current() -> dict[str, str]:
+    return {m: hashlib.sha256((ROOT / (m.replace(".", "/") + ".py")).read_bytes()).hexdigest() for m in COMPILED}
+
+
 def test_a_source_changed_since_compilation_runs_as_python(capsys: pytest.CaptureFixture[str]) -> None:
     name = "wasm_server.protocol.http1"
-    stale = _SourceFallback(pure=False, recorded={name: "0" * 64})
+    stale = _SourceFallback(pure=False, recorded={**_all_current(), name: "0" * 64})
     spec = stale.find_spec(name, None)
     assert spec is not None and spec.origin == str(ROOT / "wasm_server/protocol/http1.py")
-    assert "changed since it was compiled" in capsys.readouterr().err
+    assert "http1.py changed since compiled" in capsys.readouterr().err
+
+
+def test_one_changed_source_makes_every_compiled_module_run_as_python() -> None:
+    # compiled modules of one group call each other's compiled code directly: a changed
+    # protocol/http1.py must not leave net/http.py calling the old parser
+    stale = _SourceFallback(pure=False, recorded={**_all_current(), "wasm_server.protocol.http1": "0" * 64})
+    spec = stale.find_spec("wasm_server.net.http", None)
+    assert spec is not None and spec.origin == str(ROOT / "wasm_server/net/http.py")
 
 
 def test_a_current_build_is_left_to_the_ordinary_finder() -> None:
-    name = "wasm_server.routing.router"
-    source = ROOT / "wasm_server/routing/router.py"
-    current = _SourceFallback(pure=False, recorded={name: hashlib.sha256(source.read_bytes()).hexdigest()})
-    assert current.find_spec(name, None) is None
-    assert _SourceFallback(pure=True, recorded=None).find_spec(name, None) is not None
+    current = _SourceFallback(pure=False, recorded=_all_current())
+    assert current.find_spec("wasm_server.routing.router", None) is None
+    assert _SourceFallback(pure=True, recorded=None).find_spec("wasm_server.routing.router", None) is not None
     assert current.find_spec("wasm_server.config", None) is None  # never compiled: not its business

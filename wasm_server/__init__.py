@@ -63,24 +63,31 @@ def _recorded() -> dict[str, str] | None:
 
 class _SourceFallback(MetaPathFinder):
     """Finds a :data:`COMPILED` module's ``.py`` source when it must run as Python; otherwise
-    returns None and the ordinary finder loads the compiled module (it prefers extensions)."""
+    returns None and the ordinary finder loads the compiled module (it prefers extensions).
+
+    All or none: compiled modules of one mypyc group call each other's compiled code directly,
+    so one changed source makes every one of them run as Python."""
 
     def __init__(self, pure: bool, recorded: dict[str, str] | None) -> None:
         self.pure = pure or recorded is None
         self.recorded = recorded or {}
+        self.current: bool | None = None  # every source matches its build (hashed at the first import)
 
     def find_spec(self, fullname: str, path: Sequence[str] | None,
                   target: ModuleType | None = None) -> ModuleSpec | None:
         """The source's spec for a compiled module that must run as Python, else None."""
         if fullname not in COMPILED:
             return None
-        source = _source_of(fullname)
         if not self.pure:
-            if _hash(source) == self.recorded.get(fullname):
-                return None  # the compiled module is of this source
-            print(f"wasm-server: {source} changed since it was compiled; running it as Python "
-                  "(scripts/setup recompiles)", file=sys.stderr)
-        return spec_from_file_location(fullname, source)
+            if self.current is None:
+                changed = [_source_of(n) for n in COMPILED if _hash(_source_of(n)) != self.recorded.get(n)]
+                self.current = not changed
+                if changed:
+                    print(f"wasm-server: {', '.join(changed)} changed since compiled; running the request "
+                          "path as Python (scripts/setup recompiles)", file=sys.stderr)
+            if self.current:
+                return None
+        return spec_from_file_location(fullname, _source_of(fullname))
 
 
 def compiled_modules() -> tuple[str, ...]:
