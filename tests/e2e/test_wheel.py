@@ -92,6 +92,32 @@ def test_the_sdist_carries_the_sdks_to_build_the_wheel_from(dist: Dist) -> None:
     assert not [n for n in names if "/node_modules/" in n or "/target/" in n]
 
 
+def test_the_wheel_ships_the_compiled_request_path_beside_its_sources(dist: Dist) -> None:
+    from wasm_server import COMPILED, SOURCES_FILE
+
+    names = set(zipfile.ZipFile(dist.wheel).namelist())
+    assert f"wasm_server/{SOURCES_FILE}" in names, "mypyc did not compile the request path (see the build output)"
+    for module in COMPILED:
+        path = module.replace(".", "/")
+        assert f"{path}.py" in names  # the pure-Python fallback (WASM_SERVER_PURE_PYTHON=1)
+        assert any(n.startswith(f"{path}.") and n.endswith(".so") for n in names), module
+    sdist = tarfile.open(dist.sdist).getnames()
+    assert not [n for n in sdist if n.endswith(".so") or n.endswith(SOURCES_FILE)]
+
+
+def test_the_installed_package_runs_the_compiled_modules(installed: Installed) -> None:
+    from wasm_server import COMPILED
+
+    probe = "import wasm_server; print(','.join(wasm_server.compiled_modules()))"
+    proc = installed.run("python", "-c", probe)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.strip().split(",") == list(COMPILED)
+    proc = subprocess.run([str(installed.venv / "bin" / "python"), "-c", probe], cwd=installed.work,
+                          env={**installed.env(), "WASM_SERVER_PURE_PYTHON": "1"}, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stderr
+
+
 def test_the_installed_package_uses_its_own_sdks(installed: Installed) -> None:
     probe = ("import json, wasm_server; from wasm_server.toolchain.sdk import sdk_root; "
              "from wasm_server.cli.new import languages; "

@@ -22,6 +22,7 @@ from ..protocol.http1 import CONTINUE, ContinueNeeded, H1Connection, Headers, Pr
 from ..protocol.response import Response, ResponseSink, ResponseWriter, Session, Upgraded, encode, error, plain
 from .access_log import AccessLog
 from .eager import run_eager
+from .upgrades import NoUpgrades as NoUpgrades  # where the services that subclass it import it from
 
 if TYPE_CHECKING:
     from ssl import SSLContext
@@ -37,14 +38,6 @@ class HttpService(Protocol):
 
     async def upgrade(self, request: Request, client: str, transport: asyncio.Transport) -> Response | Upgraded:
         """A request that asked to switch protocols: a session, or a response (then the connection closes)."""
-
-
-class NoUpgrades:
-    """Mixin for services that speak only HTTP."""
-
-    async def upgrade(self, request: Request, client: str, transport: asyncio.Transport) -> Response | Upgraded:
-        """Refuse every protocol upgrade."""
-        return error(501, "protocol upgrades are not supported here", close=True)
 
 
 MAX_PIPELINE = 32

@@ -180,8 +180,8 @@ class H1Connection:
             return
         try:
             self._parser.feed_data(data)
-        except _Limit as exc:
-            self._fail(exc.status, exc.reason)
+        except _Limit as limit:  # its own name: mypyc gives one variable one type across except clauses
+            self._fail(limit.status, limit.reason)
         except httptools.HttpParserUpgrade as exc:
             # the head is parsed (a Request event is queued); what follows is
             # the new protocol's, so this parser stops here
