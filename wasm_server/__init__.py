@@ -13,7 +13,6 @@ import hashlib
 import os
 import sys
 from collections.abc import Sequence
-from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec
 from importlib.util import spec_from_file_location
 from types import ModuleType
@@ -61,9 +60,11 @@ def _recorded() -> dict[str, str] | None:
         return None
 
 
-class _SourceFallback(MetaPathFinder):
-    """Finds a :data:`COMPILED` module's ``.py`` source when it must run as Python; otherwise
-    returns None and the ordinary finder loads the compiled module (it prefers extensions).
+class _SourceFallback:
+    """A ``sys.meta_path`` finder (by protocol: subclassing importlib.abc.MetaPathFinder would
+    import importlib.resources and tempfile at every start-up). Finds a :data:`COMPILED`
+    module's ``.py`` source when it must run as Python; otherwise returns None and the ordinary
+    finder loads the compiled module (it prefers extensions).
 
     All or none: compiled modules of one mypyc group call each other's compiled code directly,
     so one changed source makes every one of them run as Python."""
