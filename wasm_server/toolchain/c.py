@@ -111,13 +111,19 @@ def zig_version() -> str | None:
     return (out.stdout.strip() or None) if out.returncode == 0 else None
 
 
-def status() -> ToolStatus:
-    """The zig ``wasm-server cc`` would use, for ``wasm-server doctor``."""
+def zig_status(language: str, tool: str, cold_note: str, install: str) -> ToolStatus:
+    """This environment's zig as ``language``'s toolchain (C and C++ share it), for doctor;
+    ``cold_note`` is shown while zig's cache still lacks what the first build makes."""
     spec = importlib.util.find_spec("ziglang") if available() else None
     version = zig_version() if spec else None
     if spec is None or version is None:
-        return ToolStatus("c", "zig cc", found=False, install=INSTALL,
+        return ToolStatus(language, tool, found=False, install=install,
                           note="" if spec is None else "the ziglang package is installed but zig does not run")
     where = str(Path(spec.origin).parent) if spec.origin else None
-    note = "the first build fills zig's cache (about a minute)" if zig_cache_is_cold() else ""
-    return ToolStatus("c", "zig cc", found=True, version=version, path=where, install=INSTALL, note=note)
+    return ToolStatus(language, tool, found=True, version=version, path=where, install=install, note=cold_note)
+
+
+def status() -> ToolStatus:
+    """The zig ``wasm-server cc`` would use, for ``wasm-server doctor``."""
+    cold = "the first build fills zig's cache (about a minute)" if zig_cache_is_cold() else ""
+    return zig_status("c", "zig cc", cold, INSTALL)

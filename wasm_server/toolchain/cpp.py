@@ -20,7 +20,6 @@ different ``-O`` level builds it again once.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 
 from ..cachedir import user_cache
 from ..errors import BuildError
-from .c import STACK_SIZE, available, system_includes_last, zig_version
+from .c import STACK_SIZE, available, system_includes_last, zig_status
 from .sdk import sdk_dir
 from .status import ToolStatus
 
@@ -135,11 +134,5 @@ def main(argv: list[str]) -> int:
 
 def status() -> ToolStatus:
     """The zig ``wasm-server c++`` would use, for ``wasm-server doctor``."""
-    spec = importlib.util.find_spec("ziglang") if available() else None
-    version = zig_version() if spec else None
-    if spec is None or version is None:
-        return ToolStatus("cpp", "zig c++", found=False, install=INSTALL,
-                          note="" if spec is None else "the ziglang package is installed but zig does not run")
-    where = str(Path(spec.origin).parent) if spec.origin else None
-    note = "the first C++ build makes zig build libc++ (a few minutes)" if libcxx_is_cold() else ""
-    return ToolStatus("cpp", "zig c++", found=True, version=version, path=where, install=INSTALL, note=note)
+    cold = "the first C++ build makes zig build libc++ (a few minutes)" if libcxx_is_cold() else ""
+    return zig_status("cpp", "zig c++", cold, INSTALL)
