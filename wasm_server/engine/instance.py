@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import ctypes
 import time
-from ctypes import byref
 from typing import Any
-
-import wasmtime
-from wasmtime import _ffi as ffi
 
 from ..errors import GuestError, Overloaded
 from . import _lowlevel as ll
 from ._lowlevel import HostCall
 from .limits import Limits
+from .rawstore import (
+    EXTERN_SIZE,
+    OF,
+    OFF_FUNCS,
+    OFF_INST,
+    OFF_MEMORY,
+    SLOTS_TEMPLATE,
+    RawStore,
+    Slots,
+    export_get,
+    instantiate_async,
+)
 from .runtime import LoadedModule, Runtime
 from .wasi import WasiContext
 
@@ -20,10 +29,9 @@ from .wasi import WasiContext
 REQUEST_BUFFER_MIN = 16 * 1024
 
 
-def _func(item: Any) -> Any:
-    if item is None or item.kind != ll.EXTERN_FUNC:
-        return None
-    return byref(item.of.func)
+_EXTERN_FUNC = ll.EXTERN_FUNC
+_EXTERN_MEMORY = ll.EXTERN_MEMORY
+_addressof = ctypes.addressof
 
 
 class GuestInstance:
@@ -34,28 +42,34 @@ class GuestInstance:
     event and its ``release`` hook when the instance is released.
     """
 
-    __slots__ = ("_alloc_args", "_handle_args", "_i32_result", "_i64_result", "alloc", "handle", "idle_since",
-                 "inst", "reqbuf", "reqbuf_cap", "reqbuf_ptr", "runtime_pool", "start", "state", "store",
-                 "uses")
+    __slots__ = ("_alloc_args", "_base", "_handle_args", "_i32_result", "_i64_result", "_reqbuf_func", "_slots",
+                 "exports", "handle", "idle_since", "inst", "reqbuf", "reqbuf_cap", "reqbuf_ptr", "runtime_pool",
+                 "state", "store", "uses")
 
-    def __init__(self, store: wasmtime.Store, state: HostCall) -> None:
+    def __init__(self, store: RawStore, state: HostCall) -> None:
         self.store = store
         self.state = state
         self.uses = 0
         #: when it went back to its executor's pool (monotonic seconds)
         self.idle_since = 0.0
-        self.inst: Any = None
-        self.reqbuf: Any = None
+        slots = Slots.from_buffer_copy(SLOTS_TEMPLATE)
+        self._slots: Any = slots
+        self._base: int = _addressof(slots)
+        #: the ``wasmtime_instance_t``
+        self.inst: Any = slots.inst
+        #: the module's function exports (which of them exist; looked up when first called)
+        self.exports: frozenset[str] = frozenset()
+        #: whether the guest has a reusable request buffer (``wasm_server_request_buffer``)
+        self.reqbuf = False
+        self._reqbuf_func: int | None = None
         self.reqbuf_ptr = 0
         self.reqbuf_cap = 0
         self.runtime_pool = 0
-        self.alloc: Any = None
         self.handle: Any = None
-        self.start: Any = None
-        self._alloc_args = ll.val_array("i")
-        self._handle_args = ll.val_array("iii")
-        self._i32_result = ll.val_array("i")
-        self._i64_result = ll.val_array("l")
+        self._alloc_args: Any = slots.aargs
+        self._handle_args: Any = slots.hargs
+        self._i32_result: Any = slots.r32
+        self._i64_result: Any = slots.r64
 
     @classmethod
     async def create(
@@ -71,13 +85,8 @@ class GuestInstance:
 
         ``state`` is what the host imports see while this instance runs (one per
         instance); it is released with the instance, also when this fails."""
-        store = wasmtime.Store(runtime.engine)
-        store.set_limits(memory_size=limits.memory)
-        store.set_wasi(wasi.config())
-        ctx = store._context()
-        # every epoch tick the guest yields to the event loop (see _lowlevel)
-        ffi.wasmtime_context_epoch_deadline_async_yield_and_update(ctx, 1)
-        state.ctx = ctx
+        store = RawStore(runtime.engine_address, limits.memory, wasi)
+        state.ctx = store.ctx
         self = cls(store, state)
         self.runtime_pool = runtime.pool_size
         if deadline is None:
@@ -89,42 +98,64 @@ class GuestInstance:
             raise
         return self
 
+    def _export_func(self, name: bytes, slot: int) -> int | None:
+        """The address of function export ``name`` (looked up into ``funcs[slot]``), or None.
+        Callers ask only for names the module exports as functions (``LoadedModule.funcs``),
+        so the kind needs no check here."""
+        base = self._base
+        at = base + OFF_FUNCS + slot * EXTERN_SIZE
+        if not export_get(self.state.ctx, base + OFF_INST, name, len(name), at):
+            return None
+        return at + OF
+
     async def _start(self, loaded: LoadedModule, deadline: float) -> None:
-        ctx = self.state.ctx
+        state = self.state
+        ctx = state.ctx
+        base = self._base
+        # the HostCall's out-pointers are null until a call fails, and a failed start
+        # discards the instance with its HostCall
+        future = instantiate_async(loaded.pre_address, ctx, base + OFF_INST, state.trap_ref, state.err_ref)
         try:
-            inst = await ll.instantiate(self.state, loaded.pre_ptr(), deadline)
+            await ll.drive(state, future, state.trap, state.err, deadline)
         except GuestError as exc:
             if "maximum concurrent" in str(exc):  # every pooled slot is in use
                 raise Overloaded(f"no free instance slot ({self.runtime_pool} in use)") from None
             raise
-        memory = ll.export(ctx, inst, b"memory")
-        if memory is None or memory.kind != ll.EXTERN_MEMORY:
+        if not loaded.has_memory:
             raise GuestError(f"{loaded.origin}: the module exports no memory")
-        self.state.set_memory(memory)
-        self.inst = inst
-        self.alloc = _func(ll.export(ctx, inst, b"wasm_server_alloc"))
-        self.reqbuf = _func(ll.export(ctx, inst, b"wasm_server_request_buffer"))
-        if self.reqbuf is not None:
+        memory_at = base + OFF_MEMORY
+        export_get(ctx, base + OFF_INST, b"memory", 6, memory_at)
+        # HostCall.set_memory, with the address instead of a byref: the same for its readers
+        state.memory = self._slots.memory
+        state.mem_ref = memory_at + OF
+        # only what every instance needs is looked up now (each lookup is a C crossing);
+        # alloc, the request buffer's function and _start when first called
+        funcs = self.exports = loaded.funcs
+        if "wasm_server_request_buffer" in funcs:
+            self.reqbuf = True
             self.reqbuf_ptr, self.reqbuf_cap = loaded.request_buffer
-        self.handle = _func(ll.export(ctx, inst, b"wasm_server_handle"))
-        self.start = _func(ll.export(ctx, inst, b"_start"))
-        init = _func(ll.export(ctx, inst, b"_initialize"))
-        if init is not None:
-            await ll.call(self.state, init, None, 0, None, 0, deadline)
+        if "wasm_server_handle" in funcs:
+            self.handle = self._export_func(b"wasm_server_handle", 2)
+        if "_initialize" in funcs:
+            init = self._export_func(b"_initialize", 4)
+            await ll.call(state, init, None, 0, None, 0, deadline)
+
+    def _func(self, name: str) -> int:
+        """A function export by name (GuestError if the module has none)."""
+        func = self._export_func(name.encode(), 4) if name in self.exports else None
+        if func is None:
+            raise GuestError(f"missing export {name}")
+        return func
 
     async def call_i32(self, name: bytes, deadline: float) -> int:
         """Call a ``() -> i32`` export by name (used for the ABI version check)."""
-        func = _func(ll.export(self.state.ctx, self.inst, name))
-        if func is None:
-            raise GuestError(f"missing export {name.decode()}")
+        func = self._func(name.decode())
         await ll.call(self.state, func, None, 0, self._i32_result, 1, deadline)
         return int(self._i32_result[0].of.i32)
 
     async def call_void(self, name: bytes, deadline: float) -> None:
         """Call a ``() -> ()`` export by name (pre-initialisation's ``wasm_server_init``)."""
-        func = _func(ll.export(self.state.ctx, self.inst, name))
-        if func is None:
-            raise GuestError(f"missing export {name.decode()}")
+        func = self._func(name.decode())
         await ll.call(self.state, func, None, 0, None, 0, deadline)
 
     async def event(self, kind: int, payload: bytes, deadline: float) -> int:
@@ -133,7 +164,7 @@ class GuestInstance:
         state.result = b""
         self.uses += 1
         size = len(payload)
-        if self.reqbuf is not None and size <= self.reqbuf_cap:
+        if self.reqbuf and size <= self.reqbuf_cap:
             ptr = self.reqbuf_ptr  # the guest's reusable buffer: no alloc crossing
         else:
             ptr = await self._buffer(size, deadline)
@@ -155,15 +186,17 @@ class GuestInstance:
         """Space for a payload: the guest's request buffer (grown) if it has one, else alloc."""
         args = self._alloc_args
         res = self._i32_result
-        if self.reqbuf is not None:
+        if self.reqbuf:
             want = max(size, REQUEST_BUFFER_MIN)
             args[0].of.i32 = want
-            await ll.call(self.state, self.reqbuf, args, 1, res, 1, deadline)
+            if self._reqbuf_func is None:
+                self._reqbuf_func = self._export_func(b"wasm_server_request_buffer", 1)
+            await ll.call(self.state, self._reqbuf_func, args, 1, res, 1, deadline)
             ptr = int(res[0].of.i32) & 0xFFFFFFFF
             self.reqbuf_ptr, self.reqbuf_cap = ptr, (want if ptr else 0)
         else:
             args[0].of.i32 = size
-            await ll.call(self.state, self.alloc, args, 1, res, 1, deadline)
+            await ll.call(self.state, self._func("wasm_server_alloc"), args, 1, res, 1, deadline)
             ptr = int(res[0].of.i32) & 0xFFFFFFFF
         if ptr == 0 and size:
             raise GuestError("the guest could not allocate the request buffer (out of memory)")
@@ -171,7 +204,7 @@ class GuestInstance:
 
     async def run_start(self, deadline: float) -> int:
         """Run ``_start`` of a WASI command; returns its exit status (0 if it returned)."""
-        status = await ll.call(self.state, self.start, None, 0, None, 0, deadline)
+        status = await ll.call(self.state, self._func("_start"), None, 0, None, 0, deadline)
         return 0 if status is None else status
 
     def release(self) -> None:

@@ -113,7 +113,7 @@ async def _snapshot(runtime: Runtime, wasm: bytes, origin: str, limits: Limits,
             except GuestError as exc:
                 raise PreinitRefused(f"its {WARM_EXPORT} failed without the capabilities: {exc}") from None
         reqbuf = (0, 0)
-        if inst.reqbuf is not None:
+        if inst.reqbuf:
             # the guest's request buffer, allocated in the image: fresh instances skip that crossing
             await inst.buffer(REQUEST_BUFFER_MIN, time.monotonic() + limits.timeout)
             reqbuf = (inst.reqbuf_ptr, inst.reqbuf_cap)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from wasmtime import _ffi as ffi
 from ..errors import LoadError
 from .cache import DEFAULT_CACHE_MAX_SIZE, ModuleCache
 from .imports import HostImport, define_imports
+from .rawstore import address
 from .reasons import wasmtime_reason
 
 __all__ = ["DEFAULT_CACHE_MAX_SIZE", "DEFAULT_POOL_SIZE", "LoadedModule", "PoolLimits", "Runtime"]
@@ -81,6 +82,18 @@ class LoadedModule:
     #: ``(pointer, capacity)`` of the guest's request buffer if it exists in the module's
     #: initial memory (a pre-initialised image), so a fresh instance skips that crossing
     request_buffer: tuple[int, int] = (0, 0)
+    #: the ``wasmtime_instance_pre_t *`` as an int (what the fresh-instance path passes)
+    pre_address: int = field(init=False, default=0)
+    #: the names of its function exports
+    funcs: frozenset[str] = field(init=False, default=frozenset())
+    #: whether it exports a memory named ``memory``
+    has_memory: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pre_address", address(self.pre.ptr()))
+        types = {e.name: e.type for e in self.module.exports}
+        object.__setattr__(self, "funcs", frozenset(n for n, t in types.items() if isinstance(t, wasmtime.FuncType)))
+        object.__setattr__(self, "has_memory", isinstance(types.get("memory"), wasmtime.MemoryType))
 
     def pre_ptr(self) -> Any:
         """The raw ``wasmtime_instance_pre_t`` pointer."""
@@ -113,6 +126,8 @@ class Runtime:
         if pool.instances:
             _use_pooling(config, pool, max_memory)
         self.engine = wasmtime.Engine(config)
+        #: the ``wasm_engine_t *`` as an int (what a fresh Store is made from)
+        self.engine_address = address(self.engine.ptr())
         self.pool_size = pool.instances
         self.pool = pool
         self.cache = ModuleCache(self.engine, cache_dir, fingerprint="epoch;speed", max_size=cache_max_size)

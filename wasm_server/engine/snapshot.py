@@ -127,7 +127,9 @@ def instrument(wasm: bytes) -> tuple[bytes, Plan]:
 
 def capture(ctx: Any, inst: Any, plan: Plan, memory: Any) -> Captured:
     """Read a started instance's memory, mutable globals and table sizes (``memory``: its
-    exported memory, a ``wasmtime_extern_t``)."""
+    exported memory, a ``wasmtime_extern_t``; ``ctx`` may be an address, as the engine keeps it)."""
+    if isinstance(ctx, int):
+        ctx = ctypes.cast(ctx, ctypes.POINTER(ffi.wasmtime_context_t))
     mem = ctypes.byref(memory.of.memory)
     size = ffi.wasmtime_memory_data_size(ctx, mem)
     base = ffi.wasmtime_memory_data(ctx, mem)
