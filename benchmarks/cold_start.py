@@ -17,6 +17,10 @@
 4. A Go hello's start (examples/hello/go), when it exists: `up` → first 200
    on a warm cache, and the in-process figures of 2-3 for its module
    (3 interpreters, 200 requests each).
+5. Go hello and the chi service (tests/reallibs/go/chi), served by `wasm-server up` with
+   `preinit = true`: req/s with a fresh instance per request against the same with
+   `instance_reuse` (wrk on core 1, server on core 0, as benchmarks/preinit.py --http),
+   the issue 13 target "fresh / reused ≥ 0.5".
 """
 
 from __future__ import annotations
@@ -160,6 +164,24 @@ def go_hello(runs: int) -> list[float] | None:
     return out
 
 
+#: the Go services of the "fresh / reused" targets: (row name, build directory, module)
+GO_SERVICES = (("Go hello", ROOT / "examples/hello/go", "hello.wasm"),
+               ("Go chi", ROOT / "tests/reallibs/go/chi", "chi.wasm"))
+
+
+def go_fresh_reused(seconds: int) -> dict[str, tuple[float, float]]:
+    """``(fresh req/s, reused req/s)`` per Go service that builds (both pre-initialised)."""
+    import preinit
+
+    out: dict[str, tuple[float, float]] = {}
+    for name, directory, module in GO_SERVICES:
+        if subprocess.run([CLI, "build", str(directory)], capture_output=True).returncode != 0:
+            continue
+        rates = preinit.http(directory / module, seconds, 16, "/", configs=(("true", 0), ("true", 1_000_000)))
+        out[name] = (rates["preinit_fresh"], rates["preinit_reused"])
+    return out
+
+
 def main() -> int:
     """Run the benchmark and record it."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -180,14 +202,17 @@ def main() -> int:
     if go is not None:
         go_runs = [in_process(ROOT / "examples/hello/go/hello.wasm", 200) for _ in range(1 if args.quick else 3)]
         go_inproc = {k: median([r[k] for r in go_runs]) for k in go_runs[0]}
+    go_rates = go_fresh_reused(1 if args.quick else 3)
     fresh_cost = inproc["handle µs, reuse=False"] - inproc["handle µs, reuse=True"]
     targets = [Target("component start, warm cache (in-process)", inproc["component start, warm cache"], 5.0, "ms",
                       False),
-               Target("`up` → first 200, warm cache (process)", median(procs["wasm-server up, warm cache"]), 5.0,
+               Target("`up` → first 200, warm cache (process)", median(procs["wasm-server up, warm cache"]), 80.0,
                       "ms", False),
-               Target("fresh instance per request (create+release)", inproc["instantiate+release µs"], 30.0, "µs",
+               Target("fresh instance per request (create+release)", inproc["instantiate+release µs"], 20.0, "µs",
                       False),
-               Target("fresh instance per request (handle: fresh − reused)", fresh_cost, 30.0, "µs", False)]
+               Target("fresh instance per request (handle: fresh − reused)", fresh_cost, 20.0, "µs", False),
+               *[Target(f"{name}, fresh / reused (`up`, wrk, preinit)", fresh / reused, 0.5, "×", True)
+                 for name, (fresh, reused) in go_rates.items()]]
     command = ("python benchmarks/cold_start.py " + " ".join(sys.argv[1:])).strip()
     lines = [
         SECTION, "", f"Date: {time.strftime('%Y-%m-%d')}. Machine: {machine()}.", "", f"Command: `{command}`", "",
@@ -212,6 +237,10 @@ def main() -> int:
           + [f"| Go hello: fresh instance adds per request | "
              f"{fmt(go_inproc['handle µs, reuse=False'] - go_inproc['handle µs, reuse=True'])} µs |"]
           if go_inproc else []),
+        *(["", "Go services under `wasm-server up` (`preinit = true`; wrk -c16, 1 run each after a 2 s warm-up):", "",
+            "| service | fresh req/s | reused req/s | fresh / reused |", "|---|---|---|---|",
+            *[f"| {name} | {fmt(fresh)} | {fmt(reused)} | {fresh / reused:.2f} |"
+              for name, (fresh, reused) in go_rates.items()]] if go_rates else []),
         "", "| target | measured | target | verdict |", "|---|---|---|---|", *[t.row() for t in targets], "",
     ]
     section = "\n".join(lines)
@@ -221,6 +250,8 @@ def main() -> int:
     if go:
         figures["go hello warm ms"] = median(go)
         figures.update({f"go {k}": v for k, v in go_inproc.items()})
+    figures.update({f"{name} {kind} req/s": v for name, pair in go_rates.items()
+                    for kind, v in zip(("fresh", "reused"), pair, strict=True)})
     record("cold_start", targets, figures)
     return 0
 

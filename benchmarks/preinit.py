@@ -158,8 +158,11 @@ preinit = {preinit}
 """
 
 
-def http(wasm_path: Path, seconds: int, connections: int, path: str) -> dict[str, float]:
-    """req/s under ``wasm-server up`` (server on core 0, wrk on core 1: http_hello.py's method)."""
+def http(wasm_path: Path, seconds: int, connections: int, path: str,
+         configs: tuple[tuple[str, int], ...] = (("false", 0), ("false", 1_000_000), ("true", 0), ("true", 1_000_000)),
+         ) -> dict[str, float]:
+    """req/s under ``wasm-server up`` (server on core 0, wrk on core 1: http_hello.py's method), one
+    server per ``(preinit, instance_reuse)`` of ``configs``; keys ``plain_fresh``, ``preinit_reused``..."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from common import free_port, wait_port
     from http_hello import wrk
@@ -167,28 +170,27 @@ def http(wasm_path: Path, seconds: int, connections: int, path: str) -> dict[str
     cli = str(Path(sys.executable).parent / "wasm-server")
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for preinit in ("false", "true"):
-            for reuse in (0, 1_000_000):
-                app = Path(tmp) / f"app-{preinit}-{reuse}"
-                app.mkdir()
-                (app / "wasm-server.toml").write_text(
-                    MANIFEST.format(source=wasm_path.resolve(), reuse=reuse, preinit=preinit))
-                port = free_port()
-                # pinned to core 0 as in http_hello.start; a first start compiles (and snapshots): wait
-                proc = subprocess.Popen(["taskset", "-c", "0", cli, "up", str(app), "--no-build", "--data-dir",
-                                         str(app / "data"), "--listen", f"127.0.0.1:{port}"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                try:
-                    wait_port(port, 600)
-                    url = f"http://127.0.0.1:{port}{path}"
-                    wrk(url, 2, connections)  # warm-up
-                    r = wrk(url, seconds, connections)
-                    print(f"{wasm_path.name} preinit={preinit} instance_reuse={reuse}: {r.rps:.0f} req/s, "
-                          f"{r.non_2xx} non-2xx, {r.errors} socket errors", file=sys.stderr)
-                    out[f"{'preinit' if preinit == 'true' else 'plain'}_{'fresh' if reuse == 0 else 'reused'}"] = r.rps
-                finally:
-                    proc.terminate()
-                    proc.wait(10)
+        for preinit, reuse in configs:
+            app = Path(tmp) / f"app-{preinit}-{reuse}"
+            app.mkdir()
+            (app / "wasm-server.toml").write_text(
+                MANIFEST.format(source=wasm_path.resolve(), reuse=reuse, preinit=preinit))
+            port = free_port()
+            # pinned to core 0 as in http_hello.start; a first start compiles (and snapshots): wait
+            proc = subprocess.Popen(["taskset", "-c", "0", cli, "up", str(app), "--no-build", "--data-dir",
+                                     str(app / "data"), "--listen", f"127.0.0.1:{port}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_port(port, 600)
+                url = f"http://127.0.0.1:{port}{path}"
+                wrk(url, 2, connections)  # warm-up
+                r = wrk(url, seconds, connections)
+                print(f"{wasm_path.name} preinit={preinit} instance_reuse={reuse}: {r.rps:.0f} req/s, "
+                      f"{r.non_2xx} non-2xx, {r.errors} socket errors", file=sys.stderr)
+                out[f"{'preinit' if preinit == 'true' else 'plain'}_{'fresh' if reuse == 0 else 'reused'}"] = r.rps
+            finally:
+                proc.terminate()
+                proc.wait(10)
     return out
 
 
