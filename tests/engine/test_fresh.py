@@ -41,9 +41,9 @@ def rt(tmp_path: Path) -> object:
     runtime.close()
 
 
-async def _new(rt: Runtime, wasm: bytes, limits: Limits = Limits()) -> GuestInstance:
+async def _new(rt: Runtime, wasm: bytes, limits: Limits | None = None) -> GuestInstance:
     h = host()
-    return await GuestInstance.create(rt, rt.load(wasm, "m.wasm"), h.new_call(), limits, h.wasi)
+    return await GuestInstance.create(rt, rt.load(wasm, "m.wasm"), h.new_call(), limits or Limits(), h.wasi)
 
 
 def test_each_instance_starts_from_the_module(rt: Runtime) -> None:
