@@ -94,7 +94,7 @@ def _mypyc_extensions() -> list[Extension]:
     if not BUILDS.intersection(sys.argv[1:]):
         return []
     if os.environ.get("WASM_SERVER_MYPYC", "1") == "0":
-        _say("WASM_SERVER_MYPYC=0: not compiling; the package runs as pure Python")
+        _say("WASM_SERVER_MYPYC=0: mypyc does not compile the request path (a build already in place stays)")
         return []
     _say(f"compiling {len(COMPILED)} modules with mypyc: {', '.join(COMPILED)}")
     here = os.getcwd()
@@ -140,6 +140,14 @@ class BuildExtMypyc(build_ext):
         everything = list(self.extensions)
         fast = [ext for ext in everything if ext.name == FASTCALL]
         self.extensions = [ext for ext in everything if ext.name != FASTCALL]
+        out = ROOT if self.inplace else Path(self.build_lib)
+        # a module no longer compiled must not shadow its source: a build directory starts
+        # clean; in place, only what is rebuilt now goes (WASM_SERVER_MYPYC=0 keeps mypyc's)
+        if self.extensions or not self.inplace:
+            (out / "wasm_server" / SOURCES_FILE).unlink(missing_ok=True)
+        for old in (out / "wasm_server").rglob("*.so"):
+            if not self.inplace or bool(fast if old.name.startswith("_fastcall.") else self.extensions):
+                old.unlink()
         if fast:
             self._build_fastcall(fast)
         if not self.extensions:
@@ -147,11 +155,6 @@ class BuildExtMypyc(build_ext):
         hashes = {name: hashlib.sha256((ROOT / (name.replace(".", "/") + ".py")).read_bytes()).hexdigest()
                   for name in COMPILED}
         start = time.monotonic()
-        out = ROOT if self.inplace else Path(self.build_lib)
-        (out / "wasm_server" / SOURCES_FILE).unlink(missing_ok=True)
-        for old in (out / "wasm_server").rglob("*.so"):
-            if not old.name.startswith("_fastcall."):
-                old.unlink()  # a module no longer compiled must not shadow its source
         try:
             super().run()
         except Exception as exc:  # no compiler, no Python headers: fall back

@@ -2,7 +2,8 @@
 
 ``_lowlevel`` calls :func:`usable` once at import. The compiled module is used only when:
 
-- ``WASM_SERVER_PURE_PYTHON`` is not set (it forces every compiled part off, wasm_server/__init__.py);
+- ``WASM_SERVER_PURE_PYTHON`` is not set (it forces every compiled part off, wasm_server/__init__.py),
+  nor ``WASM_SERVER_FASTCALL=0`` (this part alone off: an A/B of the crossing with mypyc on);
 - it was built (setup.py; scripts/setup builds it in place) and from the present ``_fastcall.c``
   (a stale build would run old code; a wheel ships no ``.c`` and is trusted);
 - its struct layouts agree with wasmtime-py's ctypes declarations, and the addresses it reads
@@ -28,6 +29,8 @@ log = logging.getLogger("wasm_server")
 
 #: the interface version _lowlevel.py speaks (FASTCALL_ABI in _fastcall.c)
 ABI = 1
+#: set to 0 to run the ctypes path with everything else compiled
+FASTCALL_ENV = "WASM_SERVER_FASTCALL"
 SOURCE = Path(__file__).with_name("_fastcall.c")
 
 
@@ -90,7 +93,7 @@ def is_current() -> bool:
 
 def usable(expected: dict[str, int] | None = None) -> bool:
     """Whether ``_lowlevel`` may use the compiled module (module docstring); logs why not."""
-    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+    if os.environ.get(PURE_ENV, "") not in ("", "0") or os.environ.get(FASTCALL_ENV) == "0":
         return False
     try:
         from . import _fastcall
