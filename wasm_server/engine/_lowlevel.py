@@ -1,8 +1,9 @@
 """The hot path into and out of Wasmtime, through the low-level bindings.
 
 wasmtime-py's ``Func.__call__`` costs ~26 µs a call; going through
-``wasmtime._ffi`` with prebuilt ``wasmtime_val_t`` arrays costs ~4 µs. Every
-guest call and every host import goes through this module and nowhere else.
+``wasmtime._ffi`` with prebuilt ``wasmtime_val_t`` arrays costs ~4 µs, and the
+compiled crossing below ~0.5 µs (3.6k instructions; ctypes 26k). Every guest
+call and every host import goes through this module and nowhere else.
 
 Calls are *async* calls (``wasmtime_func_call_async``): the guest runs on a
 Wasmtime fiber, and :func:`drive` polls the call future from asyncio. A host
@@ -48,7 +49,6 @@ FAST = fastcall.usable()
 IMPLEMENTATION = "compiled" if FAST else "ctypes"
 if FAST:
     from . import _fastcall as _fc
-
 
 
 def _raw(name: str, restype: Any, argtypes: list[Any]) -> Any:
