@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 import wasmtime
@@ -39,6 +39,8 @@ GUEST = """
   (import "t" "wait_fail" (func $wait_fail (result i32)))
   (import "t" "wait_none" (func $wait_none (result i32)))
   (import "t" "wait_oob" (func $wait_oob (result i32)))
+  (import "t" "async_boom" (func $async_boom (result i32)))
+  (import "t" "async_now" (func $async_now (result i64)))
   (memory (export "memory") 1)
   (data (i32.const 0) "abcd")
   (func (export "call_boom") (result i32) (call $boom))
@@ -54,6 +56,8 @@ GUEST = """
   (func (export "wait_fail") (result i32) (call $wait_fail))
   (func (export "wait_none") (result i32) (call $wait_none))
   (func (export "wait_oob") (result i32) (call $wait_oob))
+  (func (export "async_boom") (result i32) (call $async_boom))
+  (func (export "async_now") (result i32) (i32.wrap_i64 (call $async_now)))
   (func (export "spin") (result i32) (loop $l (br $l)) (i32.const 0)))
 """
 
@@ -119,6 +123,14 @@ def wait_oob(state: HostCall) -> Awaitable[int]:
     return _read_later(state)
 
 
+def async_boom(state: HostCall) -> Awaitable[int]:
+    raise KeyError("refused before suspending")
+
+
+def async_now(state: HostCall) -> int:
+    return 77  # an async import with its answer at once (a local SQLite read)
+
+
 IMPORTS = [
     HostImport("boom", "", "i", boom, module="t"),
     HostImport("peek", "ii", "i", peek, module="t"),
@@ -129,6 +141,8 @@ IMPORTS = [
     HostImport("wait_fail", "", "i", wait_fail, is_async=True, module="t"),
     HostImport("wait_none", "", "i", wait_none, is_async=True, module="t"),
     HostImport("wait_oob", "", "i", wait_oob, is_async=True, module="t"),
+    HostImport("async_boom", "", "i", async_boom, is_async=True, module="t"),
+    HostImport("async_now", "", "l", async_now, is_async=True, module="t"),
 ]
 
 
@@ -213,6 +227,29 @@ async def test_an_async_import_suspends_the_guest_and_resumes_it(guest: GuestIns
     assert SEEN == [("wait", 20), ("wait", 1)]
     assert ticks > 0  # the loop served others while the guest waited
     assert guest.state.pending is None
+
+
+async def test_an_async_import_raising_traps_and_the_instance_stays_usable(guest: GuestInstance) -> None:
+    # Wasmtime polls the continuation even after a trap: an invalid one would abort the process
+    with pytest.raises(GuestError, match=r"t\.async_boom: 'refused before suspending'"):
+        await guest.call_i32(b"async_boom", soon())
+    assert await guest.call_i32(b"peek_ok", soon()) == 4
+
+
+async def test_an_async_import_answering_at_once_does_not_suspend(guest: GuestInstance) -> None:
+    real_drive, driven = ll.drive, 0
+
+    async def counting(*args: Any, **kwargs: Any) -> int | None:
+        nonlocal driven
+        driven += 1
+        return await real_drive(*args, **kwargs)
+
+    ll.drive = counting
+    try:
+        assert await guest.call_i32(b"async_now", soon()) == 77
+    finally:
+        ll.drive = real_drive
+    assert driven == 0
 
 
 async def test_an_async_import_failing_after_it_suspended_fails_the_call_at_once(guest: GuestInstance) -> None:
