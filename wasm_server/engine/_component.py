@@ -37,8 +37,8 @@ from . import _component_values as cv
 from ._component_values import CURRENT, ComponentTrap, Err, Lift, Lower
 from .reasons import wasmtime_reason
 
-__all__ = ["ComponentCall", "ComponentTrap", "Err", "HostFunc", "ImportPlan", "Linked", "instantiate",
-           "link"]
+__all__ = ["ComponentCall", "ComponentTrap", "Err", "GuestComponent", "HostFunc", "ImportPlan", "Linked",
+           "instantiate", "link", "own_lowerer"]
 
 _VP = ctypes.c_void_p
 _raw = cv._raw
@@ -393,6 +393,3 @@ def own_lowerer(rid: Callable[[object], int]) -> Lower:
     return cv._resource(True, rid)[1]
 
 
-def is_component(wasm: bytes) -> bool:
-    """Whether ``wasm`` is a component (its header's layer field is 1) rather than a core module."""
-    return wasm[:4] == b"\0asm" and wasm[6:8] == b"\x01\x00"

@@ -21,7 +21,6 @@ from ._component import (
     ImportPlan,
     Linked,
     instantiate,
-    is_component,
     link,
     own_lowerer,
 )
@@ -31,7 +30,7 @@ from ._component_values import Some
 HostFuncs = Mapping[str, HostFunc]
 
 __all__ = ["ComponentCall", "ComponentTrap", "Err", "GuestComponent", "HostFunc", "HostFuncs", "ImportPlan",
-           "Linked", "Some", "instantiate", "is_component", "link", "own_lowerer", "trap"]
+           "Linked", "Some", "instantiate", "link", "own_lowerer", "trap"]
 
 
 def trap(message: str) -> NoReturn:

@@ -6,11 +6,8 @@
 - ``cli``: wasi:cli, clocks, random
 - ``host_kv``: wasm-server:host kv and variables
 - ``plan``: all of it as one ImportPlan
-- ``executor``: the executor
+- ``executor``: the executor (``executor.WasiHttpExecutor``)
+- ``detect``: component or core module, from the header
+
+Importing the package is cheap; ``executor`` pulls in the ctypes bindings.
 """
-
-from __future__ import annotations
-
-from .executor import WasiHttpExecutor
-
-__all__ = ["WasiHttpExecutor"]
