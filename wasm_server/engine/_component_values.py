@@ -146,7 +146,7 @@ def _lift_bytes(v: Val) -> bytes:
     n = v.of.list.size
     if not n:
         return b""
-    raw = _string_at(_cast(v.of.list.data, _VP).value, n * _VAL_SIZE)
+    raw = _string_at(_cast(v.of.list.data, _VP).value or 0, n * _VAL_SIZE)
     return raw[_PAYLOAD::_VAL_SIZE]
 
 
@@ -161,7 +161,7 @@ def _lower_bytes(value: object, v: Val) -> None:
         buf = bytearray(n * _VAL_SIZE)
         buf[0::_VAL_SIZE] = bytes((K_U8,)) * n
         buf[_PAYLOAD::_VAL_SIZE] = data
-        _memmove(_cast(lst.data, _VP).value, bytes(buf), len(buf))
+        _memmove(_cast(lst.data, _VP).value or 0, bytes(buf), len(buf))
     v.kind = K_LIST
 
 
@@ -279,7 +279,9 @@ def _record(ty: Any, rid: Callable[[object], int]) -> tuple[Lift, Lower]:
         return tuple(f(data[i]) for i, f in enumerate(lifts))
 
     def lower(value: object, v: Val) -> None:
-        items = tuple(value)  # type: ignore[arg-type]
+        if not isinstance(value, tuple):
+            raise TypeError(f"expected a tuple, got {type(value).__name__}")
+        items = value
         if len(items) != len(lowers):
             raise TypeError(f"expected {len(lowers)} fields, got {len(items)}")
         if is_record:
@@ -319,7 +321,9 @@ def _variant(ty: Any, rid: Callable[[object], int]) -> tuple[Lift, Lower]:
         return name, (conv[0](var.val.contents) if conv is not None and var.val else None)
 
     def lower(value: object, v: Val) -> None:
-        name, payload = value  # type: ignore[misc]
+        if not isinstance(value, tuple):
+            raise TypeError(f"expected (case, payload), got {type(value).__name__}")
+        name, payload = value
         conv = cases[name]
         var = v.of.variant
         _name_vec(var.discriminant, encoded[name])
@@ -337,7 +341,7 @@ def _enum(ty: Any) -> tuple[Lift, Lower]:
         return _string_at(e.data, e.size).decode()
 
     def lower(value: object, v: Val) -> None:
-        _name_vec(v.of.enumeration, known[value])  # type: ignore[index]
+        _name_vec(v.of.enumeration, known[str(value)])
         v.kind = K_ENUM
 
     return lift, lower

@@ -13,7 +13,8 @@ import random as _random
 import time
 from collections.abc import Callable
 
-from ...engine.component import ComponentCall, HostFuncs, trap
+from ...engine.component import HostFuncs, trap
+from .call import WasiHttpCall
 from .io import InputStream, OutputStream, Pollable
 
 #: bytes of stdout+stderr one request may log (the rest is dropped, with a note)
@@ -32,28 +33,28 @@ class TerminalOutput:
     RID = 21
 
 
-def log_stream(call: ComponentCall, stream: str) -> OutputStream:
+def log_stream(call: WasiHttpCall, stream: str) -> OutputStream:
     """An output stream whose lines go to the component's log."""
     buf = bytearray()
 
     def sink(data: bytes) -> None:
-        logged = call.logged  # type: ignore[attr-defined]
+        logged = call.logged
         if logged >= LOG_LIMIT:
             return
         data = data[:LOG_LIMIT - logged]
-        call.logged = logged + len(data)  # type: ignore[attr-defined]
+        call.logged = logged + len(data)
         buf.extend(data)
         while b"\n" in buf:
             line, _, rest = bytes(buf).partition(b"\n")
             buf[:] = rest
-            call.log_line(stream, line)  # type: ignore[attr-defined]
-        if call.logged >= LOG_LIMIT:  # type: ignore[attr-defined]
-            call.log_line(stream, b"[output over %d bytes dropped]" % LOG_LIMIT)  # type: ignore[attr-defined]
+            call.log_line(stream, line)
+        if call.logged >= LOG_LIMIT:
+            call.log_line(stream, b"[output over %d bytes dropped]" % LOG_LIMIT)
 
     return OutputStream(sink)
 
 
-def _exit(call: ComponentCall, status: object) -> None:
+def _exit(call: WasiHttpCall, status: object) -> None:
     trap("the guest called wasi:cli/exit" + (" with an error status" if status is not None else ""))
 
 
@@ -67,7 +68,7 @@ def _sleep_until(deadline_ns: int) -> Pollable:
     return Pollable(ready, wait)
 
 
-def _wall_now(call: ComponentCall) -> tuple[int, int]:
+def _wall_now(call: WasiHttpCall) -> tuple[int, int]:
     ns = time.time_ns()
     return (ns // 1_000_000_000, ns % 1_000_000_000)
 
@@ -75,19 +76,19 @@ def _wall_now(call: ComponentCall) -> tuple[int, int]:
 _insecure = _random.Random()
 
 
-def _env(call: ComponentCall) -> list[tuple[str, str]]:
-    return list(call.host.variables.items())  # type: ignore[attr-defined]
+def _env(call: WasiHttpCall) -> list[tuple[str, str]]:
+    return list(call.host.variables.items())
 
 
-def _args(call: ComponentCall) -> list[str]:
-    return [call.host.name]  # type: ignore[attr-defined]
+def _args(call: WasiHttpCall) -> list[str]:
+    return [call.host.name]
 
 
-def _none(call: ComponentCall) -> None:
+def _none(call: WasiHttpCall) -> None:
     return None
 
 
-def _stdio(stream: str) -> Callable[[ComponentCall], OutputStream]:
+def _stdio(stream: str) -> Callable[[WasiHttpCall], OutputStream]:
     return lambda call: log_stream(call, stream)
 
 

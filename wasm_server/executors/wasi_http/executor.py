@@ -20,36 +20,16 @@ from typing import Any
 from ...abi_codec import FLAG_STREAMED, GuestRequest, GuestResponse
 from ...capabilities import ComponentHost
 from ...engine import Limits, Runtime
-from ...engine.component import ComponentCall, GuestComponent, Linked, instantiate, link, own_lowerer
+from ...engine.component import GuestComponent, Linked, instantiate, link, own_lowerer
 from ...errors import GuestError, LoadError
 from ...protocol.response import ResponseSink
-from .http_types import FORBIDDEN, Exchange, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam
+from .call import WasiHttpCall
+from .http_types import FORBIDDEN, Exchange, IncomingRequest, OutgoingResponse, ResponseOutparam
 from .plan import import_plan
 
 HANDLER = "wasi:http/incoming-handler@0.2"
 
 log = logging.getLogger("wasm_server")
-
-
-class WasiHttpCall(ComponentCall):
-    """The host state of one instance: the component's capabilities and the request's exchange."""
-
-    def __init__(self, host: ComponentHost) -> None:
-        super().__init__()
-        self.host = host
-        self.exchange = Exchange()
-        #: bytes of stdout/stderr logged for the current request
-        self.logged = 0
-
-    def log_line(self, stream: str, line: bytes) -> None:
-        """One line the guest printed."""
-        self.host.logger.info("%s [%s] %s", self.host.name, stream, line.decode("utf-8", "replace"))
-
-    def dropped(self, obj: object) -> None:
-        """A dropped outgoing body counts as finished (an outbound request then goes out)."""
-        if isinstance(obj, OutgoingBody) and not obj.finished:
-            obj.finished = True
-            obj.done.set()
 
 
 def _stream_to(sink: ResponseSink) -> Callable[[OutgoingResponse], Callable[[bytes], Awaitable[None] | None]]:
@@ -108,7 +88,7 @@ class WasiHttpExecutor:
 
     async def _new(self, deadline: float) -> GuestComponent:
         assert self.linked is not None
-        state = WasiHttpCall(self.host)
+        state = WasiHttpCall(self.host, Exchange())
         return await instantiate(self.runtime.engine, self.linked, self._export, state, self.limits.memory, deadline)
 
     def _park(self, inst: GuestComponent) -> None:
@@ -123,7 +103,9 @@ class WasiHttpExecutor:
         try:
             response = await self._run(inst, request, sink, deadline)
         except GuestError:
-            exchange = inst.state.exchange  # type: ignore[attr-defined]
+            state = inst.state
+            assert isinstance(state, WasiHttpCall)
+            exchange = state.exchange
             if not (reused and not exchange.set):
                 raise
             log.warning("%s: a reused instance failed before answering; instances of '%s' now serve "

@@ -14,9 +14,10 @@ from collections.abc import Coroutine, Generator
 from typing import Any
 
 from ...capabilities import kv as kv_capability
-from ...engine.component import ComponentCall, Err, HostFuncs
+from ...engine.component import Err, HostFuncs
 from ...errors import CapabilityError, ErrorCode
 from ...kv.base import Store
+from .call import WasiHttpCall
 
 _CASES = {ErrorCode.DENIED: "denied", ErrorCode.TOO_LARGE: "too-large", ErrorCode.INVALID: "invalid",
           ErrorCode.IO: "io", ErrorCode.TIMEOUT: "timeout"}
@@ -52,8 +53,8 @@ class _Rest:
                 return stop.value
 
 
-def _run(call: ComponentCall, label: str, op: Any) -> object:
-    host = call.host  # type: ignore[attr-defined]
+def _run(call: WasiHttpCall, label: str, op: Any) -> object:
+    host = call.host
     kv_capability.OPS[host.name] = kv_capability.OPS.get(host.name, 0) + 1
     try:
         store: Store = host.store(label)
@@ -115,6 +116,6 @@ FUNCS: dict[str, HostFuncs] = {
         "incr": lambda call, s, k, d: _run(call, s, lambda st: _incr(st, k, d)),
     },
     "wasm-server:host/variables": {
-        "get": lambda call, name: call.host.variables.get(name),  # type: ignore[attr-defined]
+        "get": lambda call, name: call.host.variables.get(name),
     },
 }

@@ -11,13 +11,10 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-from ...engine.component import ComponentCall, Err, HostFuncs, Some, trap
+from ...engine.component import Err, HostFuncs, Some, trap
+from .call import WasiHttpCall
 from .io import READY, InputStream, IoError, OutputStream, Pollable
-
-if TYPE_CHECKING:
-    from .outgoing import FutureIncomingResponse
 
 #: hop-by-hop and connection-level headers a guest may not set (wasmtime's DEFAULT_FORBIDDEN_HEADERS)
 FORBIDDEN = frozenset((
@@ -97,7 +94,7 @@ def _check_all(name: str, values: list[bytes]) -> object:
     return None
 
 
-def _from_list(call: ComponentCall, entries: list[tuple[str, bytes]]) -> object:
+def _from_list(call: WasiHttpCall, entries: list[tuple[str, bytes]]) -> object:
     for name, value in entries:
         why = header_error(name, value)
         if why is not None:
@@ -151,19 +148,19 @@ def variant_method(value: tuple[str, str | None]) -> str:
     return other or "" if case == "other" else METHOD_NAMES[case]
 
 
-def _consume(call: ComponentCall, holder: IncomingRequest | IncomingResponse) -> object:
+def _consume(call: WasiHttpCall, holder: IncomingRequest | IncomingResponse) -> object:
     body, holder.body = holder.body, None
     return body if body is not None else Err(None)
 
 
-def _body_stream(call: ComponentCall, body: IncomingBody) -> object:
+def _body_stream(call: WasiHttpCall, body: IncomingBody) -> object:
     if body.taken:
         return Err(None)
     body.taken = True
     return InputStream(body.data)
 
 
-def _trailers_get(call: ComponentCall, ft: FutureTrailers) -> object:
+def _trailers_get(call: WasiHttpCall, ft: FutureTrailers) -> object:
     if ft.taken:
         return Some(Err(None))
     ft.taken = True
@@ -183,8 +180,15 @@ class OutgoingBody:
         self.done: asyncio.Event = asyncio.Event()
 
     def write(self, data: bytes) -> Awaitable[None] | None:
+        """Pass body bytes on to where this body goes."""
         self.written += len(data)
         return self.sink(data)
+
+    def finish_dropped(self) -> None:
+        """The guest dropped the body without ``finish``: it ends here."""
+        if not self.finished:
+            self.finished = True
+            self.done.set()
 
 
 class OutgoingResponse:
@@ -241,40 +245,40 @@ class Exchange:
         return self._forward is not None
 
 
-def _outgoing_response_new(call: ComponentCall, headers: Fields) -> OutgoingResponse:
+def _outgoing_response_new(call: WasiHttpCall, headers: Fields) -> OutgoingResponse:
     headers.immutable = False
     return OutgoingResponse(headers)
 
 
-def _set_status(call: ComponentCall, resp: OutgoingResponse, status: int) -> object:
+def _set_status(call: WasiHttpCall, resp: OutgoingResponse, status: int) -> object:
     if not 100 <= status <= 599:
         return Err(None)
     resp.status = status
     return None
 
 
-def _response_body(call: ComponentCall, resp: OutgoingResponse) -> object:
+def _response_body(call: WasiHttpCall, resp: OutgoingResponse) -> object:
     if resp.body is not None:
         return Err(None)
-    exchange: Exchange = call.exchange  # type: ignore[attr-defined]
+    exchange = call.exchange
     resp.body = OutgoingBody(exchange.body_write)
     return resp.body
 
 
-def _body_write(call: ComponentCall, body: OutgoingBody) -> object:
+def _body_write(call: WasiHttpCall, body: OutgoingBody) -> object:
     if body.stream_taken:
         return Err(None)
     body.stream_taken = True
     return OutputStream(body.write)
 
 
-def _body_finish(call: ComponentCall, body: OutgoingBody, trailers: Fields | None) -> object:
+def _body_finish(call: WasiHttpCall, body: OutgoingBody, trailers: Fields | None) -> object:
     body.finished = True
     body.done.set()
     return None
 
 
-def _outparam_set(call: ComponentCall, out: ResponseOutparam, result: object) -> None:
+def _outparam_set(call: WasiHttpCall, out: ResponseOutparam, result: object) -> None:
     exchange = out.exchange
     if exchange.set:
         trap("response-outparam.set called twice")
@@ -292,11 +296,11 @@ def _headers_child(fields: Fields) -> Fields:
     return Fields(fields.entries, immutable=True)
 
 
-def _incoming_headers(call: ComponentCall, req: IncomingRequest) -> Fields:
+def _incoming_headers(call: WasiHttpCall, req: IncomingRequest) -> Fields:
     return Fields(list(req.headers), immutable=True)
 
 
-def _http_error_code(call: ComponentCall, err: IoError) -> object:
+def _http_error_code(call: WasiHttpCall, err: IoError) -> object:
     return getattr(err, "code", None)
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from ...engine.component import ComponentCall, Err, HostFuncs, trap
+from ...engine.component import Err, HostFuncs, trap
+from .call import WasiHttpCall
 
 #: what one ``check-write`` grants (the guest writes at most this much before asking again)
 WRITE_BUDGET = 1024 * 1024
@@ -123,7 +124,7 @@ class OutputStream:
         return self._finish(result)
 
 
-def _pollable_block(call: ComponentCall, p: Pollable) -> object:
+def _pollable_block(call: WasiHttpCall, p: Pollable) -> object:
     if p.ready() or p.wait is None:
         return None
     return _await_none(p.wait())
@@ -134,7 +135,7 @@ async def _await_none(aw: Awaitable[object]) -> None:
 
 
 async def _poll_any(ps: Sequence[Pollable]) -> list[int]:
-    waits = [asyncio.ensure_future(p.wait()) for p in ps if p.wait is not None]  # type: ignore[misc]
+    waits = [asyncio.ensure_future(p.wait()) for p in ps if p.wait is not None]
     if not waits:
         return list(range(len(ps)))
     try:
@@ -145,25 +146,25 @@ async def _poll_any(ps: Sequence[Pollable]) -> list[int]:
     return [i for i, p in enumerate(ps) if p.ready()] or [0]
 
 
-def _poll(call: ComponentCall, ps: list[Pollable]) -> object:
+def _poll(call: WasiHttpCall, ps: list[Pollable]) -> object:
     if not ps:
         trap("poll: an empty list of pollables would block forever")
     ready = [i for i, p in enumerate(ps) if p.ready()]
     return ready if ready else _poll_any(ps)
 
 
-def _blocking_read(call: ComponentCall, s: InputStream, n: int) -> object:
+def _blocking_read(call: WasiHttpCall, s: InputStream, n: int) -> object:
     return s.read(n)
 
 
-def _write_and_flush(call: ComponentCall, s: OutputStream, data: bytes) -> object:
+def _write_and_flush(call: WasiHttpCall, s: OutputStream, data: bytes) -> object:
     if len(data) > 4096 and s.budget() < len(data):
         trap("output-stream.blocking-write-and-flush: more than 4096 bytes beyond check-write")
     result = s.write(data)
     return result if isinstance(result, Err) else s.flushing(None)
 
 
-def _check_write(call: ComponentCall, s: OutputStream) -> object:
+def _check_write(call: WasiHttpCall, s: OutputStream) -> object:
     if s.closed:
         return Err(CLOSED)
     if s.inflight is not None:
@@ -171,7 +172,7 @@ def _check_write(call: ComponentCall, s: OutputStream) -> object:
     return s.budget()
 
 
-def _splice(call: ComponentCall, dst: OutputStream, src: InputStream, n: int) -> object:
+def _splice(call: WasiHttpCall, dst: OutputStream, src: InputStream, n: int) -> object:
     chunk = src.read(min(n, dst.budget()))
     if isinstance(chunk, Err):
         return chunk
@@ -180,7 +181,7 @@ def _splice(call: ComponentCall, dst: OutputStream, src: InputStream, n: int) ->
     return result if isinstance(result, Err) else dst.flushing(len(chunk))
 
 
-def _subscribe_output(call: ComponentCall, s: OutputStream) -> Pollable:
+def _subscribe_output(call: WasiHttpCall, s: OutputStream) -> Pollable:
     def wait() -> Awaitable[object]:
         inflight = s.inflight
         return _await_none(inflight) if inflight is not None else asyncio.sleep(0)

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from ...capabilities import ComponentHost
 from ...capabilities.outbound_http import MAX_RESPONSE, _http_client, _pinned
-from ...engine.component import ComponentCall, Err, Some
+from ...engine.component import Err, Some
 from ...errors import CapabilityError, ErrorCode
+from .call import WasiHttpCall
 from .http_types import Fields, IncomingResponse, OutgoingBody, Pair, method_variant, variant_method
 from .io import Pollable
 
@@ -72,20 +74,20 @@ class FutureIncomingResponse:
         return Some(self.task.result())
 
 
-def _request_new(call: ComponentCall, headers: Fields) -> OutgoingRequest:
+def _request_new(call: WasiHttpCall, headers: Fields) -> OutgoingRequest:
     headers.immutable = False
     return OutgoingRequest(headers)
 
 
-def _request_body(call: ComponentCall, req: OutgoingRequest) -> object:
+def _request_body(call: WasiHttpCall, req: OutgoingRequest) -> object:
     if req.body is not None:
         return Err(None)
-    req.body = OutgoingBody(req.data.extend)  # type: ignore[arg-type]
+    req.body = OutgoingBody(req.data.extend)
     return req.body
 
 
 def _setter(attr: str, convert: Callable[[object], object] = lambda v: v) -> Callable[..., object]:
-    def set_(call: ComponentCall, req: OutgoingRequest, value: object) -> object:
+    def set_(call: WasiHttpCall, req: OutgoingRequest, value: object) -> object:
         setattr(req, attr, convert(value))
         return None
 
@@ -95,7 +97,9 @@ def _setter(attr: str, convert: Callable[[object], object] = lambda v: v) -> Cal
 def _scheme_name(value: object) -> str | None:
     if value is None:
         return None
-    case, other = value  # type: ignore[misc]
+    if not isinstance(value, tuple):
+        raise TypeError("expected a scheme variant")
+    case, other = value
     return str(other) if case == "other" else str(case)
 
 
@@ -119,8 +123,8 @@ def error_code(code: int, message: str) -> tuple[str, object]:
     return ("internal-error", message)
 
 
-def _handle(call: ComponentCall, req: OutgoingRequest, options: RequestOptions | None) -> object:
-    host = call.host  # type: ignore[attr-defined]
+def _handle(call: WasiHttpCall, req: OutgoingRequest, options: RequestOptions | None) -> object:
+    host = call.host
     url = _url(req)
     refused = host.outbound.check(url)
     if refused is not None:
@@ -131,15 +135,15 @@ def _handle(call: ComponentCall, req: OutgoingRequest, options: RequestOptions |
     return FutureIncomingResponse(task)
 
 
-async def _send(host: object, req: OutgoingRequest, url: str, timeout: float) -> object:
+async def _send(host: ComponentHost, req: OutgoingRequest, url: str, timeout: float) -> object:
     import httpx
 
     if req.body is not None and not req.body.finished:
         await req.body.done.wait()
-    policy = host.outbound  # type: ignore[attr-defined]
-    headers = [(k.encode(), v) for k, v in req.headers.entries]
+    policy = host.outbound
+    pairs = [(k.encode(), v) for k, v in req.headers.entries]
     try:
-        target, headers, extensions = await _pinned(url, headers, policy.allow_private)
+        target, headers, extensions = await _pinned(url, pairs, policy.allow_private)
     except CapabilityError as exc:
         return Err(error_code(exc.code, str(exc)))
     try:
@@ -151,8 +155,8 @@ async def _send(host: object, req: OutgoingRequest, url: str, timeout: float) ->
         return Err(("internal-error", f"request to {url} failed: {exc or type(exc).__name__}"))
     if len(resp.content) > MAX_RESPONSE:
         return Err(("HTTP-response-body-size", None))
-    pairs: list[Pair] = [(k.decode("latin-1").lower(), v) for k, v in resp.headers.raw]
-    return IncomingResponse(resp.status_code, pairs, resp.content)
+    received: list[Pair] = [(k.decode("latin-1").lower(), v) for k, v in resp.headers.raw]
+    return IncomingResponse(resp.status_code, received, resp.content)
 
 
 def _options_get(attr: str) -> Callable[..., object]:
