@@ -89,6 +89,8 @@ class ComponentCall:
         self.pending_lower: tuple[Lower | None, Any] | None = None
         #: why a host call failed after suspending (the guest then traps; this is the reason)
         self.failure: str | None = None
+        #: host calls the guest made (all requests of this instance)
+        self.calls = 0
 
     def put(self, obj: object) -> int:
         """Store ``obj`` in the resource table; returns its rep."""
@@ -256,6 +258,7 @@ def _define(inst: wc.LinkerInstance, name: str, fn: HostFunc, lifts: Sequence[Li
         c.finalizer = _FIN
         try:
             assert isinstance(state, ComponentCall)
+            state.calls += 1
             vals = _cast(args, _ValP)
             value = fn(state, *[lifts[i](vals[i]) for i in range(nparams)])
             if isinstance(value, Awaitable):

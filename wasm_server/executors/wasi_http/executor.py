@@ -70,12 +70,13 @@ class WasiHttpExecutor:
         assert wasm is not None
         engine = self.runtime.engine
         component = self.runtime.cache.load_component(wasm, self.origin)
+        # the imports first: a component asking for what is not served says so before anything else
+        self.linked = link(engine, component, self.origin, import_plan())
         exports = [name for name in component.type.exports(engine) if name.startswith(HANDLER)]
         if not exports:
             served = ", ".join(component.type.exports(engine)) or "nothing"
             raise LoadError(f"{self.origin}: not a wasi:http/proxy component: it exports {served}, "
                             "not wasi:http/incoming-handler@0.2.x")
-        self.linked = link(engine, component, self.origin, import_plan())
         outer = component.get_export_index(exports[0])
         self._export = component.get_export_index("handle", instance=outer)
         if self._export is None:
