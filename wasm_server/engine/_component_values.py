@@ -146,22 +146,45 @@ def _lift_bytes(v: Val) -> bytes:
     n = v.of.list.size
     if not n:
         return b""
-    raw = _string_at(_cast(v.of.list.data, _VP).value or 0, n * _VAL_SIZE)
-    return raw[_PAYLOAD::_VAL_SIZE]
+    # a strided copy straight out of the C array (no intermediate copy of its 32n bytes)
+    array = (ctypes.c_ubyte * (n * _VAL_SIZE)).from_address(_cast(v.of.list.data, _VP).value or 0)
+    return memoryview(array)[_PAYLOAD::_VAL_SIZE].tobytes()
+
+
+class _Template:
+    """A reusable C array of ``u8`` values: the kinds are written once, each lowering only
+    scatters its bytes into the payload slots and copies the prefix it needs. (Building the
+    array afresh each time costs page faults on 32 bytes per body byte.)"""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.array: Any = None
+        self.view: memoryview = memoryview(b"")
+
+    def fill(self, data: bytes) -> int:
+        """Scatter ``data`` into the template; returns its address."""
+        n = len(data)
+        if n > self.size:
+            size = max(n, 2 * self.size, 4096)
+            self.array = (ctypes.c_ubyte * (size * _VAL_SIZE))()
+            self.view = memoryview(self.array).cast("B")
+            self.view[0::_VAL_SIZE] = bytes((K_U8,)) * size
+            self.size = size
+        self.view[_PAYLOAD:n * _VAL_SIZE:_VAL_SIZE] = data
+        return _addressof(self.array)
+
+
+_template = _Template()
 
 
 def _lower_bytes(value: object, v: Val) -> None:
     if not isinstance(value, (bytes, bytearray, memoryview)):
         raise TypeError(f"expected bytes, got {type(value).__name__}")
-    data = bytes(value)
-    n = len(data)
+    n = len(value)
     lst = v.of.list
     _vallist_new_uninit(_addressof(lst), n)
     if n:
-        buf = bytearray(n * _VAL_SIZE)
-        buf[0::_VAL_SIZE] = bytes((K_U8,)) * n
-        buf[_PAYLOAD::_VAL_SIZE] = data
-        _memmove(_cast(lst.data, _VP).value or 0, bytes(buf), len(buf))
+        _memmove(_cast(lst.data, _VP).value or 0, _template.fill(bytes(value)), n * _VAL_SIZE)
     v.kind = K_LIST
 
 
