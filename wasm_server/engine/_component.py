@@ -47,17 +47,24 @@ _delete = _raw("wasmtime_call_future_delete", None, [_VP])
 _call_async = _raw("wasmtime_component_func_call_async", _VP,
                    [_VP, _VP, _VP, ctypes.c_size_t, _VP, ctypes.c_size_t, _VP])
 _instantiate_async = _raw("wasmtime_component_linker_instantiate_async", _VP, [_VP, _VP, _VP, _VP, _VP])
-_ASYNC_CB = ctypes.CFUNCTYPE(None, _VP, _VP, _VP, _VP, ctypes.c_size_t, _VP, ctypes.c_size_t, _VP,
-                             POINTER(ffi.wasmtime_async_continuation_t))
+_ValP = POINTER(ffi.wasmtime_component_val_t)
+# typed pointers in the callback's signature: ctypes builds them in C (no cast per call)
+_ASYNC_CB = ctypes.CFUNCTYPE(None, _VP, _VP, _VP, _ValP, ctypes.c_size_t, _ValP, ctypes.c_size_t,
+                             POINTER(_VP), POINTER(ffi.wasmtime_async_continuation_t))
 _FINALIZER = ctypes.CFUNCTYPE(None, _VP)
 _add_func_async = _raw("wasmtime_component_linker_instance_add_func_async", _VP,
                        [_VP, ctypes.c_char_p, ctypes.c_size_t, _ASYNC_CB, _VP, _FINALIZER])
 _error_new = _raw("wasmtime_error_new", _VP, [ctypes.c_char_p])
 _val_delete = _raw("wasmtime_component_val_delete", None, [_VP])
 _set_epoch_deadline = _raw("wasmtime_context_set_epoch_deadline", None, [_VP, ctypes.c_uint64])
-_ValP = POINTER(ffi.wasmtime_component_val_t)
 _cast = ctypes.cast
 _monotonic = time.monotonic
+
+
+def _await(value: object, default: None) -> object:
+    """``value.__await__`` or ``default``: an awaitable test without the ABC machinery of
+    ``isinstance(value, Awaitable)`` (a host call's result is usually a plain value)."""
+    return getattr(value, "__await__", default)
 
 #: a host function: ``(call, *args) -> value | Awaitable[value]`` in the shapes of _component_values
 HostFunc = Callable[..., object]
@@ -241,7 +248,7 @@ def _define(inst: wc.LinkerInstance, name: str, fn: HostFunc, lifts: Sequence[Li
         try:
             value = fut.result()
             if target is not None and target[0] is not None:
-                target[0](value, _cast(target[1], _ValP)[0])
+                target[0](value, target[1][0])
         except Exception as exc:
             # the results keep their placeholder (bool false): lowering it into the guest fails
             # its type check and the guest traps; this is the reason the executor reports
@@ -259,20 +266,19 @@ def _define(inst: wc.LinkerInstance, name: str, fn: HostFunc, lifts: Sequence[Li
         try:
             assert isinstance(state, ComponentCall)
             state.calls += 1
-            vals = _cast(args, _ValP)
-            value = fn(state, *[lifts[i](vals[i]) for i in range(nparams)])
-            if isinstance(value, Awaitable):
+            value = fn(state, *[lifts[i](args[i]) for i in range(nparams)])
+            if _await(value, None) is not None:
                 state.pending = asyncio.ensure_future(value)
                 state.pending_lower = (lower, results)
                 c.callback = cont_cb
                 return
             if lower is not None:
-                lower(value, _cast(results, _ValP)[0])
+                lower(value, results[0])
         except Exception as exc:  # a host function must never unwind into C
             msg = f"{label}: {exc}" if not isinstance(exc, ComponentTrap) else str(exc)
             if state is not None and isinstance(state, ComponentCall) and state.failure is None:
                 state.failure = msg
-            _cast(err_ret, POINTER(_VP))[0] = _error_new(msg.encode())
+            err_ret[0] = _error_new(msg.encode())
 
     cb = _ASYNC_CB(trampoline)
     _KEEP.extend((cb, cont_cb))

@@ -64,11 +64,12 @@ _vallist_new_uninit = _raw("wasmtime_component_vallist_new_uninit", None, [_VP, 
 _valrecord_new_uninit = _raw("wasmtime_component_valrecord_new_uninit", None, [_VP, ctypes.c_size_t])
 _valtuple_new_uninit = _raw("wasmtime_component_valtuple_new_uninit", None, [_VP, ctypes.c_size_t])
 _val_new = _raw("wasmtime_component_val_new", _VP, [_VP])
-_any_to_host = _raw("wasmtime_component_resource_any_to_host", _VP, [_VP, _VP, _VP])
+_AnyP = POINTER(ffi.wasmtime_component_resource_any_t)
+_any_to_host = _raw("wasmtime_component_resource_any_to_host", _VP, [_VP, _AnyP, _VP])
 _host_new = _raw("wasmtime_component_resource_host_new", _VP, [ctypes.c_bool, ctypes.c_uint32, ctypes.c_uint32])
 _host_rep = _raw("wasmtime_component_resource_host_rep", ctypes.c_uint32, [_VP])
 _host_delete = _raw("wasmtime_component_resource_host_delete", None, [_VP])
-_host_to_any = _raw("wasmtime_component_resource_host_to_any", _VP, [_VP, _VP, _VP])
+_host_to_any = _raw("wasmtime_component_resource_host_to_any", _VP, [_VP, _VP, POINTER(_AnyP)])
 _any_delete = _raw("wasmtime_component_resource_any_delete", None, [_VP])
 _error_message = _raw("wasmtime_error_message", None, [_VP, _VP])
 _error_delete = _raw("wasmtime_error_delete", None, [_VP])
@@ -416,7 +417,7 @@ def _resource(owned: bool, rid: Callable[[object], int]) -> tuple[Lift, Lower]:
         if state is None:
             raise ComponentTrap("a resource crossed outside a guest call")
         host = _VP()
-        err = _any_to_host(state.ctx, _cast(v.of.resource, _VP), byref(host))
+        err = _any_to_host(state.ctx, v.of.resource, byref(host))
         if err:
             raise ComponentTrap(f"not a host resource: {_wasmtime_error(err)}")
         rep = _host_rep(host)
@@ -430,12 +431,12 @@ def _resource(owned: bool, rid: Callable[[object], int]) -> tuple[Lift, Lower]:
             raise ComponentTrap("a resource crossed outside a guest call")
         rep = state.put(value)
         host = _host_new(owned, rep, rid(value))
-        out = _VP()
+        out = _AnyP()
         err = _host_to_any(state.ctx, host, byref(out))
         _host_delete(host)
         if err:
             raise ComponentTrap(f"cannot hand a resource to the guest: {_wasmtime_error(err)}")
-        v.of.resource = _cast(out, POINTER(ffi.wasmtime_component_resource_any_t))
+        v.of.resource = out
         v.kind = K_RESOURCE
 
     return lift, lower
