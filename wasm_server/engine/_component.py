@@ -23,10 +23,10 @@ import asyncio
 import ctypes
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from ctypes import POINTER, byref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import wasmtime
 from wasmtime import _ffi as ffi
@@ -268,7 +268,7 @@ def _define(inst: wc.LinkerInstance, name: str, fn: HostFunc, lifts: Sequence[Li
             state.calls += 1
             value = fn(state, *[lifts[i](args[i]) for i in range(nparams)])
             if _await(value, None) is not None:
-                state.pending = asyncio.ensure_future(value)
+                state.pending = asyncio.ensure_future(cast("Awaitable[object]", value))
                 state.pending_lower = (lower, results)
                 c.callback = cont_cb
                 return
