@@ -23,7 +23,7 @@ import asyncio
 import ctypes
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from ctypes import POINTER, byref
 from dataclasses import dataclass
 from typing import Any, cast
