@@ -21,6 +21,7 @@ from .engine.runtime import DEFAULT_CACHE_MAX_SIZE, PoolLimits
 from .errors import BadResponse, GuestError, GuestTimeout, LoadError, Overloaded
 from .executors import Executor, NativeExecutor, WagiExecutor
 from .executors.gate import Gate
+from .executors.pooling import IdlePool
 from .executors.wasi_http.detect import is_component
 from .kv import StoreManager
 from .manifest import AppSpec, ComponentSpec
@@ -128,7 +129,7 @@ class App:
             if self.closed:
                 return
             for executor in self.executors.values():
-                if isinstance(executor, NativeExecutor):
+                if isinstance(executor, IdlePool):  # ABI v1 and wasi-http executors
                     executor.evict_idle()
             self._evictor = loop.call_later(EVICT_SECONDS, sweep)
 

@@ -104,3 +104,27 @@ async def test_a_guest_past_its_deadline_is_stopped(runtime: Runtime, tmp_path: 
     # the next request gets a fresh instance, and is stopped the same way (nothing wedged)
     with pytest.raises(GuestError):
         await ex.handle(GuestRequest(b"GET", b"/"))
+
+
+async def test_reused_instances_are_pooled_and_evicted_when_idle(runtime: Runtime) -> None:
+    host = ComponentHost("t", logging.getLogger("wasm_server.guest"))
+    ex = WasiHttpExecutor(runtime, wasi_http_guests.wat_hello().read_bytes(), "test.wasm", host, Limits(),
+                          instance_reuse=10)
+    await ex.check()
+    for _ in range(3):
+        assert (await ex.handle(GuestRequest(b"GET", b"/"))).status == 200
+    assert ex.evict_idle(older_than=3600) == 0
+    assert ex.evict_idle(older_than=0) == 1
+
+
+def test_manifest_accepts_wasi_http_and_refuses_connections_for_it(tmp_path: Path) -> None:
+    from wasm_server.errors import ConfigError
+    from wasm_server.manifest import load_manifest
+
+    path = tmp_path / "wasm-server.toml"
+    path.write_text('[[component]]\nname = "c"\nsource = "c.wasm"\nabi = "wasi-http"\nroutes = ["/..."]\n')
+    assert load_manifest(path).components[0].abi == "wasi-http"
+    path.write_text('[[component]]\nname = "c"\nsource = "c.wasm"\nabi = "wasi-http"\n'
+                    'routes = [{ path = "/ws", websocket = true }]\n')
+    with pytest.raises(ConfigError, match="a wasi:http component serves plain HTTP only"):
+        load_manifest(path)

@@ -296,7 +296,7 @@ def _define(inst: wc.LinkerInstance, name: str, fn: HostFunc, lifts: Sequence[Li
 class GuestComponent:
     """One instance of a component in its own Store."""
 
-    __slots__ = ("ctx", "func", "inst", "state", "store", "uses")
+    __slots__ = ("ctx", "func", "idle_since", "inst", "state", "store", "uses")
 
     def __init__(self, store: wasmtime.Store, state: ComponentCall) -> None:
         self.store = store
@@ -305,6 +305,8 @@ class GuestComponent:
         self.inst = ffi.wasmtime_component_instance_t()
         self.func: Any = None
         self.uses = 0
+        #: when it went back to its executor's pool (monotonic seconds)
+        self.idle_since = 0.0
 
     async def call(self, args: Sequence[tuple[Lower, object]], deadline: float) -> None:
         """Call the export found by :func:`instantiate` with ``args`` (lowered here); no result."""

@@ -28,6 +28,8 @@ from .http_types import FORBIDDEN, Exchange, IncomingRequest, OutgoingResponse, 
 from .plan import import_plan
 
 HANDLER = "wasi:http/incoming-handler@0.2"
+#: an idle pooled instance unused this long is released (as for ABI v1)
+IDLE_SECONDS = 60.0
 
 log = logging.getLogger("wasm_server")
 
@@ -94,7 +96,17 @@ class WasiHttpExecutor:
 
     def _park(self, inst: GuestComponent) -> None:
         if len(self._idle) < max(1, self.limits.idle_instances):
+            inst.idle_since = time.monotonic()
             self._idle.append(inst)
+
+    def evict_idle(self, older_than: float = IDLE_SECONDS) -> int:
+        """Release pooled instances idle for ``older_than`` seconds (oldest first); returns how many."""
+        cutoff = time.monotonic() - older_than
+        stale = 0
+        while stale < len(self._idle) and self._idle[stale].idle_since < cutoff:
+            stale += 1
+        del self._idle[:stale]  # a Store is freed with its last reference
+        return stale
 
     async def handle(self, request: GuestRequest, sink: ResponseSink | None = None) -> GuestResponse:
         """Run one request in a fresh (or reusable) instance."""
