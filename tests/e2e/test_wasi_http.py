@@ -171,3 +171,27 @@ def test_core_module_with_wasi_http_abi_is_refused(server_factory: Factory, tmp_
                                           'routes = ["/..."]\n')
     with pytest.raises(RuntimeError, match="needs a WebAssembly component"):
         server_factory(app)
+
+
+def _reuse_app(server_factory: Factory, py_guest: Path, tmp_path: Path) -> Server:
+    return server_factory(_app(tmp_path, py_guest, 'routes = ["/..."]\ninstance_reuse = 100\n'
+                                                   'key_value_stores = ["default"]'))
+
+
+def test_a_guest_that_cannot_serve_twice_turns_reuse_off(server_factory: Factory, py_guest: Path,
+                                                         tmp_path: Path) -> None:
+    # like a componentize-js guest ("respondWith can't be called twice"): the second request in a
+    # reused instance fails before answering; it is run again in a fresh one, and reuse stops
+    s = _reuse_app(server_factory, py_guest, tmp_path)
+    for _ in range(3):
+        r = httpx.get(s.url + "/once")
+        assert r.status_code == 200 and r.text == "first in this instance"
+    s.wait_for_log("now serve one request each")
+
+
+def test_a_failed_request_with_side_effects_is_not_run_again(server_factory: Factory, py_guest: Path,
+                                                             tmp_path: Path) -> None:
+    s = _reuse_app(server_factory, py_guest, tmp_path)
+    assert httpx.get(s.url + "/once-kv").status_code == 200
+    assert httpx.get(s.url + "/once-kv").status_code == 500  # it wrote to KV before failing
+    assert httpx.get(s.url + "/once-kv").status_code == 200  # reuse is off now: a fresh instance

@@ -4,7 +4,7 @@
 /forbidden  tries to set a forbidden header; /kv  counts in wasm-server:host/kv;
 /var  a manifest variable; /print  writes to stdout; /trap  raises; /fetch?host:port/path
 an outbound request; /barrier?n  waits (polling a clock) until n requests arrived;
-/big?n  an n-byte body.
+/big?n  an n-byte body; /once (/once-kv after a KV write)  fails in an instance that served it before.
 """
 
 from componentize_py_types import Err, Ok
@@ -19,6 +19,10 @@ from wit_world.imports.wasi_http_types import (
     ResponseOutparam,
     Scheme_Http,
 )
+
+
+#: requests of /once served by this instance (a module global lives as long as the instance)
+SERVED = [0]
 
 
 def respond(out: ResponseOutparam, status: int, body: bytes, headers: list[tuple[str, bytes]] = []) -> None:
@@ -111,6 +115,13 @@ class IncomingHandler(exports.IncomingHandler):
             while int(kv.get("default", "arrived") or b"0") < int(query):
                 sleep_ms(10)
             respond(response_out, 200, b"all arrived")
+        elif route in ("/once", "/once-kv"):
+            if route == "/once-kv":
+                kv.incr("default", "once", 1)
+            SERVED[0] += 1
+            if SERVED[0] > 1:
+                raise RuntimeError("this instance already served /once")
+            respond(response_out, 200, b"first in this instance")
         elif route == "/big":
             respond(response_out, 200, b"x" * int(query))
         else:

@@ -20,6 +20,9 @@ class WasiHttpCall(ComponentCall):
         self.exchange = exchange
         #: bytes of stdout/stderr logged for the current request
         self.logged = 0
+        #: the current request changed something outside the instance (a KV write, an
+        #: outbound request): it is never run a second time
+        self.side_effects = False
 
     def log_line(self, stream: str, line: bytes) -> None:
         """One line the guest printed."""

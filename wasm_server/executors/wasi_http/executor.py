@@ -7,7 +7,9 @@ A fresh instance serves each request unless ``instance_reuse`` allows more;
 an instance that trapped is discarded (500). A reused instance that traps
 before answering turns reuse off for the component (JavaScript guests serve
 one request per instance: "respondWith can't be called twice") and the
-request is run again in a fresh instance.
+request is run again in a fresh instance, unless it already wrote to a KV
+store or sent an outbound request (then it is a 500: running it twice could
+repeat that).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ...abi_codec import FLAG_STREAMED, GuestRequest, GuestResponse
 from ...capabilities import ComponentHost
 from ...engine import Limits, Runtime
 from ...engine.component import GuestComponent, Linked, instantiate, link, own_lowerer
-from ...errors import GuestError, LoadError
+from ...errors import GuestError, GuestTimeout, LoadError
 from ...protocol.response import ResponseSink
 from .call import WasiHttpCall
 from .http_types import FORBIDDEN, Exchange, IncomingRequest, OutgoingResponse, ResponseOutparam
@@ -115,15 +117,17 @@ class WasiHttpExecutor:
         reused = inst.uses > 0
         try:
             response = await self._run(inst, request, sink, deadline)
-        except GuestError:
+        except GuestError as exc:
             state = inst.state
             assert isinstance(state, WasiHttpCall)
-            exchange = state.exchange
-            if not (reused and not exchange.set):
+            if isinstance(exc, GuestTimeout) or not reused or state.exchange.set:
                 raise
             log.warning("%s: a reused instance failed before answering; instances of '%s' now serve "
                         "one request each", self.origin, self.name)
             self.instance_reuse = 0
+            self._idle.clear()
+            if state.side_effects:
+                raise  # it wrote to a store or sent a request: running it again could repeat that
             return await self.handle(request, sink)
         if inst.uses <= self.instance_reuse:
             self._park(inst)
@@ -135,6 +139,7 @@ class WasiHttpExecutor:
         assert isinstance(state, WasiHttpCall)
         exchange = state.exchange = Exchange(_stream_to(sink) if sink is not None else None)
         state.logged = 0
+        state.side_effects = False
         try:
             await inst.call([(self._own, _incoming(request)), (self._own, ResponseOutparam(exchange))], deadline)
         finally:

@@ -53,8 +53,10 @@ class _Rest:
                 return stop.value
 
 
-def _run(call: WasiHttpCall, label: str, op: Any) -> object:
+def _run(call: WasiHttpCall, label: str, op: Any, writes: bool = False) -> object:
     host = call.host
+    if writes:
+        call.side_effects = True
     kv_capability.OPS[host.name] = kv_capability.OPS.get(host.name, 0) + 1
     try:
         store: Store = host.store(label)
@@ -109,11 +111,11 @@ FUNCS: dict[str, HostFuncs] = {
     "wasm-server:host/types": {},
     "wasm-server:host/kv": {
         "get": lambda call, s, k: _run(call, s, lambda st: _get(st, k)),
-        "set": lambda call, s, k, v: _run(call, s, lambda st: _set(st, k, v)),
-        "delete": lambda call, s, k: _run(call, s, lambda st: _delete(st, k)),
+        "set": lambda call, s, k, v: _run(call, s, lambda st: _set(st, k, v), writes=True),
+        "delete": lambda call, s, k: _run(call, s, lambda st: _delete(st, k), writes=True),
         "exists": lambda call, s, k: _run(call, s, lambda st: _exists(st, k)),
         "keys": lambda call, s, p: _run(call, s, lambda st: _keys(st, p)),
-        "incr": lambda call, s, k, d: _run(call, s, lambda st: _incr(st, k, d)),
+        "incr": lambda call, s, k, d: _run(call, s, lambda st: _incr(st, k, d), writes=True),
     },
     "wasm-server:host/variables": {
         "get": lambda call, name: call.host.variables.get(name),

@@ -130,6 +130,7 @@ def _handle(call: WasiHttpCall, req: OutgoingRequest, options: RequestOptions | 
     if refused is not None:
         host.logger.info("%s: outbound request refused: %s", host.name, refused[1])
         return Err(error_code(*refused))
+    call.side_effects = True
     timeout = options.connect / 1e9 if options is not None and options.connect else host.outbound.timeout
     task: asyncio.Task[object] = asyncio.ensure_future(_send(host, req, url, timeout))
     return FutureIncomingResponse(task)
