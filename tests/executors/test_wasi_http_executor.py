@@ -128,3 +128,18 @@ def test_manifest_accepts_wasi_http_and_refuses_connections_for_it(tmp_path: Pat
                     'routes = [{ path = "/ws", websocket = true }]\n')
     with pytest.raises(ConfigError, match="a wasi:http component serves plain HTTP only"):
         load_manifest(path)
+
+
+async def test_a_wasi_0_3_import_is_refused_at_load(runtime: Runtime, tmp_path: Path) -> None:
+    wasm = component('(component (import "wasi:cli/environment@0.3.0" (instance '
+                     '(export "get-arguments" (func (result (list string)))))))', tmp_path)
+    with pytest.raises(LoadError, match=re.escape("imports 'wasi:cli/environment@0.3.0': only WASI 0.2")):
+        await executor(runtime, wasm).check()
+
+
+async def test_an_older_0_2_version_links(runtime: Runtime, tmp_path: Path) -> None:
+    # linked from the component's own import types: any 0.2.x is served (here @0.2.1, no handler)
+    wasm = component('(component (import "wasi:cli/environment@0.2.1" (instance '
+                     '(export "get-arguments" (func (result (list string)))))))', tmp_path)
+    with pytest.raises(LoadError, match="not a wasi:http/proxy component"):
+        await executor(runtime, wasm).check()

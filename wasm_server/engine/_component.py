@@ -145,6 +145,8 @@ class ImportPlan:
     resources: Mapping[str, Mapping[str, int]]
     rid: Callable[[object], int]
     refuse: Callable[[str], str | None]
+    #: why an import (``interface@version``) cannot be linked at all, or None
+    unlinkable: Callable[[str], str | None] = lambda _name: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,9 @@ def link(engine: wasmtime.Engine, component: wc.Component, origin: str, plan: Im
         for full, ext in component.type.imports(engine).items():
             iface = full.split("@", 1)[0]
             names.append(full)
+            why = plan.unlinkable(full)
+            if why is not None:
+                raise LoadError(f"{origin}: imports '{full}': {why}")
             ty = ext.ty
             if not isinstance(ty, wc.ComponentInstanceType):
                 raise LoadError(f"{origin}: imports '{full}', which is not an interface (not served)")
@@ -182,8 +187,11 @@ def link(engine: wasmtime.Engine, component: wc.Component, origin: str, plan: Im
                 raise LoadError(f"{origin}: imports '{full}', which this server does not provide")
             with root.add_instance(full) as inst:
                 resources = {**plan.resources.get("*", {}), **plan.resources.get(iface, {})}
-                defined += _define_instance(inst, full, iface, ty.exports(engine), funcs or {}, resources,
-                                            plan.rid, refused)
+                try:
+                    defined += _define_instance(inst, full, iface, ty.exports(engine), funcs or {}, resources,
+                                                plan.rid, refused)
+                except LoadError as exc:
+                    raise LoadError(f"{origin}: {exc}") from None
     return Linked(origin, component, linker, tuple(names), defined)
 
 
@@ -203,9 +211,12 @@ def _define_instance(inst: wc.LinkerInstance, full: str, iface: str, items: Mapp
                 why = refused or "not implemented by this server"
                 _define(inst, name, _refusing(label, why), [], None, label)
             else:
-                lifts = [cv.converters(pty, rid)[0] for _, pty in ty.params]
-                result = ty.result
-                lower = None if result is None else cv.converters(result, rid)[1]
+                try:
+                    lifts = [cv.converters(pty, rid)[0] for _, pty in ty.params]
+                    result = ty.result
+                    lower = None if result is None else cv.converters(result, rid)[1]
+                except TypeError as exc:
+                    raise LoadError(f"imports {label}: {exc}") from None
                 _define(inst, name, fn, lifts, lower, label)
             count += 1
     return count

@@ -31,6 +31,15 @@ def _refuse(iface: str) -> str | None:
     return REFUSED.get(iface)
 
 
+def _unlinkable(full: str) -> str | None:
+    """WASI interfaces are served at 0.2.x only (0.3 has async streams and futures)."""
+    iface, _, version = full.partition("@")
+    if iface.startswith("wasi:") and not version.startswith("0.2."):
+        return ("only WASI 0.2 (wasi:*@0.2.x) is served; build the component for "
+                "wasi:http/proxy@0.2 (spin-sdk 5 and other WASI 0.3 worlds are not served)")
+    return None
+
+
 @cache
 def import_plan() -> ImportPlan:
     """The plan: wasi:io, wasi:http, wasi:cli, clocks, random, wasm-server:host; filesystem and sockets trap."""
@@ -47,4 +56,4 @@ def import_plan() -> ImportPlan:
         "wasi:http/types": types_resources,
         "wasi:http/outgoing-handler": types_resources,
     }
-    return ImportPlan(funcs, resources, _rid, _refuse)
+    return ImportPlan(funcs, resources, _rid, _refuse, _unlinkable)
