@@ -165,6 +165,9 @@ class App:
         if comp.abi == "wagi":
             raise LoadError(f"{origin}: abi = \"wagi\" needs a core module; this is a component "
                             "(use abi = \"wasi-http\")")
+        if comp.files:
+            raise LoadError(f"{origin}: `files` is not served to wasi-http components yet "
+                            "(wasi:filesystem is refused; remove the entry)")
         # only apps with components pay this import (ctypes bindings, wasmtime.component)
         from .executors.wasi_http.executor import WasiHttpExecutor
 

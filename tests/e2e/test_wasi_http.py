@@ -195,3 +195,11 @@ def test_a_failed_request_with_side_effects_is_not_run_again(server_factory: Fac
     assert httpx.get(s.url + "/once-kv").status_code == 200
     assert httpx.get(s.url + "/once-kv").status_code == 500  # it wrote to KV before failing
     assert httpx.get(s.url + "/once-kv").status_code == 200  # reuse is off now: a fresh instance
+
+
+def test_files_are_refused_for_components(server_factory: Factory, tmp_path: Path) -> None:
+    (tmp_path / "static").mkdir()
+    app = _app(tmp_path, wasi_http_guests.wat_hello(), 'routes = ["/..."]\nfiles = [{ source = "../static", '
+                                                        'path = "/static" }]')
+    with pytest.raises(RuntimeError, match="`files` is not served to wasi-http components yet"):
+        server_factory(app)
