@@ -342,7 +342,7 @@ class GuestComponent:
         _raise_if_failed(state, err)
 
 
-async def instantiate(engine: wasmtime.Engine, linked: Linked, export: Any, state: ComponentCall,
+async def instantiate(engine: wasmtime.Engine, linked: Linked, export: wc.ExportIndex, state: ComponentCall,
                       memory: int, deadline: float) -> GuestComponent:
     """A fresh instance of ``linked`` in a new Store limited to ``memory`` bytes per
     linear memory; ``export`` (a component ExportIndex) is the function :meth:`GuestComponent.call`

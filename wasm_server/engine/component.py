@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NoReturn
 
+from wasmtime.component import ExportIndex
+
 from ._component import (
     ComponentCall,
     ComponentTrap,
@@ -29,8 +31,8 @@ from ._component_values import Some
 #: the functions of one interface, by name (``[method]fields.get``)
 HostFuncs = Mapping[str, HostFunc]
 
-__all__ = ["ComponentCall", "ComponentTrap", "Err", "GuestComponent", "HostFunc", "HostFuncs", "ImportPlan",
-           "Linked", "Some", "instantiate", "link", "own_lowerer", "trap"]
+__all__ = ["ComponentCall", "ComponentTrap", "Err", "ExportIndex", "GuestComponent", "HostFunc", "HostFuncs",
+           "ImportPlan", "Linked", "Some", "instantiate", "link", "own_lowerer", "trap"]
 
 
 def trap(message: str) -> NoReturn:

@@ -17,12 +17,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from ...abi_codec import FLAG_STREAMED, GuestRequest, GuestResponse
 from ...capabilities import ComponentHost
 from ...engine import Limits, Runtime
-from ...engine.component import GuestComponent, Linked, instantiate, link, own_lowerer
+from ...engine.component import ExportIndex, GuestComponent, Linked, instantiate, link, own_lowerer
 from ...errors import GuestError, GuestTimeout, LoadError
 from ...protocol.response import ResponseSink
 from .call import WasiHttpCall
@@ -63,7 +62,7 @@ class WasiHttpExecutor:
         self.instance_reuse = instance_reuse
         self._wasm: bytes | None = wasm
         self.linked: Linked | None = None
-        self._export: Any = None
+        self._export: ExportIndex | None = None
         self._own = own_lowerer(import_plan().rid)
         self._idle: list[GuestComponent] = []
 
@@ -92,7 +91,7 @@ class WasiHttpExecutor:
         self._park(inst)
 
     async def _new(self, deadline: float) -> GuestComponent:
-        assert self.linked is not None
+        assert self.linked is not None and self._export is not None
         state = WasiHttpCall(self.host, Exchange())
         return await instantiate(self.runtime.engine, self.linked, self._export, state, self.limits.memory, deadline)
 

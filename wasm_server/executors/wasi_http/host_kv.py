@@ -10,7 +10,7 @@ memory) that finishes without suspending answers inline, without suspending the 
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 from ...capabilities import kv as kv_capability
@@ -53,7 +53,7 @@ class _Rest:
                 return stop.value
 
 
-def _run(call: WasiHttpCall, label: str, op: Any, writes: bool = False) -> object:
+def _run(call: WasiHttpCall, label: str, op: Callable[[Store], Op], writes: bool = False) -> object:
     host = call.host
     if writes:
         call.side_effects = True
