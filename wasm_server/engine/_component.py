@@ -23,7 +23,6 @@ import asyncio
 import ctypes
 import time
 import zlib
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from ctypes import POINTER, byref
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from ..errors import GuestError, GuestTimeout, LoadError
 from . import _component_values as cv
 from ._component_values import CURRENT, ComponentTrap, Err, Lift, Lower
 from .reasons import wasmtime_reason
+from .turns import take_turn
 
 __all__ = ["ComponentCall", "ComponentTrap", "Err", "GuestComponent", "HostFunc", "ImportPlan", "Linked",
            "instantiate", "link", "own_lowerer"]
@@ -400,7 +400,7 @@ async def _drive(state: ComponentCall, future: Any, deadline: float) -> None:
                 await asyncio.wait((pending,), timeout=remaining)
             else:
                 # an epoch yield: let the loop serve everyone else before this guest goes on
-                await _take_turn()
+                await take_turn()
     finally:
         pending = state.pending
         if pending is not None and not pending.done():
@@ -409,47 +409,6 @@ async def _drive(state: ComponentCall, future: Any, deadline: float) -> None:
         state.pending_lower = None
         # deleting an unfinished future unwinds the guest's fiber; the Store is then discarded
         _delete(future)
-
-
-class _Turns:
-    """Guests that yielded at an epoch tick resume one per loop iteration, so the loop polls
-    for I/O between any two 10 ms CPU slices (with ``sleep(0)`` every yielded guest would run
-    its next slice in the same iteration). A copy of ``_lowlevel._Turns``, kept apart while
-    that module becomes a C extension."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.waiters: deque[asyncio.Future[None]] = deque()
-        self.scheduled = False
-
-    async def wait(self) -> None:
-        fut = self.loop.create_future()
-        self.waiters.append(fut)
-        if not self.scheduled:
-            self.scheduled = True
-            self.loop.call_soon(self._release)
-        await fut
-
-    def _release(self) -> None:
-        while self.waiters:
-            fut = self.waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                break
-        self.scheduled = bool(self.waiters)
-        if self.scheduled:
-            self.loop.call_soon(self._release)
-
-
-_turns: _Turns | None = None
-
-
-async def _take_turn() -> None:
-    global _turns
-    loop = asyncio.get_running_loop()
-    if _turns is None or _turns.loop is not loop:
-        _turns = _Turns(loop)
-    await _turns.wait()
 
 
 def own_lowerer(rid: Callable[[object], int]) -> Lower:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from ctypes import POINTER, byref
 from typing import TYPE_CHECKING, Any, Protocol
@@ -38,6 +37,7 @@ from wasmtime import _ffi as ffi
 
 from ..errors import GuestError, GuestTimeout
 from . import fastcall
+from .turns import take_turn
 
 I32 = int(ffi.WASMTIME_I32.value)
 I64 = int(ffi.WASMTIME_I64.value)
@@ -274,7 +274,7 @@ async def drive(state: HostCall, future: CallFuture, deadline: float, polled: bo
                 await asyncio.wait((pending,), timeout=remaining)
             else:
                 # an epoch yield: let the loop serve everything else before this guest goes on
-                await _take_turn()
+                await take_turn()
             done = future.poll(state)
     finally:
         pending = state.pending
@@ -293,48 +293,6 @@ def _outcome(trap: Any, err: Any) -> int:
     if status is not None:
         return status
     raise GuestError(_trap_message(trap, err))
-
-
-class _Turns:
-    """Guests that yielded at an epoch tick resume one per loop iteration, so the loop
-    polls for I/O between any two 10 ms CPU slices. (With a plain ``sleep(0)`` every
-    yielded guest would run its next slice in the same iteration, and light requests
-    would wait for all of them.)"""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.waiters: deque[asyncio.Future[None]] = deque()
-        self.scheduled = False
-
-    async def wait(self) -> None:
-        fut = self.loop.create_future()
-        self.waiters.append(fut)
-        if not self.scheduled:
-            self.scheduled = True
-            self.loop.call_soon(self._release)
-        await fut
-
-    def _release(self) -> None:
-        while self.waiters:
-            fut = self.waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                break
-        # callbacks added now run in the next iteration, after its I/O poll
-        self.scheduled = bool(self.waiters)
-        if self.scheduled:
-            self.loop.call_soon(self._release)
-
-
-_turns: _Turns | None = None
-
-
-async def _take_turn() -> None:
-    global _turns
-    loop = asyncio.get_running_loop()
-    if _turns is None or _turns.loop is not loop:
-        _turns = _Turns(loop)
-    await _turns.wait()
 
 
 async def _call_ctypes(

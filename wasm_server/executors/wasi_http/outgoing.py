@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Callable
 
 from ...capabilities import ComponentHost
-from ...capabilities.outbound_http import MAX_RESPONSE, _http_client, _pinned
+from ...capabilities.outbound_http import MAX_RESPONSE, http_client, pinned
 from ...engine.component import Err, Some
 from ...errors import CapabilityError, ErrorCode
 from .call import WasiHttpCall
@@ -144,11 +144,11 @@ async def _send(host: ComponentHost, req: OutgoingRequest, url: str, timeout: fl
     policy = host.outbound
     pairs = [(k.encode(), v) for k, v in req.headers.entries]
     try:
-        target, headers, extensions = await _pinned(url, pairs, policy.allow_private)
+        target, headers, extensions = await pinned(url, pairs, policy.allow_private)
     except CapabilityError as exc:
         return Err(error_code(exc.code, str(exc)))
     try:
-        resp = await _http_client().request(req.method, target, headers=headers, content=bytes(req.data),
+        resp = await http_client().request(req.method, target, headers=headers, content=bytes(req.data),
                                             timeout=timeout, extensions=extensions)
     except httpx.TimeoutException:
         return Err(("connection-timeout", None))
