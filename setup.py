@@ -166,6 +166,9 @@ class BuildExtMypyc(build_ext):
 
     def _build_fastcall(self, fast: list[Extension]) -> None:
         rest, self.extensions = self.extensions, fast
+        # build_ext.run() replaces the ``compiler`` option (a name or None) with a compiler
+        # object; a second run() would pass that object to new_compiler(), which refuses it
+        compiler_option = self.compiler
         start = time.monotonic()
         _say(f"building {FASTCALL} from {FASTCALL_SOURCE}")
         try:
@@ -176,6 +179,7 @@ class BuildExtMypyc(build_ext):
             _say(f"built {FASTCALL} in {time.monotonic() - start:.1f} s")
         finally:
             self.extensions = rest
+            self.compiler = compiler_option
 
 
 setup(ext_modules=_fastcall_extension() + _mypyc_extensions(),
