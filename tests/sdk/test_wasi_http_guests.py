@@ -57,16 +57,22 @@ def tools() -> peers.Peers:
 
 
 def _serve(tools: peers.Peers, component: Path) -> Iterator[str]:
+    """``wasmtime serve`` the component on a free loopback port; its URL while it runs."""
     port = free_port()
-    # -S cli: componentize-py's and componentize-js's runtimes import wasi:cli (stdio, environment)
-    proc = subprocess.Popen([str(tools.wasmtime), "serve", "-S", "cli", "--addr", f"127.0.0.1:{port}",
-                             str(component)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_port("127.0.0.1", port, proc, timeout=600)  # wasmtime compiles the component first
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    log_path = component.with_suffix(".log")
+    with open(log_path, "wb") as log:
+        # -S cli: componentize-py's and componentize-js's runtimes import wasi:cli (stdio, environment)
+        proc = subprocess.Popen([str(tools.wasmtime), "serve", "-S", "cli", "--addr", f"127.0.0.1:{port}",
+                                 str(component)], stdout=log, stderr=log)
+        try:
+            try:
+                wait_port("127.0.0.1", port, proc, timeout=600)  # wasmtime compiles the component first
+            except (RuntimeError, TimeoutError) as exc:
+                raise AssertionError(f"{exc}:\n{log_path.read_text(errors='replace')}") from None
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
 
 @pytest.fixture(scope="module", params=sorted(LANGS))
@@ -232,3 +238,29 @@ def test_python_bindings_are_written_for_editors(tmp_path: Path) -> None:
     out = python.build(["--bindings", "bindings", "--world", "service"], tmp_path)
     assert (out / "wit_world" / "imports" / "kv.py").is_file()
     assert (out / "wasm_server_guest.py").is_file()
+
+
+def spin_wit() -> Path:
+    """The WIT directory of the PyPI spin-sdk package (a dev dependency)."""
+    import spin_sdk
+
+    return Path(spin_sdk.__file__).parent / "wit"
+
+
+@pytest.fixture(scope="module")
+def spin_component(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/guests/spin-python built the way a Spin developer builds it: componentize-py with
+    spin-sdk's WIT and the standard proxy world, no wasm-server SDK or WIT."""
+    out = tmp_path_factory.mktemp("spin") / "spin.wasm"
+    proc = subprocess.run([python.componentize_py(), "-d", str(spin_wit()), "-w", "wasi:http/proxy@0.2.6",
+                           "componentize", "app", "-o", str(out)], cwd=ROOT / "tests" / "guests" / "spin-python",
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def test_the_spin_component_runs_on_the_reference_host(spin_component: Path, tools: peers.Peers) -> None:
+    for url in _serve(tools, spin_component):
+        r = httpx.post(f"{url}/a/b?c=1", content=b"12345", headers={"spin-path-info": "/b"}, timeout=60)
+        assert r.status_code == 200
+        assert r.text == "Hello from a Spin component\npath: /b\nbody: 5 bytes\n"
