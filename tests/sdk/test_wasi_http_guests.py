@@ -264,3 +264,25 @@ def test_the_spin_component_runs_on_the_reference_host(spin_component: Path, too
         r = httpx.post(f"{url}/a/b?c=1", content=b"12345", headers={"spin-path-info": "/b"}, timeout=60)
         assert r.status_code == 200
         assert r.text == "Hello from a Spin component\npath: /b\nbody: 5 bytes\n"
+
+
+def test_js_falls_back_to_an_install_in_the_user_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # a pip-installed package carries sdk/js without node_modules: the first build installs
+    # componentize-js into the user cache (npm ci of the SDK's lock) and runs the script from there
+    sdk = tmp_path / "sdk-js"
+    sdk.mkdir()
+    for name in ("package.json", "package-lock.json", js.SCRIPT):
+        (sdk / name).write_bytes((ROOT / "sdk" / "js" / name).read_bytes())
+    monkeypatch.setattr(js, "sdk_dir", lambda lang: sdk)
+    monkeypatch.setattr(js, "wasm_server_cache", lambda: tmp_path / "cache")
+    cache = js.tool_dir(install=False)
+    assert cache.is_relative_to(tmp_path / "cache") and not cache.exists()  # nothing installed unasked
+    status = js.status()
+    assert not status.found and status.install == f"npm ci --prefix {sdk}"
+    installed = cache / "node_modules" / js.PACKAGE
+    installed.mkdir(parents=True)
+    (installed / "package.json").write_text('{"version": "0.23.0"}')
+    (cache / js.SCRIPT).write_text("// an older script")
+    assert js.tool_dir(install=True) == cache
+    assert (cache / js.SCRIPT).read_bytes() == (sdk / js.SCRIPT).read_bytes()  # refreshed beside the install
+    assert js.status().found

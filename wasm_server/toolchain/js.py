@@ -103,7 +103,10 @@ def tool_dir(install: bool) -> Path:
     lock = sdk / "package-lock.json"
     digest = hashlib.sha256(lock.read_bytes() if lock.is_file() else b"").hexdigest()[:16]
     cache = wasm_server_cache() / "js" / f"componentize-js-{digest}"
-    if _installed(cache) or not install:
+    if _installed(cache):
+        _refresh(sdk / SCRIPT, cache / SCRIPT)  # the script may change without the lock
+        return cache
+    if not install:
         return cache
     npm = shutil.which("npm")
     if npm is None:
@@ -118,6 +121,12 @@ def tool_dir(install: bool) -> Path:
         sys.stderr.write(proc.stderr)
         raise BuildError(f"npm ci of {PACKAGE} failed in {cache} (exit {proc.returncode})")
     return cache
+
+
+def _refresh(src: Path, dst: Path) -> None:
+    """Copy ``src`` over ``dst`` when they differ (the build script beside a cached install)."""
+    if not dst.is_file() or dst.read_bytes() != src.read_bytes():
+        shutil.copy2(src, dst)
 
 
 def check_syntax(node_bin: str, app: Path) -> None:
@@ -174,7 +183,8 @@ def main(argv: list[str]) -> int:
 
 def status() -> ToolStatus:
     """Node.js and componentize-js, for ``wasm-server doctor``."""
-    install = "scripts/setup (or the first `wasm-server js` build: npm ci into the user cache)"
+    # the first `wasm-server js` build installs it into the user cache by itself; this does it now
+    install = f"npm ci --prefix {sdk_dir('js')}"
     try:
         node_bin = node()
     except BuildError:
