@@ -12,8 +12,14 @@ Any request → 200 ``text/plain``: ``Hello from a Spin component\\npath: <path-
 from componentize_py_types import Err, Ok
 from wit_world import exports
 from wit_world.imports.streams import StreamError_Closed
-from wit_world.imports.types import (Fields, IncomingBody, IncomingRequest, OutgoingBody, OutgoingResponse,
-                                     ResponseOutparam)
+from wit_world.imports.types import (
+    Fields,
+    IncomingBody,
+    IncomingRequest,
+    OutgoingBody,
+    OutgoingResponse,
+    ResponseOutparam,
+)
 
 
 def _body_length(request: IncomingRequest) -> int:
