@@ -40,8 +40,9 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-#: what a guest build needs from sdk/; "cpp" joins when it exists
-LANGUAGES = ("abi", "assemblyscript", "c", "cpp", "go", "rust")
+#: what a guest build needs from sdk/ (wit: the WIT of wasi:http components; js: componentize-js's
+#: package.json, lock and build script, installed on first use)
+LANGUAGES = ("abi", "assemblyscript", "c", "cpp", "go", "js", "python", "rust", "wit")
 #: installed dependencies, build outputs and caches: never part of the SDK a wheel ships
 SKIP = shutil.ignore_patterns("node_modules", "target", "__pycache__", "*.wasm", "*.o", "*.a", "*.test",
                               ".gitignore", ".wasm-server")

@@ -65,7 +65,7 @@ def installed(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Installed
     assert ROOT not in where.parents, "the venv must be outside the repository"
     subprocess.run([sys.executable, "-m", "venv", str(where / "venv")], check=True, timeout=300)
     pip = [str(where / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    proc = subprocess.run([*pip, f"{dist.wheel}[c,cpp,go]"], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([*pip, f"{dist.wheel}[c,cpp,go,python]"], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     (where / "work").mkdir()
     return Installed(where / "venv", where / "work")

@@ -19,7 +19,7 @@ Run web services compiled to WebAssembly.
 
   wasm-server up [PATH]          build what is stale, then serve the app at PATH
   wasm-server build [PATH]       build the app's components
-  wasm-server new LANG NAME      start a new service from a template (c, rust, go, ts)
+  wasm-server new LANG NAME      start a new service from a template (c, cpp, rust, go, ts, python, js)
   wasm-server doctor [LANG ...]  which languages this machine can build, and how to install the rest
   wasm-server deploy [PATH]      deploy an app through a running server's admin API
   wasm-server cache prune        bound the compiled-module cache (cache info: its size)
@@ -46,7 +46,8 @@ def _add_global_options(p: argparse.ArgumentParser, *, sub_level: bool) -> None:
                    help="show tracebacks and debug logs")
 
 #: toolchain wrappers: they take their own flags verbatim (not parsed here)
-_TOOLS = {"cc": "c", "c++": "cpp", "cxx": "cpp", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript"}
+_TOOLS = {"cc": "c", "c++": "cpp", "cxx": "cpp", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript",
+          "python": "python", "js": "js"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,13 +108,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="do not compile the modules into the compile cache (then the first `up` does)")
 
     new = sub.add_parser("new", help="create a service from a template")
-    new.add_argument("lang", help="template language: c, rust, go or ts")
+    new.add_argument("lang", help="template language: c, cpp, rust, go, ts, python or js")
     new.add_argument("name", help="directory and component name")
     new.add_argument("--dir", type=Path, default=Path("."), help="parent directory (default: .)")
 
     doctor = sub.add_parser("doctor", help="list each language's toolchain: found, version, how to install it")
     doctor.add_argument("langs", nargs="*", metavar="LANG",
-                        help="only these (c, cpp, go, rust, ts); exit status 1 if one is missing")
+                        help="only these (c, cpp, go, rust, ts, python, js); exit status 1 if one is missing")
     doctor.add_argument("--json", action="store_true", help="one JSON document instead of text")
 
     sub.add_parser("cc", help="compile C to a wasm-server module (zig cc, wasm32-wasi)", add_help=False)
@@ -121,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("cargo-build", help="build a Rust crate to a wasm-server module", add_help=False)
     sub.add_parser("go-build", help="build a Go package to a wasm-server module (GOOS=wasip1)", add_help=False)
     sub.add_parser("ts-build", help="build AssemblyScript (TypeScript) to a wasm-server module", add_help=False)
+    sub.add_parser("python", help="build a Python app to a wasi:http component (componentize-py)", add_help=False)
+    sub.add_parser("js", help="build a JavaScript app to a wasi:http component (componentize-js)", add_help=False)
     from .cache import add_parser as add_cache_parser
     from .client import add_parsers
 
