@@ -93,6 +93,17 @@ def test_request_headers_reach_the_guest_without_hop_by_hop_ones(py_server: Serv
     assert not any(line.startswith("connection:") for line in lines)
 
 
+def test_the_guest_learns_its_route_from_spin_headers_a_client_cannot_forge(py_server: Server) -> None:
+    # Spin's names: Spin-built guests and the Python/JS SDK helpers read the path below the prefix there
+    r = httpx.get(py_server.url + "/headers", headers={"Spin-Path-Info": "/forged", "spin-base-path": "/x"})
+    lines = r.text.splitlines()
+    assert "spin-path-info: /headers" in lines
+    assert "spin-matched-route: /..." in lines
+    assert "spin-base-path: /" in lines
+    assert not any(line.endswith(("/forged", "/x")) for line in lines)
+    assert any(line.startswith("spin-client-addr: 127.0.0.1:") for line in lines)
+
+
 def test_one_mebibyte_echo_round_trips_intact(py_server: Server) -> None:
     body = bytes(range(256)) * 4096
     r = httpx.post(py_server.url + "/echo", content=body, timeout=60)

@@ -20,12 +20,11 @@ from wit_world.imports.wasi_http_types import (
     Scheme_Http,
 )
 
-
 #: requests of /once served by this instance (a module global lives as long as the instance)
 SERVED = [0]
 
 
-def respond(out: ResponseOutparam, status: int, body: bytes, headers: list[tuple[str, bytes]] = []) -> None:
+def respond(out: ResponseOutparam, status: int, body: bytes, headers: tuple[tuple[str, bytes], ...] = ()) -> None:
     resp = OutgoingResponse(Fields.from_list([("content-type", b"text/plain"), *headers]))
     resp.set_status_code(status)
     outgoing = resp.body()

@@ -157,5 +157,17 @@ class WasiHttpExecutor:
 def _incoming(request: GuestRequest) -> IncomingRequest:
     headers = [(k.decode("latin-1").lower(), v) for k, v in request.headers]
     authority = next((v.decode("latin-1") for k, v in headers if k == "host"), None)
+    # a client must not choose what the host tells the guest about its route
+    kept = [(k, v) for k, v in headers if k not in FORBIDDEN and not k.startswith(ROUTE_HEADER_PREFIX)]
     return IncomingRequest(request.method.decode("latin-1"), request.url.decode("latin-1"), "HTTP", authority,
-                           [(k, v) for k, v in headers if k not in FORBIDDEN], request.body)
+                           [*kept, *route_headers(request)], request.body)
+
+
+#: the headers Spin gives a component about its route; Spin-built guests (and ours) read them
+ROUTE_HEADER_PREFIX = "spin-"
+
+
+def route_headers(request: GuestRequest) -> list[tuple[str, bytes]]:
+    """Spin's route headers: the path below the route prefix, the route, the base path, the client."""
+    return [("spin-path-info", request.path_info or b"/"), ("spin-matched-route", request.route),
+            ("spin-base-path", request.base or b"/"), ("spin-client-addr", request.client)]
