@@ -166,10 +166,9 @@ class BuildExtMypyc(build_ext):
         _say(f"compiled {len(COMPILED)} modules in {time.monotonic() - start:.0f} s")
 
     def _build_fastcall(self, fast: list[Extension]) -> None:
-        rest, self.extensions = self.extensions, fast
-        # build_ext.run() replaces the ``compiler`` option (a name or None) with a compiler
-        # object; a second run() would pass that object to new_compiler(), which refuses it
-        compiler_option = self.compiler
+        # build_ext.run() replaces the compiler's name by a compiler object: the mypyc run
+        # after this one needs the name back
+        rest, compiler, self.extensions = self.extensions, self.compiler, fast
         start = time.monotonic()
         _say(f"building {FASTCALL} from {FASTCALL_SOURCE}")
         try:
@@ -179,8 +178,7 @@ class BuildExtMypyc(build_ext):
         else:
             _say(f"built {FASTCALL} in {time.monotonic() - start:.1f} s")
         finally:
-            self.extensions = rest
-            self.compiler = compiler_option
+            self.extensions, self.compiler = rest, compiler
 
 
 setup(ext_modules=_fastcall_extension() + _mypyc_extensions(),
