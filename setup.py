@@ -16,6 +16,13 @@ too. Where mypyc cannot run (no mypy, no C compiler, a compile error) the build 
 goes on without it: the package is then pure Python. ``WASM_SERVER_MYPYC=0`` skips it.
 A checkout compiles in place with ``python setup.py build_ext --inplace`` (scripts/setup
 does it whenever a compiled source changed).
+
+It also builds ``wasm_server.engine._fastcall`` from ``wasm_server/engine/_fastcall.c``: the
+compiled crossing into Wasmtime (host→guest calls, host import trampolines; see
+wasm_server/engine/fastcall.py). It has no link-time dependency on libwasmtime and builds in
+seconds; ``WASM_SERVER_FASTCALL=0`` skips it, and where it cannot be built the build goes on
+without it (the ctypes path runs). With ``WASM_SERVER_MYPYC=0`` it is the only extension built,
+and the mypyc modules already in place are left alone.
 """
 
 from __future__ import annotations
@@ -33,8 +40,9 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-#: what a guest build needs from sdk/; "cpp" joins when it exists
-LANGUAGES = ("abi", "assemblyscript", "c", "cpp", "go", "rust")
+#: what a guest build needs from sdk/ (wit: the WIT of wasi:http components; js: componentize-js's
+#: package.json, lock and build script, installed on first use)
+LANGUAGES = ("abi", "assemblyscript", "c", "cpp", "go", "js", "python", "rust", "wit")
 #: installed dependencies, build outputs and caches: never part of the SDK a wheel ships
 SKIP = shutil.ignore_patterns("node_modules", "target", "__pycache__", "*.wasm", "*.o", "*.a", "*.test",
                               ".gitignore", ".wasm-server")
@@ -87,7 +95,7 @@ def _mypyc_extensions() -> list[Extension]:
     if not BUILDS.intersection(sys.argv[1:]):
         return []
     if os.environ.get("WASM_SERVER_MYPYC", "1") == "0":
-        _say("WASM_SERVER_MYPYC=0: not compiling; the package runs as pure Python")
+        _say("WASM_SERVER_MYPYC=0: mypyc does not compile the request path (a build already in place stays)")
         return []
     _say(f"compiling {len(COMPILED)} modules with mypyc: {', '.join(COMPILED)}")
     here = os.getcwd()
@@ -110,20 +118,44 @@ def _mypyc_extensions() -> list[Extension]:
         os.chdir(here)
 
 
+FASTCALL = "wasm_server.engine._fastcall"
+FASTCALL_SOURCE = "wasm_server/engine/_fastcall.c"
+
+
+def _fastcall_extension() -> list[Extension]:
+    """The compiled crossing (module docstring), stamped with its source's hash (fastcall.py
+    runs the ctypes path when the source changed since)."""
+    if os.environ.get("WASM_SERVER_FASTCALL", "1") == "0":
+        return []
+    digest = hashlib.sha256((ROOT / FASTCALL_SOURCE).read_bytes()).hexdigest()
+    return [Extension(FASTCALL, [FASTCALL_SOURCE], define_macros=[("FASTCALL_SOURCE_SHA256", f'"{digest}"')],
+                      extra_compile_args=["-O2"])]
+
+
 class BuildExtMypyc(build_ext):
     """``build_ext`` for the mypyc extension that falls back to pure Python when the C compiler
-    fails, and records which sources it compiled (``_compiled_sources.txt``)."""
+    fails, and records which sources it compiled (``_compiled_sources.txt``); and for the
+    compiled crossing, built on its own first (a failure of one leaves the other)."""
 
     def run(self) -> None:
+        everything = list(self.extensions)
+        fast = [ext for ext in everything if ext.name == FASTCALL]
+        self.extensions = [ext for ext in everything if ext.name != FASTCALL]
+        out = ROOT if self.inplace else Path(self.build_lib)
+        # a module no longer compiled must not shadow its source: a build directory starts
+        # clean; in place, only what is rebuilt now goes (WASM_SERVER_MYPYC=0 keeps mypyc's)
+        if self.extensions or not self.inplace:
+            (out / "wasm_server" / SOURCES_FILE).unlink(missing_ok=True)
+        for old in (out / "wasm_server").rglob("*.so"):
+            if not self.inplace or bool(fast if old.name.startswith("_fastcall.") else self.extensions):
+                old.unlink()
+        if fast:
+            self._build_fastcall(fast)
         if not self.extensions:
             return
         hashes = {name: hashlib.sha256((ROOT / (name.replace(".", "/") + ".py")).read_bytes()).hexdigest()
                   for name in COMPILED}
         start = time.monotonic()
-        out = ROOT if self.inplace else Path(self.build_lib)
-        (out / "wasm_server" / SOURCES_FILE).unlink(missing_ok=True)
-        for old in (out / "wasm_server").rglob("*.so"):
-            old.unlink()  # a module no longer compiled must not shadow its source
         try:
             super().run()
         except Exception as exc:  # no compiler, no Python headers: fall back
@@ -133,5 +165,21 @@ class BuildExtMypyc(build_ext):
                                                         encoding="ascii")
         _say(f"compiled {len(COMPILED)} modules in {time.monotonic() - start:.0f} s")
 
+    def _build_fastcall(self, fast: list[Extension]) -> None:
+        # build_ext.run() replaces the compiler's name by a compiler object: the mypyc run
+        # after this one needs the name back
+        rest, compiler, self.extensions = self.extensions, self.compiler, fast
+        start = time.monotonic()
+        _say(f"building {FASTCALL} from {FASTCALL_SOURCE}")
+        try:
+            super().run()
+        except Exception as exc:  # no compiler, no Python headers: the ctypes path runs
+            _say(f"cannot build {FASTCALL} ({type(exc).__name__}: {exc}); host calls go through ctypes")
+        else:
+            _say(f"built {FASTCALL} in {time.monotonic() - start:.1f} s")
+        finally:
+            self.extensions, self.compiler = rest, compiler
 
-setup(ext_modules=_mypyc_extensions(), cmdclass={"build_py": BuildPyWithSdk, "build_ext": BuildExtMypyc})
+
+setup(ext_modules=_fastcall_extension() + _mypyc_extensions(),
+      cmdclass={"build_py": BuildPyWithSdk, "build_ext": BuildExtMypyc})

@@ -1,6 +1,7 @@
 """Host↔guest call overhead, µs per call: wasm-server's engine against V8 (issue 5).
 
     .venv/bin/python benchmarks/calls.py [--calls 200000] [--runs 3] [--quick]
+    .venv/bin/python benchmarks/calls.py --instructions     # callgrind: instructions per call
 
 One WAT guest (below) for both: host→guest calls its trivial export ``nop``
 N times; guest→host calls ``call_host(N)``, a guest loop calling the
@@ -11,6 +12,11 @@ engine's async call path (``_lowlevel.call``: call + first poll) and the
 import through its sync trampoline. V8: benchmarks/calls.mjs, plain
 WebAssembly in Node. Best of 5 batches per process, median of the runs; each
 process pinned to core 0.
+
+``--instructions`` counts instead of timing: each direction runs under
+``valgrind --tool=callgrind`` with 2,000 and 22,000 calls, and the difference over
+20,000 is the instructions per call (start-up and warm-up cancel out), which other
+people's load on a shared machine does not move. It prints; it does not write RESULTS.md.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import subprocess
 import sys
 import tempfile
@@ -47,14 +54,14 @@ WAT = """
 """
 
 
-async def _engine(calls: int) -> dict[str, float]:
+async def _engine(calls: int, once: str = "") -> dict[str, float]:
     import wasmtime
 
     from wasm_server.capabilities import ALL_IMPORTS, ComponentHost
     from wasm_server.engine import GuestInstance, Limits, Runtime
     from wasm_server.engine import _lowlevel as ll
 
-    rt = Runtime(None, ALL_IMPORTS)
+    rt = Runtime(None, ALL_IMPORTS, pool_size=2 if once else None)  # valgrind cannot map a big pool
     try:
         loaded = rt.load(bytes(wasmtime.wat2wasm(WAT)), "calls.wat")
         host = ComponentHost("calls", logging.getLogger("bench"), {}, frozenset())
@@ -75,6 +82,10 @@ async def _engine(calls: int) -> dict[str, float]:
             await ll.call(state, loop, arg, 1, res, 1, deadline)
 
         out: dict[str, float] = {}
+        if once:  # one batch of one direction, for instruction counts
+            await (host_to_guest if once == "host_to_guest" else guest_to_host)()
+            inst.release()
+            return out
         for key, fn in (("host_to_guest_us", host_to_guest), ("guest_to_host_us", guest_to_host)):
             await fn()  # warm-up
             best = float("inf")
@@ -98,6 +109,31 @@ def engine_run(calls: int) -> dict[str, float]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def instructions(direction: str, calls: int) -> int:
+    """Instructions (callgrind's ``Collected``) of one process making ``calls`` calls one way."""
+    code = (f"import sys, asyncio; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import calls; "
+            f"asyncio.run(calls._engine({calls}, {direction!r}))")
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c",
+                          code], capture_output=True, text=True, check=True, cwd=ROOT)
+    found = re.search(r"Collected : (\d+)", out.stderr)
+    if found is None:
+        raise RuntimeError(f"callgrind printed no count:\n{out.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def count_main() -> int:
+    """Print instructions per call, each direction (see the module docstring)."""
+    from wasm_server import compiled_modules
+    from wasm_server.engine import _lowlevel as ll
+
+    print(f"implementation: {ll.IMPLEMENTATION}; compiled modules: {len(compiled_modules())}")
+    small, large = 2_000, 22_000
+    for direction in ("host_to_guest", "guest_to_host"):
+        per_call = (instructions(direction, large) - instructions(direction, small)) / (large - small)
+        print(f"{direction}: {per_call:,.0f} instructions per call")
+    return 0
+
+
 def node_run(node: Path, wasm: Path, calls: int) -> dict[str, float]:
     """One measurement of V8, in a fresh pinned process."""
     out = subprocess.run(["taskset", "-c", "0", str(node), str(ROOT / "benchmarks/calls.mjs"), str(wasm),
@@ -111,7 +147,10 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="1 run of 50,000 calls")
+    ap.add_argument("--instructions", action="store_true", help="callgrind instructions per call (prints only)")
     args = ap.parse_args()
+    if args.instructions:
+        return count_main()
     if args.quick:
         args.calls, args.runs = 50_000, 1
     import wasmtime

@@ -22,7 +22,7 @@ from suite import FIGURES, Target, load_targets
 
 SECTION = "## Targets (issue 13)"
 TITLES = {"http": "HTTP hello", "calls": "Host↔guest calls", "cold_start": "Cold start",
-          "compute": "Compute", "density": "Density", "kv": "KV"}
+          "compute": "Compute", "density": "Density", "resp": "RESP (raw TCP + KV)", "kv": "KV"}
 
 
 def tree_line() -> str:

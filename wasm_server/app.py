@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .abi_codec import GuestRequest, GuestResponse
-from .capabilities import ALL_IMPORTS, LoadEnv, configure
+from .capabilities import ALL_IMPORTS, ComponentHost, LoadEnv, configure
 from .engine import Runtime
 from .engine.runtime import DEFAULT_CACHE_MAX_SIZE, PoolLimits
 from .errors import BadResponse, GuestError, GuestTimeout, LoadError, Overloaded
 from .executors import Executor, NativeExecutor, WagiExecutor
 from .executors.gate import Gate
+from .executors.pooling import IdlePool
+from .executors.wasi_http.detect import is_component
 from .kv import StoreManager
 from .manifest import AppSpec, ComponentSpec
 from .metrics import ComponentStats
@@ -60,7 +62,11 @@ def precompile(spec: AppSpec, cache_dir: Path, *, pool: PoolLimits | None = None
                 wasm = comp.source.read_bytes()
             except OSError:
                 continue  # not built (no build command): `up` reports it
-            runtime.cache.load(wasm, f"{comp.source} (component '{comp.name}')")
+            origin = f"{comp.source} (component '{comp.name}')"
+            if is_component(wasm):
+                runtime.cache.load_component(wasm, origin)
+            else:
+                runtime.cache.load(wasm, origin)
         return runtime.cache.misses
     finally:
         runtime.close()
@@ -123,7 +129,7 @@ class App:
             if self.closed:
                 return
             for executor in self.executors.values():
-                if isinstance(executor, NativeExecutor):
+                if isinstance(executor, IdlePool):  # ABI v1 and wasi-http executors
                     executor.evict_idle()
             self._evictor = loop.call_later(EVICT_SECONDS, sweep)
 
@@ -138,13 +144,34 @@ class App:
                 f"{comp.manifest}: component '{comp.name}': cannot read {comp.source}: {exc.strerror}"
                 + (" (build it with `wasm-server build`)" if comp.build else "")
             ) from None
-        loaded = self.runtime.load(wasm, f"{comp.source} (component '{comp.name}')")
+        origin = f"{comp.source} (component '{comp.name}')"
+        if comp.abi == "wasi-http" or is_component(wasm):
+            return await self._load_wasi_http(comp, wasm, origin, host)
+        loaded = self.runtime.load(wasm, origin)
         executor: Executor
         if comp.abi == "wagi":
             executor = WagiExecutor(self.runtime, loaded, host, comp.limits)
         else:
             executor = NativeExecutor(self.runtime, loaded, host, comp.limits, comp.instance_reuse,
                                       preinit=comp.preinit, wasm=wasm)
+        await executor.check()
+        return executor
+
+    async def _load_wasi_http(self, comp: ComponentSpec, wasm: bytes, origin: str, host: ComponentHost) -> Executor:
+        """A WASI 0.2 component (``abi = "wasi-http"``, or detected from its header)."""
+        if not is_component(wasm):
+            raise LoadError(f"{origin}: abi = \"wasi-http\" needs a WebAssembly component (wasi:http/proxy); "
+                            "this is a core module")
+        if comp.abi == "wagi":
+            raise LoadError(f"{origin}: abi = \"wagi\" needs a core module; this is a component "
+                            "(use abi = \"wasi-http\")")
+        if comp.files:
+            raise LoadError(f"{origin}: `files` is not served to wasi-http components yet "
+                            "(wasi:filesystem is refused; remove the entry)")
+        # only apps with components pay this import (ctypes bindings, wasmtime.component)
+        from .executors.wasi_http.executor import WasiHttpExecutor
+
+        executor = WasiHttpExecutor(self.runtime, wasm, origin, host, comp.limits, comp.instance_reuse)
         await executor.check()
         return executor
 

@@ -25,7 +25,7 @@ from .errors import ConfigError
 from .units import parse_duration, parse_size
 
 MANIFEST_NAME = "wasm-server.toml"
-ABIS = ("native", "wagi")
+ABIS = ("native", "wagi", "wasi-http")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
@@ -275,14 +275,15 @@ def _component(raw: Any, path: Path, idx: int, mount: str) -> ComponentSpec:
                           field=conns.name("idle_timeout"))
     routes = tuple(_route(r, f, i, mount) for i, r in enumerate(routes_raw))
     tcp, udp = _listeners(raw.get("tcp"), f, "tcp"), _listeners(raw.get("udp"), f, "udp")
-    if abi == "wagi":
-        # a WAGI program runs once per HTTP request and exits: it cannot hold a connection
+    if abi in ("wagi", "wasi-http"):
+        # a WAGI program or a wasi:http handler answers one HTTP request: it cannot hold a connection
+        kind = "WAGI" if abi == "wagi" else "a wasi:http component"
         for r in routes:
             if r.websocket:
                 raise f.error("routes", f"route '{r.pattern}' has websocket = true, but WebSocket routes need "
-                                        "abi = \"native\" (WAGI serves plain HTTP only)")
+                                        f"abi = \"native\" ({kind} serves plain HTTP only)")
         if tcp or udp:
-            raise f.error("abi", "TCP/UDP listeners need abi = \"native\" (WAGI serves HTTP only)")
+            raise f.error("abi", f"TCP/UDP listeners need abi = \"native\" ({kind} serves HTTP only)")
     return ComponentSpec(
         name=name,
         source=(path.parent / f.text("source")).resolve(),

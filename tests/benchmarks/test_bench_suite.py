@@ -61,7 +61,7 @@ def test_record_and_load_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert loaded == {"calls": [Target("host→guest call", 2.5, 2.0, "µs", False)]}
     text = summary.section(loaded, "scripts/bench")
     assert "0 of 1 targets met" in text and "| Host↔guest calls | host→guest call | 2.50 µs" in text
-    assert "Not measured in this run: HTTP hello, Cold start, Compute, Density." in text
+    assert "Not measured in this run: HTTP hello, Cold start, Compute, Density, RESP (raw TCP + KV)." in text
 
 
 def test_stale(tmp_path: Path) -> None:

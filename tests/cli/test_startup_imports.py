@@ -50,6 +50,9 @@ NOT_FOR_PLAIN_UP = [
     "wasm_server.cli.devcert", "wasm_server.admin", "wasm_server.cluster", "wasm_server.deployments",
     "wasm_server.toolchain", "httpx", "redis", "cryptography", "yaml",
     "importlib.metadata", "email", "zipfile", "tempfile", "urllib.request", "http.client",
+    # the parsers of other subcommands (cli/main.py builds only the one named) and what
+    # argparse's default help formatter imports (shutil, and with it bz2 and lzma)
+    "wasm_server.cli.client", "wasm_server.cli.cache", "shutil", "bz2", "lzma",
 ]
 
 

@@ -33,7 +33,8 @@ def gallery(built_examples: Path, server_factory: Factory) -> Server:
 def test_index_lists_every_example(gallery: Server) -> None:
     r = httpx.get(gallery.url + "/")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    for path in ("/hello/c", "/hello/cpp", "/hello/rust", "/hello/go", "/hello/ts", "/count/c", "/count/cpp",
+    for path in ("/hello/c", "/hello/cpp", "/hello/rust", "/hello/go", "/hello/ts", "/hello/python", "/hello/js",
+                 "/count/c", "/count/cpp",
                  "/count/rust", "/count/go", "/count/ts", "/wagi/c", "/wagi/go",
                  "/api/rust/items"):
         assert f'href="{path}"' in r.text
@@ -41,7 +42,8 @@ def test_index_lists_every_example(gallery: Server) -> None:
 
 GREETINGS = [("/hello/c", "Hello from C"), ("/hello/cpp", "Hello from C++"), ("/hello/rust", "Hello from Rust"),
              ("/hello/go", "Hello from Go"),
-             ("/hello/ts", "Hello from TypeScript"), ("/wagi/c", "Hello from C (WAGI)"),
+             ("/hello/ts", "Hello from TypeScript"), ("/hello/python", "Hello from Python"),
+             ("/hello/js", "Hello from JavaScript"), ("/wagi/c", "Hello from C (WAGI)"),
              ("/wagi/go", "Hello from Go (WAGI)")]
 
 

@@ -219,6 +219,52 @@ def test_resp_garbage_frame_gets_an_error_and_a_close(resp: int) -> None:
     assert cli(resp, "PING") == "PONG\n"
 
 
+def _resp_command(*args: bytes) -> bytes:
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+
+
+def _recv_exactly(s: socket.socket, n: int) -> bytes:
+    got = b""
+    while len(got) < n:
+        chunk = s.recv(65536)
+        assert chunk, f"closed after {got!r}"
+        got += chunk
+    return got
+
+
+def test_resp_pipelined_batch_split_across_reads_gets_every_reply_in_order(resp: int) -> None:
+    # a pipeline of writes and reads of the same keys, cut into pieces that arrive as separate
+    # reads (each piece is sent after the previous one was surely read): every reply, in order,
+    # and each GET sees the SET before it in the same pipeline
+    commands, expected = [], b""
+    for i in range(40):
+        key, value = b"split:%d" % (i % 5), b"v%d-" % i + bytes(range(i % 7, 40))
+        commands += [_resp_command(b"SET", key, value), _resp_command(b"GET", key), _resp_command(b"INCR", b"split:n")]
+        expected += b"+OK\r\n" + b"$%d\r\n%s\r\n" % (len(value), value) + b":%d\r\n" % (i + 1)
+    stream = b"".join(commands)
+    with socket.create_connection(("127.0.0.1", resp), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(stream), 997):  # a prime: pieces end anywhere in a frame
+            s.sendall(stream[start:start + 997])
+            time.sleep(0.01)
+        assert _recv_exactly(s, len(expected)) == expected
+
+
+def test_resp_partial_command_at_a_read_boundary_is_answered_when_complete(resp: int) -> None:
+    first = _resp_command(b"SET", b"partial", b"hello world")
+    with socket.create_connection(("127.0.0.1", resp), timeout=10) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.sendall(b"*1\r\n$4\r\nPING\r\n" + first[:-7])  # a whole PING, then a SET cut inside its value
+        assert _recv_exactly(s, 7) == b"+PONG\r\n"  # answered although a partial command follows it
+        time.sleep(0.3)
+        s.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            s.recv(100)  # nothing for the incomplete SET
+        s.setblocking(True)
+        s.sendall(first[-7:] + _resp_command(b"GET", b"partial"))
+        assert _recv_exactly(s, 5 + 17) == b"+OK\r\n$11\r\nhello world\r\n"
+
+
 def test_resp_with_redis_benchmark(resp: int) -> None:
     out = subprocess.run(["redis-benchmark", "-p", str(resp), "-t", "set,get", "-n", "2000", "-P", "16", "-q"],
                          capture_output=True, text=True, timeout=120)

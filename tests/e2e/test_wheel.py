@@ -65,7 +65,7 @@ def installed(dist: Dist, tmp_path_factory: pytest.TempPathFactory) -> Installed
     assert ROOT not in where.parents, "the venv must be outside the repository"
     subprocess.run([sys.executable, "-m", "venv", str(where / "venv")], check=True, timeout=300)
     pip = [str(where / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    proc = subprocess.run([*pip, f"{dist.wheel}[c,cpp,go]"], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([*pip, f"{dist.wheel}[c,cpp,go,python]"], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     (where / "work").mkdir()
     return Installed(where / "venv", where / "work")
@@ -101,6 +101,8 @@ def test_the_wheel_ships_the_compiled_request_path_beside_its_sources(dist: Dist
         path = module.replace(".", "/")
         assert f"{path}.py" in names  # the pure-Python fallback (WASM_SERVER_PURE_PYTHON=1)
         assert any(n.startswith(f"{path}.") and n.endswith(".so") for n in names), module
+    # the compiled crossing into Wasmtime (engine/_fastcall.c), built without mypyc
+    assert any(n.startswith("wasm_server/engine/_fastcall.") and n.endswith(".so") for n in names)
     sdist = tarfile.open(dist.sdist).getnames()
     assert not [n for n in sdist if n.endswith(".so") or n.endswith(SOURCES_FILE)]
 
@@ -112,6 +114,8 @@ def test_the_installed_package_runs_the_compiled_modules(installed: Installed) -
     proc = installed.run("python", "-c", probe)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout.strip().split(",") == list(COMPILED)
+    proc = installed.run("python", "-c", "from wasm_server.engine import _lowlevel; print(_lowlevel.IMPLEMENTATION)")
+    assert proc.returncode == 0 and proc.stderr == "" and proc.stdout.strip() == "compiled", proc.stderr
     proc = subprocess.run([str(installed.venv / "bin" / "python"), "-c", probe], cwd=installed.work,
                           env={**installed.env(), "WASM_SERVER_PURE_PYTHON": "1"}, capture_output=True, text=True,
                           timeout=60)

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 _client: httpx.AsyncClient | None = None
 
 
-def _http_client() -> httpx.AsyncClient:
+def http_client() -> httpx.AsyncClient:
+    """The process's one outbound HTTP client (ABI v1's http_send and wasi:http's outgoing-handler)."""
     global _client
     if _client is None:
         import httpx  # imported lazily: most components never fetch
@@ -52,12 +53,12 @@ async def _send(state: GuestCall, raw: bytes) -> int:
     import httpx
 
     try:
-        target, headers, extensions = await _pinned(url, req.headers, policy.allow_private)
+        target, headers, extensions = await pinned(url, req.headers, policy.allow_private)
     except CapabilityError as exc:
         state.result = str(exc).encode()
         return exc.code
     try:
-        resp = await _http_client().request(
+        resp = await http_client().request(
             method, target, headers=headers, content=req.body, timeout=policy.timeout, extensions=extensions
         )
     except httpx.TimeoutException:
@@ -74,8 +75,8 @@ async def _send(state: GuestCall, raw: bytes) -> int:
     return len(state.result)
 
 
-async def _pinned(url: str, headers: Sequence[tuple[bytes, bytes]],
-                  allow_private: bool) -> tuple[str, Sequence[tuple[bytes, bytes]], dict[str, Any]]:
+async def pinned(url: str, headers: Sequence[tuple[bytes, bytes]],
+                 allow_private: bool) -> tuple[str, Sequence[tuple[bytes, bytes]], dict[str, Any]]:
     """The URL with its host name replaced by the checked address, the Host header and
     TLS server name kept as the guest wrote them (see destinations.py)."""
     parts = urlsplit(url)

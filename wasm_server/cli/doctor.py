@@ -13,14 +13,15 @@ from dataclasses import asdict, replace
 
 from .. import __version__
 from ..errors import ConfigError, WasmServerError
-from ..toolchain import assemblyscript, c, cpp, go, rust
+from ..toolchain import assemblyscript, c, cpp, go, js, python, rust
 from ..toolchain.sdk import sdk_root
 from ..toolchain.status import ToolStatus
 
 #: each language's status(), in the order doctor lists them.
-CHECKS: tuple[Callable[[], ToolStatus], ...] = (c.status, cpp.status, rust.status, go.status, assemblyscript.status)
+CHECKS: tuple[Callable[[], ToolStatus], ...] = (c.status, cpp.status, rust.status, go.status, assemblyscript.status,
+                                                python.status, js.status)
 #: the names a user may type for a language → the name doctor reports it under
-ALIASES = {"c++": "cpp", "typescript": "ts", "assemblyscript": "ts"}
+ALIASES = {"c++": "cpp", "typescript": "ts", "assemblyscript": "ts", "javascript": "js", "py": "python"}
 
 
 def canonical(lang: str) -> str:

@@ -8,8 +8,11 @@ Each subcommand's modules are imported inside the branch that runs it, never at 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import __version__
 from ..errors import ConfigError, WasmServerError
@@ -19,7 +22,7 @@ Run web services compiled to WebAssembly.
 
   wasm-server up [PATH]          build what is stale, then serve the app at PATH
   wasm-server build [PATH]       build the app's components
-  wasm-server new LANG NAME      start a new service from a template (c, rust, go, ts)
+  wasm-server new LANG NAME      start a new service from a template (c, cpp, rust, go, ts, python, js)
   wasm-server doctor [LANG ...]  which languages this machine can build, and how to install the rest
   wasm-server deploy [PATH]      deploy an app through a running server's admin API
   wasm-server cache prune        bound the compiled-module cache (cache info: its size)
@@ -46,16 +49,45 @@ def _add_global_options(p: argparse.ArgumentParser, *, sub_level: bool) -> None:
                    help="show tracebacks and debug logs")
 
 #: toolchain wrappers: they take their own flags verbatim (not parsed here)
-_TOOLS = {"cc": "c", "c++": "cpp", "cxx": "cpp", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript"}
+_TOOLS = {"cc": "c", "c++": "cpp", "cxx": "cpp", "cargo-build": "rust", "go-build": "go", "ts-build": "assemblyscript",
+          "python": "python", "js": "js"}
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wasm-server", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--version", action="version", version=f"wasm-server {__version__}")
-    _add_global_options(p, sub_level=False)
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """The help formatter, given the terminal width itself: argparse's default asks
+    ``shutil.get_terminal_size()``, and importing shutil imports bz2, lzma and zlib too, for
+    every ``up`` (argparse builds a formatter for each argument it adds)."""
 
+    _terminal: int | None = None
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=self._terminal_width())
+
+    @classmethod
+    def _terminal_width(cls) -> int:
+        if cls._terminal is None:  # what shutil.get_terminal_size() does, less the import
+            fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
+            try:
+                columns = int(os.environ.get("COLUMNS", "0")) or os.get_terminal_size(fd).columns
+            except (ValueError, OSError):
+                columns = 80
+            cls._terminal = max(columns - 2, 20)  # argparse's own margin
+        return cls._terminal
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help uses :class:`_Formatter` (subcommands' parsers too)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
+if TYPE_CHECKING:
+    Sub = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _add_up(sub: Sub) -> None:
     up = sub.add_parser("up", help="build stale components and serve the app")
     up.add_argument("path", nargs="?", default=None,
                     help="manifest file or directory (default: ., or none with --cluster: serve what is deployed)")
@@ -98,6 +130,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="serve a TCP/UDP listener the manifest puts on PORT elsewhere, repeatable: "
                          "53=5353, 7=127.0.0.1:7007")
 
+
+def _add_build(sub: Sub) -> None:
     build = sub.add_parser("build", help="build the app's components")
     build.add_argument("path", nargs="?", default=".")
     build.add_argument("--force", action="store_true", help="rebuild even if up to date")
@@ -106,30 +140,77 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--no-precompile", action="store_true",
                        help="do not compile the modules into the compile cache (then the first `up` does)")
 
+
+def _add_new(sub: Sub) -> None:
     new = sub.add_parser("new", help="create a service from a template")
-    new.add_argument("lang", help="template language: c, rust, go or ts")
+    new.add_argument("lang", help="template language: c, cpp, rust, go, ts, python or js")
     new.add_argument("name", help="directory and component name")
     new.add_argument("--dir", type=Path, default=Path("."), help="parent directory (default: .)")
 
+
+def _add_doctor(sub: Sub) -> None:
     doctor = sub.add_parser("doctor", help="list each language's toolchain: found, version, how to install it")
     doctor.add_argument("langs", nargs="*", metavar="LANG",
-                        help="only these (c, cpp, go, rust, ts); exit status 1 if one is missing")
+                        help="only these (c, cpp, go, rust, ts, python, js); exit status 1 if one is missing")
     doctor.add_argument("--json", action="store_true", help="one JSON document instead of text")
 
+
+def _add_tools(sub: Sub) -> None:
     sub.add_parser("cc", help="compile C to a wasm-server module (zig cc, wasm32-wasi)", add_help=False)
     sub.add_parser("c++", aliases=["cxx"], help="compile C++ to a wasm-server module (zig c++, libc++)", add_help=False)
     sub.add_parser("cargo-build", help="build a Rust crate to a wasm-server module", add_help=False)
     sub.add_parser("go-build", help="build a Go package to a wasm-server module (GOOS=wasip1)", add_help=False)
     sub.add_parser("ts-build", help="build AssemblyScript (TypeScript) to a wasm-server module", add_help=False)
-    from .cache import add_parser as add_cache_parser
+    sub.add_parser("python", help="build a Python app to a wasi:http component (componentize-py)", add_help=False)
+    sub.add_parser("js", help="build a JavaScript app to a wasi:http component (componentize-js)", add_help=False)
+
+
+def _add_client(sub: Sub) -> None:
     from .client import add_parsers
 
     add_parsers(sub)
-    add_cache_parser(sub)
+
+
+def _add_cache(sub: Sub) -> None:
+    from .cache import add_parser
+
+    add_parser(sub)
+
+
+def _add_dev_cert(sub: Sub) -> None:
     cert = sub.add_parser("dev-cert", help="write a local CA and a certificate for localhost, 127.0.0.1 and ::1")
     cert.add_argument("dir", help="where to write ca.pem, cert.pem and key.pem")
     cert.add_argument("--name", action="append", help="another DNS name or IP for the certificate, repeatable")
     cert.add_argument("--force", action="store_true", help="replace existing files")
+
+
+#: each subcommand's parser, in the order --help lists them (one function may add several)
+_ADDERS: dict[str, Callable[[Sub], None]] = {
+    "up": _add_up, "build": _add_build, "new": _add_new, "doctor": _add_doctor,
+    **dict.fromkeys(["cc", "c++", "cxx", "cargo-build", "go-build", "ts-build", "python", "js"], _add_tools),
+    **dict.fromkeys(["deploy", "undeploy", "ls", "logs"], _add_client),
+    "cache": _add_cache, "dev-cert": _add_dev_cert,
+}
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names (its first word that is not an option: the global
+    options take no value), or None."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser; with a known ``command``, only that subcommand's arguments are
+    added (building all of them is most of what parsing costs: start-up time), otherwise
+    every subcommand's, so ``--help`` and an unknown command list them all."""
+    p = _Parser(prog="wasm-server", description=DESCRIPTION)
+    p.add_argument("--version", action="version", version=f"wasm-server {__version__}")
+    _add_global_options(p, sub_level=False)
+    # _Parser is an ArgumentParser; the cast only tells mypy what every adder takes
+    sub = cast("Sub", p.add_subparsers(dest="command", metavar="COMMAND"))
+    adder = _ADDERS.get(command or "")
+    for add in [adder] if adder is not None else dict.fromkeys(_ADDERS.values()):
+        add(sub)
     _share_global_options(sub)
     return p
 
@@ -243,7 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         except WasmServerError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return exc.exit_code
-    parser = _parser()
+    if argv == ["--version"]:  # without the parser: the most common scripted call (start-up time)
+        print(f"wasm-server {__version__}")
+        return 0
+    parser = _parser(_command_of(argv))
     args, rest = parser.parse_known_args(argv)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

@@ -1,8 +1,9 @@
 """The hot path into and out of Wasmtime, through the low-level bindings.
 
 wasmtime-py's ``Func.__call__`` costs ~26 µs a call; going through
-``wasmtime._ffi`` with prebuilt ``wasmtime_val_t`` arrays costs ~4 µs. Every
-guest call and every host import goes through this module and nowhere else.
+``wasmtime._ffi`` with prebuilt ``wasmtime_val_t`` arrays costs ~4 µs, and the
+compiled crossing below ~0.5 µs (3.6k instructions; ctypes 26k). Every guest
+call and every host import goes through this module and nowhere else.
 
 Calls are *async* calls (``wasmtime_func_call_async``): the guest runs on a
 Wasmtime fiber, and :func:`drive` polls the call future from asyncio. A host
@@ -14,6 +15,12 @@ CPU-bound guest yield the same way, which is how deadlines are enforced.
 Only one guest runs at a time on the loop thread (polls are synchronous), so
 the guest being polled is kept in :data:`CURRENT`; host import callbacks read
 their per-instance state from there instead of mapping context pointers.
+
+Two implementations of the crossing, one behaviour: the compiled one
+(``_fastcall.c``: the call with its first poll, the import trampolines and
+:meth:`HostCall.read`/``write`` in C, without libffi; ``HostCall`` then derives from its
+``Crossing``) when fastcall.py says it may be used, else ctypes (the pure-Python form,
+also under ``WASM_SERVER_PURE_PYTHON=1``). :data:`IMPLEMENTATION` says which runs.
 """
 
 from __future__ import annotations
@@ -21,21 +28,27 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from ctypes import POINTER, byref
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from wasmtime import Trap, WasmtimeError, _bindings
 from wasmtime import _ffi as ffi
 
 from ..errors import GuestError, GuestTimeout
+from . import fastcall
+from .turns import take_turn
 
 I32 = int(ffi.WASMTIME_I32.value)
 I64 = int(ffi.WASMTIME_I64.value)
 EXTERN_FUNC = int(ffi.WASMTIME_EXTERN_FUNC.value)
 EXTERN_MEMORY = int(ffi.WASMTIME_EXTERN_MEMORY.value)
-
+#: whether the compiled crossing is used (see the module docstring)
+FAST = fastcall.usable()
+#: "compiled" or "ctypes"
+IMPLEMENTATION = "compiled" if FAST else "ctypes"
+if FAST:
+    from . import _fastcall as _fc
 
 
 def _raw(name: str, restype: Any, argtypes: list[Any]) -> Any:
@@ -67,29 +80,21 @@ _c_void_p = ctypes.c_void_p
 _monotonic = time.monotonic
 
 
-class HostCall:
-    """What a host import sees of the guest instance that called it.
+class _CtypesSlots:
+    """The engine's slots of a :class:`HostCall` on the ctypes path (on the compiled path
+    they are ``_fastcall.Crossing``, with the same names and methods)."""
 
-    The engine owns the slots here: the guest's memory (:meth:`read`,
-    :meth:`write`), the result slot of docs/abi.md (:attr:`result`) and the
-    call machinery. Capabilities subclass it to add their per-instance state
-    (the engine never looks at it) and override the two lifecycle hooks:
-    :meth:`after_event` (after each event an instance handled) and
-    :meth:`release` (the instance is being discarded).
-    """
-
-    __slots__ = ("ctx", "err", "err_ref", "fence", "mem_ref", "memory", "pending", "pending_results", "result",
-                 "trap", "trap_ref")
+    __slots__ = ("ctx", "err", "err_ref", "fence", "mem_ref", "memory", "pending", "pending_label",
+                 "pending_results", "trap", "trap_ref")
 
     def __init__(self) -> None:
         #: the Store's context, set by the engine when it creates the instance
         self.ctx: Any = None
         #: ``wasmtime_extern_t`` of the guest's exported memory, set after instantiation
         self.memory: Any = None
-        #: the result slot of docs/abi.md
-        self.result = b""
-        #: asyncio future of the host import the guest is suspended on
+        #: asyncio future of the host import the guest is suspended on, and that import's name
         self.pending: asyncio.Future[int] | None = None
+        self.pending_label: str | None = None
         self.pending_results: Any = None
         #: what the call's outcome must wait for: the group commit of KV writes it made
         #: (capabilities/kv.py); a call returns only once it is done, and fails if it failed
@@ -100,12 +105,6 @@ class HostCall:
         self.trap_ref: Any = None
         self.err_ref: Any = None
         self.fresh_outputs()
-
-    def after_event(self) -> None:
-        """Hook: the instance finished handling one event (an HTTP request included)."""
-
-    def release(self) -> None:
-        """Hook: the instance is being discarded; close what the guest opened through imports."""
 
     def fresh_outputs(self) -> None:
         """Null trap/error out-pointers for the next call (reused while calls succeed)."""
@@ -136,7 +135,40 @@ class HostCall:
         _memmove(_memory_data(ctx, mem) + ptr, data, len(data))
 
 
-#: the state of the guest currently being polled (see module docstring)
+if TYPE_CHECKING or not FAST:
+    _Slots = _CtypesSlots
+else:
+    _Slots = _fc.Crossing
+
+
+class HostCall(_Slots):
+    """What a host import sees of the guest instance that called it.
+
+    The engine owns the slots here: the guest's memory (:meth:`read`,
+    :meth:`write`), the result slot of docs/abi.md (:attr:`result`) and the
+    call machinery (``ctx``, ``memory``, ``pending``, ``fence``: the base class,
+    compiled or ctypes). Capabilities subclass it to add their per-instance state
+    (the engine never looks at it) and override the two lifecycle hooks:
+    :meth:`after_event` (after each event an instance handled) and
+    :meth:`release` (the instance is being discarded).
+    """
+
+    __slots__ = ("result",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: the result slot of docs/abi.md
+        self.result = b""
+
+    def after_event(self) -> None:
+        """Hook: the instance finished handling one event (an HTTP request included)."""
+
+    def release(self) -> None:
+        """Hook: the instance is being discarded; close what the guest opened through imports."""
+
+
+#: the state of the guest currently being polled (see module docstring; the compiled path
+#: keeps its own, in C)
 CURRENT: HostCall | None = None
 
 
@@ -159,43 +191,100 @@ def _exit_status(err: Any) -> int | None:
     return None
 
 
-async def drive(state: HostCall, future: Any, trap: Any, err: Any, deadline: float,
-                polled: bool = False) -> int | None:
+class CallFuture(Protocol):
+    """A guest call (or instantiation) after its first poll: :class:`_CtypesFuture`, or
+    ``_fastcall.Future`` on the compiled path."""
+
+    @property
+    def finished(self) -> bool:
+        """Whether the call finished."""
+
+    def poll(self, state: Any) -> bool:
+        """Run the guest until it finishes (True) or waits (False); ``state`` is what its imports see."""
+
+    def close(self) -> None:
+        """Delete the Wasmtime future (an unfinished guest's fiber is unwound)."""
+
+    def outcome(self) -> int | None:
+        """A finished call: None, its WASI exit status, or :class:`GuestError` if it trapped."""
+
+
+class _CtypesFuture:
+    """:class:`CallFuture` on the ctypes path: the future and the trap/error out-pointers."""
+
+    __slots__ = ("err", "finished", "ptr", "trap")
+
+    def __init__(self, ptr: Any, trap: Any, err: Any) -> None:
+        self.ptr = ptr
+        self.trap = trap
+        self.err = err
+        self.finished = False
+
+    def poll(self, state: Any) -> bool:
+        """See :class:`CallFuture`."""
+        global CURRENT
+        CURRENT = state
+        try:
+            self.finished = bool(_poll(self.ptr))
+        finally:
+            CURRENT = None
+        return self.finished
+
+    def close(self) -> None:
+        """See :class:`CallFuture`."""
+        if self.ptr is not None:
+            ptr, self.ptr = self.ptr, None
+            _delete(ptr)
+
+    def outcome(self) -> int | None:
+        """See :class:`CallFuture`."""
+        return _outcome(self.trap, self.err) if self.trap or self.err else None
+
+
+def _import_failed(state: HostCall, pending: asyncio.Future[int]) -> str:
+    """Why the async import the guest waited on gave it no result (drive() fails the call)."""
+    label = state.pending_label or "a host import"
+    if pending.cancelled():
+        return f"{label} was cancelled"
+    exc = pending.exception()
+    if exc is not None:
+        return f"{label}: {exc}"
+    return f"{label} returned {pending.result()!r}, not an integer"
+
+
+async def drive(state: HostCall, future: CallFuture, deadline: float, polled: bool = False) -> int | None:
     """Poll a call future to completion; returns a WASI exit status if the guest exited.
 
     Raises :class:`GuestTimeout` past ``deadline`` (monotonic seconds) and
-    :class:`GuestError` if the guest trapped. ``polled``: the caller already
-    polled once and the future was not done.
+    :class:`GuestError` if the guest trapped, or if the async import it waited on failed
+    (an exception can only become a trap before the import suspends; after, its call
+    fails here). ``polled``: the caller already polled once.
     """
-    global CURRENT
     try:
-        while True:
-            if not polled:
-                CURRENT = state
-                done = _poll(future)
-                CURRENT = None
-                if done:
-                    break
-            polled = False
+        done = future.finished if polled else future.poll(state)
+        while not done:
             pending = state.pending
+            if pending is not None and pending.done():
+                # the continuation declined a finished future: it failed or gave no int
+                raise GuestError(_import_failed(state, pending))
             remaining = deadline - _monotonic()
             if remaining <= 0:
                 raise GuestTimeout("guest ran past its deadline")
-            if pending is not None and not pending.done():
+            if pending is not None:
                 await asyncio.wait((pending,), timeout=remaining)
             else:
                 # an epoch yield: let the loop serve everything else before this guest goes on
-                await _take_turn()
+                await take_turn()
+            done = future.poll(state)
     finally:
-        CURRENT = None
         pending = state.pending
         if pending is not None and not pending.done():
             pending.cancel()  # the host call the guest waited on is abandoned with it
         state.pending = None
         # deleting an unfinished future unwinds the guest's fiber; the store
         # is then discarded by the caller
-        _delete(future)
-    return _outcome(trap, err) if trap or err else None
+        future.close()
+    return future.outcome()
 
 
 def _outcome(trap: Any, err: Any) -> int:
@@ -206,52 +295,10 @@ def _outcome(trap: Any, err: Any) -> int:
     raise GuestError(_trap_message(trap, err))
 
 
-class _Turns:
-    """Guests that yielded at an epoch tick resume one per loop iteration, so the loop
-    polls for I/O between any two 10 ms CPU slices. (With a plain ``sleep(0)`` every
-    yielded guest would run its next slice in the same iteration, and light requests
-    would wait for all of them.)"""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.waiters: deque[asyncio.Future[None]] = deque()
-        self.scheduled = False
-
-    async def wait(self) -> None:
-        fut = self.loop.create_future()
-        self.waiters.append(fut)
-        if not self.scheduled:
-            self.scheduled = True
-            self.loop.call_soon(self._release)
-        await fut
-
-    def _release(self) -> None:
-        while self.waiters:
-            fut = self.waiters.popleft()
-            if not fut.done():
-                fut.set_result(None)
-                break
-        # callbacks added now run in the next iteration, after its I/O poll
-        self.scheduled = bool(self.waiters)
-        if self.scheduled:
-            self.loop.call_soon(self._release)
-
-
-_turns: _Turns | None = None
-
-
-async def _take_turn() -> None:
-    global _turns
-    loop = asyncio.get_running_loop()
-    if _turns is None or _turns.loop is not loop:
-        _turns = _Turns(loop)
-    await _turns.wait()
-
-
-async def call(
+async def _call_ctypes(
     state: HostCall, func_ref: Any, args: Any, nargs: int, results: Any, nresults: int, deadline: float
 ) -> int | None:
-    """Call a function (``byref`` of a ``wasmtime_func_t``) asynchronously; see :func:`drive`."""
+    """:func:`call` on the ctypes path."""
     trap, err = state.trap, state.err
     # the deadline counts from this call, not from the instance's last one: an
     # instance that waited in a pool would otherwise yield at once, every time
@@ -278,13 +325,37 @@ async def call(
         finally:
             state.fresh_outputs()  # the next call needs null out-pointers again
     try:
-        status = await drive(state, future, trap, err, deadline, polled=True)
+        status = await drive(state, _CtypesFuture(future, trap, err), deadline, polled=True)
     finally:
         if trap or err:
             state.fresh_outputs()
     if state.fence is not None:
         await settle(state)
     return status
+
+
+async def _resume(state: HostCall, future: CallFuture, deadline: float, fenced: bool) -> int | None:
+    """The compiled path's call after a first poll that did not finish cleanly: drive it to
+    its end (or raise its trap), then wait for the fence (a call; not an instantiation)."""
+    status = await drive(state, future, deadline, polled=True)
+    if fenced and state.fence is not None:
+        await settle(state)
+    return status
+
+
+def _outcome_at(trap: int, err: int) -> int:
+    """:func:`_outcome` of the out-pointers the compiled path hands over as addresses."""
+    return _outcome(_cast(trap, POINTER(ffi.wasm_trap_t)) if trap else None,
+                    _cast(err, POINTER(ffi.wasmtime_error_t)) if err else None)
+
+
+#: ``call(state, func_ref, args, nargs, results, nresults, deadline)``: call a function
+#: (``byref`` of a ``wasmtime_func_t``) with prebuilt ``wasmtime_val_t`` arrays, asynchronously:
+#: set the epoch deadline, start the call, poll it once; a call that is not finished then is
+#: driven by :func:`drive`. Awaiting it gives None or the guest's WASI exit status; raises
+#: :class:`GuestError`/:class:`GuestTimeout`. Compiled: one C call, and an already finished
+#: awaitable in the common case.
+call: Callable[..., Awaitable[int | None]] = _fc.call if FAST else _call_ctypes
 
 
 async def settle(state: HostCall) -> None:
@@ -308,10 +379,13 @@ async def settle(state: HostCall) -> None:
 async def instantiate(state: HostCall, pre: Any, deadline: float) -> Any:
     """Instantiate an InstancePre asynchronously; returns the ``wasmtime_instance_t``."""
     inst = ffi.wasmtime_instance_t()
+    if FAST:
+        await _fc.instantiate(state, pre, inst, deadline)
+        return inst
     trap = POINTER(ffi.wasm_trap_t)()
     err = POINTER(ffi.wasmtime_error_t)()
     future = ffi.wasmtime_instance_pre_instantiate_async(pre, state.ctx, byref(inst), byref(trap), byref(err))
-    await drive(state, future, trap, err, deadline)
+    await drive(state, _CtypesFuture(future, trap, err), deadline)
     return inst
 
 
@@ -353,9 +427,34 @@ def _trap_ptr(message: str) -> Any:
     return ffi.wasmtime_trap_new(data, len(data))
 
 
+def _define_compiled(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn, module: bytes,
+                     is_async: bool) -> None:
+    """Define an import whose trampoline is C (``_fastcall.define``)."""
+    label = f"{module.decode()}.{name.decode()}"
+    hostfn, error = _fc.define(linker, module, name, ty, result_kind, fn, is_async, label)
+    _KEEP.append(hostfn)  # the linker calls it for as long as the process lives
+    if error:
+        raise WasmtimeError._from_ptr(_cast(error, POINTER(ffi.wasmtime_error_t)))
+
+
+def _schedule(value: Any) -> asyncio.Future[int] | int:
+    """What an async import body returned: scheduled if awaitable, else its int (the C trampoline's
+    slow case; ``int()`` raises for anything else, which traps)."""
+    if isinstance(value, Awaitable):
+        return asyncio.ensure_future(value)
+    return int(value)
+
+
 def define_sync(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn,
                 module: bytes = b"wasm_server") -> None:
-    """Define ``<module>.<name>`` as a synchronous host import."""
+    """Define ``<module>.<name>`` as a synchronous host import.
+
+    ``fn(state, *args)`` gets the guest's arguments as ints and returns the result (an int,
+    or anything for ``-> ()``); an exception traps the guest with ``<module>.<name>: <message>``.
+    """
+    if FAST:
+        _define_compiled(linker, name, ty, result_kind, fn, module, False)
+        return
 
     def trampoline(_env: Any, _caller: Any, args: Any, nargs: int, results: Any, nresults: int) -> int:
         try:
@@ -382,10 +481,13 @@ def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn
                  module: bytes = b"wasm_server") -> None:
     """Define ``<module>.<name>`` as an async host import.
 
-    ``fn`` returns an awaitable of the import's integer result. If the
-    awaitable finishes without suspending (a local SQLite read), the guest
-    continues at once; otherwise it is suspended until the task is done.
+    ``fn`` returns its integer result, or an awaitable of it: the guest is then
+    suspended until that is done (:func:`drive`). An exception before it
+    suspends traps the guest; after, the call fails with :class:`GuestError`.
     """
+    if FAST:
+        _define_compiled(linker, name, ty, result_kind, fn, module, True)
+        return
 
     def set_result(results: Any, value: int) -> None:
         results[0].kind = result_kind
@@ -396,12 +498,16 @@ def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn
 
     def continuation_fn(_env: Any) -> bool:
         state = CURRENT
-        assert state is not None
-        fut = state.pending
-        if fut is None or not fut.done():
+        fut = state.pending if state is not None else None
+        if state is None or fut is None or not fut.done():
             return False
-        state.pending = None
+        # an exception or a non-int stays in the future: drive() fails the call with it
+        # (a callback must not raise: ctypes would print it and return False anyway)
+        if fut.cancelled() or fut.exception() is not None or not isinstance(fut.result(), int):
+            return False
         set_result(state.pending_results, fut.result())
+        state.pending = None
+        state.pending_label = None
         state.pending_results = None
         return True
 
@@ -427,6 +533,7 @@ def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn
                 return
             task = asyncio.ensure_future(value)
             state.pending = task
+            state.pending_label = label
             state.pending_results = results
             cont.contents.callback = continuation
             cont.contents.finalizer = _no_finalizer
@@ -445,3 +552,15 @@ def define_async(linker: Any, name: bytes, ty: Any, result_kind: int, fn: HostFn
     )
     if error:
         raise WasmtimeError._from_ptr(error)
+
+
+if FAST:
+    _fc.init(
+        {name: int(_cast(getattr(_bindings.dll, name), _c_void_p).value or 0) for name in (  # type: ignore[attr-defined]
+            "wasmtime_func_call_async", "wasmtime_instance_pre_instantiate_async", "wasmtime_call_future_poll",
+            "wasmtime_call_future_delete", "wasmtime_context_set_epoch_deadline", "wasmtime_memory_data",
+            "wasmtime_memory_data_size", "wasmtime_trap_new", "wasmtime_linker_define_func",
+            "wasmtime_linker_define_async_func")},
+        I32, I64, GuestError, _resume, _outcome_at, _schedule,
+        ctypes.c_int.__mro__[2], type(byref(ctypes.c_int())),
+    )

@@ -193,6 +193,14 @@ class GroupCommit:
                 pass  # nothing more can be done; the next BEGIN reports a lasting problem
 
 
+def _blob(data: bytes) -> bytearray:
+    """``data`` as the parameter of a BLOB column. The stdlib's sqlite3 runs every parameter
+    that is not an int, float, str or bytearray through its adapter registry (a lookup keyed
+    by a new tuple, then two attribute lookups), bytes included; a bytearray binds as the same
+    BLOB without it: measured 7.8 → 5.6 µs CPU per upsert (issue 13, the RESP example's SET)."""
+    return bytearray(data)
+
+
 def _both(first: asyncio.Future[None], second: asyncio.Future[None]) -> asyncio.Future[None]:
     """A future done when both are: the first error (or cancellation) of either, else success."""
     out: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -308,7 +316,7 @@ class SqliteStore:
     async def get(self, key: bytes) -> bytes | None:
         """The value, or None."""
         try:
-            row = self.db.execute(_GET, (self.label, key)).fetchone()
+            row = self.db.execute(_GET, (self.label, _blob(key))).fetchone()
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         await self._committed()
@@ -318,7 +326,7 @@ class SqliteStore:
         """Store a value; committed (see the module docstring) when this returns."""
         check_value(self.config, value)
         try:
-            self._write(_SET, (self.label, key, value))
+            self._write(_SET, (self.label, _blob(key), _blob(value)))
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         await self._committed()
@@ -326,7 +334,7 @@ class SqliteStore:
     async def delete(self, key: bytes) -> None:
         """Remove a key if present; committed when this returns."""
         try:
-            self._write(_DELETE, (self.label, key))
+            self._write(_DELETE, (self.label, _blob(key)))
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         await self._committed()
@@ -334,7 +342,7 @@ class SqliteStore:
     async def exists(self, key: bytes) -> bool:
         """Whether the key is present (without reading its value)."""
         try:
-            found = self.db.execute(_EXISTS, (self.label, key)).fetchone() is not None
+            found = self.db.execute(_EXISTS, (self.label, _blob(key))).fetchone() is not None
         except sqlite3.Error as exc:
             raise self._fail(exc) from None
         await self._committed()

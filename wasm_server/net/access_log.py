@@ -11,9 +11,9 @@ the request itself on a hello-world route.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
+from collections.abc import Callable
 from typing import BinaryIO
 
 from ..protocol.http1 import Request
@@ -34,6 +34,11 @@ class AccessLog:
         self._size = 0
         self._timer: asyncio.TimerHandle | None = None
         self._stamp: tuple[int, bytes] = (0, b"")
+        self._dumps: Callable[[object], str] = str
+        if json_lines:
+            import json  # only JSON lines need it (start-up time of the text default)
+
+            self._dumps = json.dumps
 
     def request(self, client: str, req: Request, resp: Response, sent: int, seconds: float) -> None:
         """Record one answered request."""
@@ -73,7 +78,7 @@ class AccessLog:
 
     def _json(self, client: str, req: Request, resp: Response, sent: int, seconds: float) -> bytes:
         rid = resp.request_id.decode("latin-1")
-        return (json.dumps({
+        return (self._dumps({
             "time": self._now().decode(), "type": "access", "client": client, "method": req.method.decode("latin-1"),
             "target": req.target[:MAX_TARGET].decode("latin-1"), "status": resp.status, "bytes": sent,
             "duration_ms": round(seconds * 1000, 3), "component": resp.component or None, "request_id": rid or None,
