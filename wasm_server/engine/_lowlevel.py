@@ -376,17 +376,19 @@ async def settle(state: HostCall) -> None:
         raise GuestError(f"the call's key-value writes were not committed: {exc}") from None
 
 
-async def instantiate(state: HostCall, pre: Any, deadline: float) -> Any:
-    """Instantiate an InstancePre asynchronously; returns the ``wasmtime_instance_t``."""
-    inst = ffi.wasmtime_instance_t()
+_instantiate_async = _raw("wasmtime_instance_pre_instantiate_async", _VP, [_VP, _VP, _VP, _VP, _VP])
+
+
+async def instantiate_into(state: HostCall, pre: int, out: int, deadline: float) -> None:
+    """Instantiate the ``wasmtime_instance_pre_t`` at address ``pre`` asynchronously into the
+    ``wasmtime_instance_t`` at address ``out`` (the engine's per-instance C slots)."""
     if FAST:
-        await _fc.instantiate(state, pre, inst, deadline)
-        return inst
+        await _fc.instantiate(state, pre, out, deadline)
+        return
     trap = POINTER(ffi.wasm_trap_t)()
     err = POINTER(ffi.wasmtime_error_t)()
-    future = ffi.wasmtime_instance_pre_instantiate_async(pre, state.ctx, byref(inst), byref(trap), byref(err))
+    future = _instantiate_async(pre, state.ctx, out, byref(trap), byref(err))
     await drive(state, _CtypesFuture(future, trap, err), deadline)
-    return inst
 
 
 def export(ctx: Any, inst: Any, name: bytes) -> Any:

@@ -20,7 +20,6 @@ from .rawstore import (
     RawStore,
     Slots,
     export_get,
-    instantiate_async,
 )
 from .runtime import LoadedModule, Runtime
 from .wasi import WasiContext
@@ -112,11 +111,8 @@ class GuestInstance:
         state = self.state
         ctx = state.ctx
         base = self._base
-        # the HostCall's out-pointers are null until a call fails, and a failed start
-        # discards the instance with its HostCall
-        future = instantiate_async(loaded.pre_address, ctx, base + OFF_INST, state.trap_ref, state.err_ref)
         try:
-            await ll.drive(state, future, state.trap, state.err, deadline)
+            await ll.instantiate_into(state, loaded.pre_address, base + OFF_INST, deadline)
         except GuestError as exc:
             if "maximum concurrent" in str(exc):  # every pooled slot is in use
                 raise Overloaded(f"no free instance slot ({self.runtime_pool} in use)") from None
@@ -125,9 +121,7 @@ class GuestInstance:
             raise GuestError(f"{loaded.origin}: the module exports no memory")
         memory_at = base + OFF_MEMORY
         export_get(ctx, base + OFF_INST, b"memory", 6, memory_at)
-        # HostCall.set_memory, with the address instead of a byref: the same for its readers
-        state.memory = self._slots.memory
-        state.mem_ref = memory_at + OF
+        state.set_memory(self._slots.memory)  # the wasmtime_extern_t at memory_at
         # only what every instance needs is looked up now (each lookup is a C crossing);
         # alloc, the request buffer's function and _start when first called
         funcs = self.exports = loaded.funcs

@@ -22,7 +22,7 @@ from wasmtime import _ffi as ffi
 from .wasi import WasiContext
 
 __all__ = ["EXTERN_SIZE", "OF", "OFF_FUNCS", "OFF_INST", "OFF_MEMORY", "SLOTS_TEMPLATE", "RawStore", "Slots",
-           "export_get", "instantiate_async"]
+           "export_get"]
 
 _VP = ctypes.c_void_p
 _I64 = ctypes.c_int64
@@ -44,7 +44,6 @@ _store_delete = _raw("wasmtime_store_delete", None, [_VP])
 _wasi_config_new = _raw("wasi_config_new", _VP, [])
 _set_wasi = _raw("wasmtime_context_set_wasi", _VP, [_VP, _VP])
 _epoch_yield = _raw("wasmtime_context_epoch_deadline_async_yield_and_update", None, [_VP, ctypes.c_uint64])
-instantiate_async = _raw("wasmtime_instance_pre_instantiate_async", _VP, [_VP, _VP, _VP, _VP, _VP])
 """``(pre, ctx, *instance, **trap, **error) -> future``: instantiate asynchronously."""
 export_get = _raw("wasmtime_instance_export_get", ctypes.c_bool, [_VP, _VP, ctypes.c_char_p, ctypes.c_size_t, _VP])
 """``(ctx, *instance, name, len, *extern) -> bool``: look up an export."""
