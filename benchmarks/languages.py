@@ -294,7 +294,7 @@ def _median(runs: list[Run], figure: str) -> float:
     return 1000 / statistics.median(r.single.rps for r in runs)
 
 
-def report(rows: dict[str, Row], command: str, duration: int) -> str:
+def report(rows: dict[str, Row], command: str, duration: int, failed: dict[str, str] | None = None) -> str:
     """The RESULTS.md section."""
     lines = [
         SECTION, "",
@@ -326,6 +326,7 @@ def report(rows: dict[str, Row], command: str, duration: int) -> str:
             f"| {_median(runs['reused'], 'ms'):.3f} / {_median(runs['fresh'], 'ms'):.3f} "
             f"| {row.echo_mib_s:.1f} MiB/s | {fp.module_bytes / 1024:.0f} KiB | {_kib(fp.linear_kib)} "
             f"| {_kib(fp.rss_kib_per_instance)} | {cold} | {times.warm_s:.1f} s |")
+    lines += [f"| {LANGUAGES[lang]} | not measured: {why} |" for lang, why in (failed or {}).items()]
     lines += [
         "",
         "Go's size and memory are its runtime and garbage collector (net/http is linked in because handlers "
@@ -345,6 +346,17 @@ def report(rows: dict[str, Row], command: str, duration: int) -> str:
     return "\n".join(lines)
 
 
+def measure(lang: str, duration: int, runs: int, cold: bool) -> Row:
+    """Build, size, precompile and load one language's examples."""
+    module, times = build(lang, cold)
+    fp = component_footprint(module) if lang in COMPONENTS else footprint(module)
+    print(f"{lang:6} {fp.module_bytes} bytes, linear {_kib(fp.linear_kib)}, "
+          f"RSS {_kib(fp.rss_kib_per_instance)}/instance", file=sys.stderr)
+    precompile(ROOT / "examples" / "hello" / lang)
+    precompile(ROOT / "examples" / "echo" / lang)
+    return Row(fp, times, throughput(lang, duration, runs), echo_rate(lang))
+
+
 def main() -> int:
     """Run the benchmark and record it."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -358,15 +370,16 @@ def main() -> int:
     if args.quick:
         args.duration, args.runs, args.no_cold = 2, 1, True
     rows: dict[str, Row] = {}
+    failed: dict[str, str] = {}
     for lang in args.lang or list(LANGUAGES):
-        module, times = build(lang, cold=not args.no_cold and lang not in COMPONENTS)
-        fp = component_footprint(module) if lang in COMPONENTS else footprint(module)
-        print(f"{lang:6} {fp.module_bytes} bytes, linear {_kib(fp.linear_kib)}, "
-              f"RSS {_kib(fp.rss_kib_per_instance)}/instance", file=sys.stderr)
-        precompile(ROOT / "examples" / "hello" / lang)
-        precompile(ROOT / "examples" / "echo" / lang)
-        rows[lang] = Row(fp, times, throughput(lang, args.duration, args.runs), echo_rate(lang))
-    section = report(rows, ("python benchmarks/languages.py " + " ".join(sys.argv[1:])).strip(), args.duration)
+        try:
+            rows[lang] = measure(lang, args.duration, args.runs, cold=not args.no_cold and lang not in COMPONENTS)
+        except (subprocess.SubprocessError, OSError, RuntimeError, ValueError) as exc:
+            # one broken example must not throw away the other languages' figures of a long run
+            print(f"{lang:6} FAILED: {exc}", file=sys.stderr)
+            failed[lang] = str(exc)
+    section = report(rows, ("python benchmarks/languages.py " + " ".join(sys.argv[1:])).strip(), args.duration,
+                     failed)
     print(section)
     if not args.no_record:
         write_section(SECTION, section)

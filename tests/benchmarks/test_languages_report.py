@@ -60,3 +60,8 @@ def test_section_has_a_row_per_language_and_no_memory_figure_for_components() ->
            "| 50.0 s | 0.8 s |" in c_row
     assert "| wasi:http component |" in py_row
     assert py_row.count("n/a (component)") == 2 and "| not run | 60.0 s |" in py_row
+
+
+def test_a_language_that_failed_is_listed_as_not_measured() -> None:
+    text = languages.report({}, "python benchmarks/languages.py", 5, {"js": "build failed (exit 3)"})
+    assert "| JavaScript | not measured: build failed (exit 3) |" in text.splitlines()
