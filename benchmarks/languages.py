@@ -33,8 +33,7 @@ Build times: `wasm-server build --force --no-precompile` of the hello example,
 cold (XDG_CACHE_HOME pointing at an empty directory: no Go build cache, zig
 cache or shared Rust std yet; downloaded dependencies stay where they are)
 and warm (the same command again, with that cache filled). Python and
-JavaScript are built once ("warm": their wrappers keep no per-user compiler
-cache, so cold would be the same minute again). Before timing requests every
+JavaScript are built once, with the user's caches (cold is not run). Before timing requests every
 example is built with `wasm-server build` without --no-precompile, so the
 compile cache is warm (a component's first compile takes 45-60 s).
 """
@@ -294,6 +293,18 @@ def _median(runs: list[Run], figure: str) -> float:
     return 1000 / statistics.median(r.single.rps for r in runs)
 
 
+def bad_responses(lang: str, runs: dict[str, list[Run]]) -> str:
+    """A note on the non-2xx responses and socket errors of a language's wrk runs (wrk counts them
+    in req/s), or "" when there were none."""
+    parts = []
+    for mode, mode_runs in runs.items():
+        results = [r for run in mode_runs for r in (run.loaded, run.single)]
+        bad, errors = sum(r.non_2xx for r in results), sum(r.errors for r in results)
+        if bad or errors:
+            parts.append(f"{bad} non-2xx responses and {errors} socket errors in the {mode} runs")
+    return f"{LANGUAGES[lang]}: " + ", ".join(parts) + " (wrk counts them in req/s)." if parts else ""
+
+
 def report(rows: dict[str, Row], command: str, duration: int, failed: dict[str, str] | None = None) -> str:
     """The RESULTS.md section."""
     lines = [
@@ -327,19 +338,20 @@ def report(rows: dict[str, Row], command: str, duration: int, failed: dict[str, 
             f"| {row.echo_mib_s:.1f} MiB/s | {fp.module_bytes / 1024:.0f} KiB | {_kib(fp.linear_kib)} "
             f"| {_kib(fp.rss_kib_per_instance)} | {cold} | {times.warm_s:.1f} s |")
     lines += [f"| {LANGUAGES[lang]} | not measured: {why} |" for lang, why in (failed or {}).items()]
+    lines += [""] + [note for lang, row in rows.items() if (note := bad_responses(lang, row.runs))]
     lines += [
         "",
         "Go's size and memory are its runtime and garbage collector (net/http is linked in because handlers "
         "are `http.Handler`s); AssemblyScript, C, C++ and Rust carry almost no runtime. The Python and "
         "JavaScript components carry their interpreters (CPython via componentize-py, StarlingMonkey/"
-        "SpiderMonkey via componentize-js) in the component, initialised at build time (Wizer), which is "
+        "SpiderMonkey via componentize-js) in the component, pre-initialised at build time, which is "
         "what their size and a fresh instance's cost are.",
         "",
         "Build cold is `wasm-server build --force --no-precompile` with `XDG_CACHE_HOME` pointing at an empty "
         "directory, so it includes each toolchain's one-time work (zig building wasi-libc and libc++, Rust's "
         "std for wasm32-wasip1, Go's standard library); warm is the same command again. Python and "
-        "JavaScript are built once (componentize-py/-js keep no per-user compiler cache, so a cold build "
-        "is the same again); TypeScript's asc has no cache either.",
+        "JavaScript are built once, with the user's caches (cold not run: a componentize-py/-js build is "
+        "about half a minute each time); TypeScript's asc has no cache.",
         "",
         LIBRARIES,
     ]

@@ -65,3 +65,11 @@ def test_section_has_a_row_per_language_and_no_memory_figure_for_components() ->
 def test_a_language_that_failed_is_listed_as_not_measured() -> None:
     text = languages.report({}, "python benchmarks/languages.py", 5, {"js": "build failed (exit 3)"})
     assert "| JavaScript | not measured: build failed (exit 3) |" in text.splitlines()
+
+
+def test_non_2xx_responses_are_noted_because_wrk_counts_them_in_req_s() -> None:
+    bad = languages.WrkResult(rps=500.0, p99_ms=900.0, non_2xx=268, errors=1)
+    runs = {"reused": [languages.Run(WRK_50, WRK_1)], "fresh": [languages.Run(bad, WRK_1)]}
+    assert languages.bad_responses("c", {"reused": runs["reused"]}) == ""
+    assert languages.bad_responses("python", runs) == \
+        "Python: 268 non-2xx responses and 1 socket errors in the fresh runs (wrk counts them in req/s)."
