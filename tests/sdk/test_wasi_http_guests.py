@@ -285,3 +285,34 @@ def test_js_falls_back_to_an_install_in_the_user_cache(monkeypatch: pytest.Monke
     assert js.tool_dir(install=True) == cache
     assert (cache / js.SCRIPT).read_bytes() == (sdk / js.SCRIPT).read_bytes()  # refreshed beside the install
     assert js.status().found
+
+
+def _wasm_server_up(component: Path, routes: str) -> Iterator[str]:
+    """``wasm-server up`` of a manifest serving ``component`` (no abi key: recognised from its
+    header) on a free loopback port; its URL while it runs."""
+    app = component.parent / "app"
+    app.mkdir(exist_ok=True)
+    (app / "wasm-server.toml").write_text(f'[[component]]\nname = "spin"\nsource = "{component}"\n'
+                                          f"routes = {routes}\n")
+    port = free_port()
+    log_path = app / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "wasm_server.cli.main", "up", str(app), "--no-build",
+                                 "--listen", f"127.0.0.1:{port}"], stdout=log, stderr=log)
+        try:
+            try:
+                wait_port("127.0.0.1", port, proc, timeout=600)  # the first load compiles the component
+            except (RuntimeError, TimeoutError) as exc:
+                raise AssertionError(f"{exc}:\n{log_path.read_text(errors='replace')}") from None
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def test_the_spin_component_runs_unchanged_on_wasm_server(spin_component: Path) -> None:
+    # the route headers are Spin's, set by wasm-server (a client's own spin-path-info is dropped)
+    for url in _wasm_server_up(spin_component, '["/a/..."]'):
+        r = httpx.post(f"{url}/a/b?c=1", content=b"12345", headers={"spin-path-info": "/forged"}, timeout=60)
+        assert r.status_code == 200
+        assert r.text == "Hello from a Spin component\npath: /b\nbody: 5 bytes\n"
