@@ -114,3 +114,20 @@ def test_missing_and_mistyped_exports(rt: Runtime) -> None:
             await _new(rt, no_memory)
 
     asyncio.run(go())
+
+
+def test_exports_are_found_through_the_engines_context_address(rt: Runtime) -> None:
+    # the engine keeps a Store's context as an address (rawstore.py); ll.export, used by the
+    # snapshot and benchmarks/calls.py, took only a ctypes pointer and raised ArgumentError
+    from wasm_server.engine import _lowlevel as ll
+
+    async def go() -> None:
+        inst = await _new(rt, bytes(wasmtime.wat2wasm(MODULE)))
+        try:
+            assert isinstance(inst.state.ctx, int)
+            assert ll.export(inst.state.ctx, inst.inst, b"bump") is not None
+            assert ll.export(inst.state.ctx, inst.inst, b"absent") is None
+        finally:
+            inst.release()
+
+    asyncio.run(go())

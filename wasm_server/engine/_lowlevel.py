@@ -392,7 +392,10 @@ async def instantiate_into(state: HostCall, pre: int, out: int, deadline: float)
 
 
 def export(ctx: Any, inst: Any, name: bytes) -> Any:
-    """Look up an export of an instance; returns a ``wasmtime_extern_t`` or None."""
+    """Look up an export of an instance; returns a ``wasmtime_extern_t`` or None.
+    ``ctx`` may be an address, as the engine keeps it (engine/rawstore.py)."""
+    if isinstance(ctx, int):
+        ctx = _cast(ctx, POINTER(ffi.wasmtime_context_t))
     item = ffi.wasmtime_extern_t()
     if ffi.wasmtime_instance_export_get(ctx, byref(inst), name, len(name), byref(item)):
         return item
