@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..cachedir import wasm_server_cache
 from ..errors import BuildError
+from .component_args import check_world, scan
 from .sdk import sdk_dir
 from .status import ToolStatus
 
@@ -56,27 +57,15 @@ class Flags:
 def parse_flags(argv: list[str]) -> Flags:
     """The flags in ``argv``; BuildError for an unknown flag or a second app."""
     flags = Flags()
-    apps: list[Path] = []
-    it = iter(argv)
-    for arg in it:
-        if arg in ("-o", "--world"):
-            value = next(it, None)
-            if value is None:
-                raise BuildError(f"wasm-server js: {arg} needs a value ({USAGE})")
-            if arg == "-o":
-                flags.out = Path(value)
-            else:
-                flags.world = value
-        elif arg.startswith("-"):
-            raise BuildError(f"wasm-server js: unknown option {arg} ({USAGE})")
+    options, app = scan("js", argv, ("-o", "--world"), USAGE)
+    for option, value in options:
+        if option == "-o":
+            flags.out = Path(value)
         else:
-            apps.append(Path(arg))
-    if len(apps) > 1:
-        raise BuildError(f"wasm-server js: one app module, not {len(apps)} ({USAGE})")
-    if apps:
-        flags.app = apps[0]
-    if flags.world not in WORLDS:
-        raise BuildError(f"wasm-server js: no world {flags.world!r} (known: {', '.join(WORLDS)})")
+            flags.world = value
+    if app is not None:
+        flags.app = app
+    check_world("js", flags.world, WORLDS)
     return flags
 
 

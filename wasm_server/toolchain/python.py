@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BuildError
+from .component_args import check_world, scan
 from .sdk import sdk_dir
 from .status import ToolStatus
 
@@ -52,31 +53,19 @@ class Flags:
 def parse_flags(argv: list[str]) -> Flags:
     """The flags in ``argv``; BuildError for an unknown flag or a second app."""
     flags = Flags()
-    apps: list[Path] = []
-    it = iter(argv)
-    for arg in it:
-        if arg in ("-o", "--world", "-p", "--path", "--bindings"):
-            value = next(it, None)
-            if value is None:
-                raise BuildError(f"wasm-server python: {arg} needs a value ({USAGE})")
-            if arg == "-o":
-                flags.out = Path(value)
-            elif arg == "--world":
-                flags.world = value
-            elif arg == "--bindings":
-                flags.bindings = Path(value)
-            else:
-                flags.paths.append(Path(value))
-        elif arg.startswith("-"):
-            raise BuildError(f"wasm-server python: unknown option {arg} ({USAGE})")
+    options, app = scan("python", argv, ("-o", "--world", "-p", "--path", "--bindings"), USAGE)
+    for option, value in options:
+        if option == "-o":
+            flags.out = Path(value)
+        elif option == "--world":
+            flags.world = value
+        elif option == "--bindings":
+            flags.bindings = Path(value)
         else:
-            apps.append(Path(arg))
-    if len(apps) > 1:
-        raise BuildError(f"wasm-server python: one app module, not {len(apps)} ({USAGE})")
-    if apps:
-        flags.app = apps[0]
-    if flags.world not in WORLDS:
-        raise BuildError(f"wasm-server python: no world {flags.world!r} (known: {', '.join(WORLDS)})")
+            flags.paths.append(Path(value))
+    if app is not None:
+        flags.app = app
+    check_world("python", flags.world, WORLDS)
     return flags
 
 
