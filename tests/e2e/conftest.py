@@ -7,9 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +143,27 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
     yield factory
     for s in servers:
         s.stop(signal.SIGKILL, timeout=5)
+
+
+class Upstream(BaseHTTPRequestHandler):
+    """An outbound destination for guests: ``upstream saw <path>`` on every GET."""
+
+    def do_GET(self) -> None:
+        body = f"upstream saw {self.path}\n".encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[int]:
+    """The port of an :class:`Upstream` on 127.0.0.1 (a module's own ``upstream`` fixture wins)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield int(server.server_address[1])
+    server.shutdown()
+    server.server_close()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,28 +15,6 @@ from wasm_server.toolchain import c as cc
 
 GUEST = Path(__file__).resolve().parents[1] / "guests" / "c" / "probe.c"
 Factory = Callable[..., Server]
-
-
-class Upstream(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = f"upstream saw {self.path}\n".encode()
-        self.send_response(200)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield int(server.server_address[1])
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ componentize-py component (tests/e2e/wasi_http_guest), both built once and cache
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -20,27 +18,6 @@ from tests.e2e import wasi_http_guests
 from tests.e2e.conftest import Server
 
 Factory = Callable[..., Server]
-
-
-class Upstream(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = f"upstream saw {self.path}".encode()
-        self.send_response(200)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield int(server.server_address[1])
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +123,7 @@ def test_variables_and_stdout(py_server: Server) -> None:
 
 def test_outbound_allow_list_is_enforced(py_server: Server, upstream: int) -> None:
     allowed = httpx.get(py_server.url + f"/fetch?127.0.0.1:{upstream}/up", timeout=30).text
-    assert allowed == "fetched 200 upstream saw /up"
+    assert allowed == "fetched 200 upstream saw /up\n"
     denied = httpx.get(py_server.url + "/fetch?127.0.0.2:9/x", timeout=30).text
     assert denied == "refused ErrorCode_HttpRequestDenied()"
 
