@@ -23,6 +23,11 @@ from websockets.asyncio.client import connect
 
 from tests.e2e.conftest import CLI, EXAMPLES, ROOT, Server, free_port, start_server
 
+#: the first test of each language builds its examples from scratch on a clean checkout: a
+#: componentize-js or componentize-py build and Wasmtime compiling the component take about 20 s
+#: each on an idle core, and builds of one example take turns with other test files' (build.py)
+pytestmark = pytest.mark.timeout(900)
+
 LANGUAGES = {"c": "C", "cpp": "C++", "rust": "Rust", "go": "Go", "ts": "TypeScript", "python": "Python",
              "js": "JavaScript"}
 EXAMPLE_SET = ("hello", "kv-counter", "echo", "tcp-echo")
