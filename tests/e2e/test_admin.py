@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,6 +74,39 @@ def test_deploy_serve_redeploy_undeploy(admin: tuple[Server, str]) -> None:
     assert httpx.delete(f"{url}/v1/apps/greeter", headers=auth()).status_code == 200
     assert httpx.get(f"{s.url}/hello").status_code == 404
     assert httpx.delete(f"{url}/v1/apps/greeter", headers=auth()).status_code == 404
+
+
+def test_redeploys_under_load_drop_no_request(admin: tuple[Server, str]) -> None:
+    """Clients keep requesting while the app is replaced five times: every request gets a 200
+    from one whole version (the studio's Deploy button relies on this)."""
+    s, url = admin
+    assert httpx.put(f"{url}/v1/apps/greeter", json=upload(HELLO, {"hello.wasm": guest("v0")}),
+                     headers=auth()).status_code == 201
+    seen: list[tuple[int, str]] = []
+    done = threading.Event()
+
+    def client() -> None:
+        with httpx.Client(base_url=s.url, timeout=30) as c:
+            while not done.is_set() and len(seen) < 20_000:  # bounded, whatever happens
+                r = c.get("/hello")
+                seen.append((r.status_code, r.text))
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for version in range(1, 6):
+            r = httpx.put(f"{url}/v1/apps/greeter", json=upload(HELLO, {"hello.wasm": guest(f"v{version}")}),
+                          headers=auth(), timeout=60)
+            assert r.status_code == 201, r.text
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    assert seen, "no request ran during the redeploys"
+    assert {status for status, _ in seen} == {200}, sorted({x for x in seen if x[0] != 200})[:5]
+    assert {text for _, text in seen} <= {f"v{n}" for n in range(6)}
+    assert httpx.get(f"{s.url}/hello").text == "v5"
 
 
 @pytest.mark.parametrize(("body", "status", "message"), [
