@@ -13,7 +13,9 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from . import tracing
 from .abi_codec import GuestRequest, GuestResponse
 from .capabilities import ALL_IMPORTS, ComponentHost, LoadEnv, configure
 from .engine import Runtime
@@ -31,6 +33,9 @@ from .protocol.http1 import Headers, Request
 from .protocol.response import Response, ResponseSink, Upgraded, error, plain
 from .pubsub import BrokerFactory, LocalBroker
 from .routing import Match, MethodNotAllowed, Router, RouteSpec
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
 
 log = logging.getLogger("wasm_server")
 guest_log = logging.getLogger("wasm_server.guest")
@@ -209,7 +214,29 @@ class App:
             req.body,
         )
         name = match.target
+        tracer = tracing.TRACER
+        if tracer is not None:
+            return await self._traced(tracer, req, match, name, greq, sink, rid)
         resp = await self._run(name, greq, sink, rid)
+        return self._answer(name, resp, sink, rid)
+
+    async def _traced(self, tracer: Tracer, req: Request, match: Match, name: str, greq: GuestRequest,
+                      sink: ResponseSink, rid: bytes) -> Response:
+        """:meth:`dispatch` with a SERVER span around the guest (tracing.py); the guest sees
+        the span's ``traceparent``, which parents its KV calls and outbound requests."""
+        span = tracing.request_span(tracer, req.method, req.target, match.route, name, rid, greq.headers)
+        status = 500
+        try:
+            resp = await self._run(name, greq._replace(headers=tracing.with_traceparent(span, greq.headers)), sink, rid)
+            answer = self._answer(name, resp, sink, rid)
+            status = answer.status
+            return answer
+        finally:
+            tracing.end_request(span, status)
+
+    @staticmethod
+    def _answer(name: str, resp: GuestResponse, sink: ResponseSink, rid: bytes) -> Response:
+        """The guest's response as the edge's Response, tagged with the request id."""
         if resp.streamed:
             if sink.started:
                 return Response(resp.status, streamed=True, component=name, request_id=rid)

@@ -88,6 +88,10 @@ class RuntimeConfig:
     admin_token: str | None = None
     #: cluster mode: the Redis that holds the registry of deployed apps and carries pub/sub
     cluster_redis: str | None = None
+    #: OpenTelemetry: export request traces over OTLP/HTTP here (None: tracing is off; tracing.py)
+    otlp_endpoint: str | None = None
+    #: the ``service.name`` of those traces
+    trace_service_name: str = "wasm-server"
     #: ``[key_value_store.<label>]`` tables as written (see kv/registry.py StoreManager.from_runtime)
     key_value_stores: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -196,6 +200,14 @@ def _redis_url(value: object, base: Path) -> str:
 _CERTIFICATE_KEYS = {"hosts", "cert", "key"}
 
 
+def _http_url(value: object, base: Path) -> str:
+    text = _text(value, base)
+    if not text.startswith(("http://", "https://")):
+        raise ConfigError(f"expected an http:// or https:// URL (an OTLP/HTTP collector, e.g. "
+                          f"http://127.0.0.1:4318), got {text!r}")
+    return text
+
+
 def _certificates(value: object, base: Path) -> tuple[tuple[tuple[str, ...], Path, Path], ...]:
     """``[[tls.certificates]]``: hosts, cert, key; the files are relative to the config file."""
     if not isinstance(value, list) or not all(isinstance(c, dict) and set(c) == _CERTIFICATE_KEYS for c in value):
@@ -257,6 +269,10 @@ TABLES: dict[str, tuple[Key, ...]] = {
     ),
     "cluster": (
         Key("redis_url", "cluster_redis", _redis_url, "WASM_SERVER_CLUSTER_REDIS"),
+    ),
+    "tracing": (
+        Key("otlp_endpoint", "otlp_endpoint", _http_url, "WASM_SERVER_OTLP_ENDPOINT"),
+        Key("service_name", "trace_service_name", _text),
     ),
 }
 #: tables checked elsewhere: [key_value_store.<label>] by kv/registry.py

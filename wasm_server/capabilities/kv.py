@@ -20,6 +20,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Coroutine, Generator
 
+from .. import tracing
 from ..abi_codec import encode_key_list
 from ..engine import HostImport, HostResult
 from ..errors import CapabilityError, ErrorCode
@@ -95,11 +96,14 @@ def _op(body: Callable[..., Op], nargs: int) -> Callable[..., HostResult]:
         host = state.host
         OPS[host.name] = OPS.get(host.name, 0) + 1
         try:
-            store = host.store(_label(state, sptr, slen)).deferred()
+            label = _label(state, sptr, slen)
+            store = host.store(label).deferred()
         except CapabilityError as exc:
             state.result = str(exc).encode()
             return exc.code
         ret = _run(state, store, body(state, store, *rest))
+        if tracing.TRACER is not None:
+            ret = _traced(ret, f"kv.{body.__name__.lstrip('_')}", state, label)
         # the guest has its answer now; what it tells anyone waits for the commit (fence.py)
         fence = state.fence
         if fence is None or not fence.done():
@@ -109,6 +113,21 @@ def _op(body: Callable[..., Op], nargs: int) -> Callable[..., HostResult]:
         return ret
 
     return fn
+
+
+def _traced(ret: HostResult, name: str, state: GuestCall, label: str) -> HostResult:
+    """``ret`` with a span (tracing.py) that ends when the operation does; its parent is the
+    request the instance is handling (the ``traceparent`` its headers carry)."""
+    if ret is None:
+        return ret
+    span = tracing.child_span(name, state.headers, {"wasm_server.component": state.host.name,
+                                                    "wasm_server.kv.store": label})
+    return ret if span is None else tracing.finish(span, ret, _failure)
+
+
+def _failure(code: int) -> str | None:
+    """A KV result as a span's error (not found is an answer, not a failure)."""
+    return f"error code {code}" if code < 0 and code != ErrorCode.NOT_FOUND else None
 
 
 async def _get(state: GuestCall, store: Store, kptr: int, klen: int) -> int:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .. import tracing
 from ..abi_codec import GuestResponse, decode_outbound, encode_response
 from ..engine import HostImport, HostResult
 from ..errors import BadOutboundRequest, CapabilityError, ErrorCode
@@ -58,9 +59,7 @@ async def _send(state: GuestCall, raw: bytes) -> int:
         state.result = str(exc).encode()
         return exc.code
     try:
-        resp = await http_client().request(
-            method, target, headers=headers, content=req.body, timeout=policy.timeout, extensions=extensions
-        )
+        resp = await request(method, url, target, headers, req.body, policy.timeout, extensions, state.headers)
     except httpx.TimeoutException:
         state.result = f"request to {url} timed out".encode()
         return ErrorCode.TIMEOUT
@@ -73,6 +72,25 @@ async def _send(state: GuestCall, raw: bytes) -> int:
     headers = [(k, v) for k, v in resp.headers.raw]
     state.result = encode_response(GuestResponse(resp.status_code, headers, resp.content))
     return len(state.result)
+
+
+async def request(method: str, url: str, target: str, headers: Sequence[tuple[bytes, bytes]], content: bytes,
+                  timeout: float, extensions: dict[str, Any], parent: Sequence[tuple[bytes, bytes]]) -> httpx.Response:
+    """Send a guest's request to ``target`` (``url`` pinned, see :func:`pinned`) with the process's
+    client. With tracing on, a CLIENT span under the request whose headers are ``parent``,
+    and the destination gets that span's ``traceparent``."""
+    span = tracing.child_span(method, parent, {"http.request.method": method, "url.full": url})
+    if span is None:
+        return await http_client().request(method, target, headers=headers, content=content, timeout=timeout,
+                                           extensions=extensions)
+    try:
+        resp = await http_client().request(method, target, headers=tracing.with_traceparent(span, headers),
+                                           content=content, timeout=timeout, extensions=extensions)
+    except BaseException as exc:
+        tracing.end_child(span, str(exc) or type(exc).__name__)
+        raise
+    tracing.end_child(span, status=resp.status_code)
+    return resp
 
 
 async def pinned(url: str, headers: Sequence[tuple[bytes, bytes]],

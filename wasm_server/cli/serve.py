@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import tracing
 from ..app import App
 from ..config import ListenAddress, RuntimeConfig
 from ..errors import WasmServerError
@@ -38,6 +39,8 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *,
     with an admin listener or a cluster, run the control plane too (see control.py)."""
     data_dir = config.data_dir_for(spec.path) if spec is not None else (config.data_dir or Path(".wasm-server"))
     cache = config.module_cache_dir
+    if config.otlp_endpoint:
+        tracing.configure_otlp(config.otlp_endpoint, service_name=config.trace_service_name)
     pubsub: RedisPubSub | None = None
     if config.cluster_redis:
         from ..pubsub.redis import RedisPubSub  # cluster mode only (start-up time)
@@ -135,6 +138,8 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *,
             await app.close()
         if pubsub is not None:
             await pubsub.close()
+        if config.otlp_endpoint:
+            tracing.shutdown()  # export what is batched
 
 
 async def _open_https(server: HttpServer, config: RuntimeConfig) -> list[ListenAddress]:

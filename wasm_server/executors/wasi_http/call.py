@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ...capabilities import ComponentHost
 from ...engine.component import ComponentCall
+from ...protocol.http1 import Headers
 
 if TYPE_CHECKING:
     from .http_types import Exchange
@@ -18,6 +19,8 @@ class WasiHttpCall(ComponentCall):
         super().__init__()
         self.host = host
         self.exchange = exchange
+        #: headers of the request being handled (their ``traceparent`` parents its spans, tracing.py)
+        self.request_headers: Headers = ()
         #: bytes of stdout/stderr logged for the current request
         self.logged = 0
         #: the current request changed something outside the instance (a KV write, an

@@ -139,6 +139,7 @@ class WasiHttpExecutor:
         exchange = state.exchange = Exchange(_stream_to(sink) if sink is not None else None)
         state.logged = 0
         state.side_effects = False
+        state.request_headers = request.headers
         try:
             await inst.call([(self._own, _incoming(request)), (self._own, ResponseOutparam(exchange))], deadline)
         finally:

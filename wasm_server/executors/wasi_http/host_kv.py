@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
+from ... import tracing
 from ...capabilities import kv as kv_capability
 from ...engine.component import Err, HostFuncs
 from ...errors import CapabilityError, ErrorCode
@@ -53,7 +54,21 @@ class _Rest:
                 return stop.value
 
 
-def _run(call: WasiHttpCall, label: str, op: Callable[[Store], Op], writes: bool = False) -> object:
+def _run(call: WasiHttpCall, label: str, name: str, op: Callable[[Store], Op], writes: bool = False) -> object:
+    result = _start(call, label, op, writes)
+    if tracing.TRACER is None:
+        return result
+    span = tracing.child_span(f"kv.{name}", call.request_headers, {"wasm_server.component": call.host.name,
+                                                                  "wasm_server.kv.store": label})
+    return result if span is None else tracing.finish(span, result, _failure)
+
+
+def _failure(result: object) -> str | None:
+    """A KV result as a span's error (tracing.py)."""
+    return repr(result.value) if isinstance(result, Err) else None
+
+
+def _start(call: WasiHttpCall, label: str, op: Callable[[Store], Op], writes: bool) -> object:
     host = call.host
     if writes:
         call.side_effects = True
@@ -110,12 +125,12 @@ async def _incr(store: Store, key: str, delta: int) -> object:
 FUNCS: dict[str, HostFuncs] = {
     "wasm-server:host/types": {},
     "wasm-server:host/kv": {
-        "get": lambda call, s, k: _run(call, s, lambda st: _get(st, k)),
-        "set": lambda call, s, k, v: _run(call, s, lambda st: _set(st, k, v), writes=True),
-        "delete": lambda call, s, k: _run(call, s, lambda st: _delete(st, k), writes=True),
-        "exists": lambda call, s, k: _run(call, s, lambda st: _exists(st, k)),
-        "keys": lambda call, s, p: _run(call, s, lambda st: _keys(st, p)),
-        "incr": lambda call, s, k, d: _run(call, s, lambda st: _incr(st, k, d), writes=True),
+        "get": lambda call, s, k: _run(call, s, "get", lambda st: _get(st, k)),
+        "set": lambda call, s, k, v: _run(call, s, "set", lambda st: _set(st, k, v), writes=True),
+        "delete": lambda call, s, k: _run(call, s, "delete", lambda st: _delete(st, k), writes=True),
+        "exists": lambda call, s, k: _run(call, s, "exists", lambda st: _exists(st, k)),
+        "keys": lambda call, s, p: _run(call, s, "keys", lambda st: _keys(st, p)),
+        "incr": lambda call, s, k, d: _run(call, s, "incr", lambda st: _incr(st, k, d), writes=True),
     },
     "wasm-server:host/variables": {
         "get": lambda call, name: call.host.variables.get(name),

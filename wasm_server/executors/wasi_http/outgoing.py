@@ -15,9 +15,10 @@ import asyncio
 from collections.abc import Callable
 
 from ...capabilities import ComponentHost
-from ...capabilities.outbound_http import MAX_RESPONSE, http_client, pinned
+from ...capabilities.outbound_http import MAX_RESPONSE, pinned, request
 from ...engine.component import Err, Some
 from ...errors import CapabilityError, ErrorCode
+from ...protocol.http1 import Headers
 from .call import WasiHttpCall
 from .http_types import Fields, IncomingResponse, OutgoingBody, Pair, method_variant, variant_method
 from .io import Pollable
@@ -132,11 +133,11 @@ def _handle(call: WasiHttpCall, req: OutgoingRequest, options: RequestOptions | 
         return Err(error_code(*refused))
     call.side_effects = True
     timeout = options.connect / 1e9 if options is not None and options.connect else host.outbound.timeout
-    task: asyncio.Task[object] = asyncio.ensure_future(_send(host, req, url, timeout))
+    task: asyncio.Task[object] = asyncio.ensure_future(_send(host, req, url, timeout, call.request_headers))
     return FutureIncomingResponse(task)
 
 
-async def _send(host: ComponentHost, req: OutgoingRequest, url: str, timeout: float) -> object:
+async def _send(host: ComponentHost, req: OutgoingRequest, url: str, timeout: float, parent: Headers) -> object:
     import httpx
 
     if req.body is not None and not req.body.finished:
@@ -148,8 +149,7 @@ async def _send(host: ComponentHost, req: OutgoingRequest, url: str, timeout: fl
     except CapabilityError as exc:
         return Err(error_code(exc.code, str(exc)))
     try:
-        resp = await http_client().request(req.method, target, headers=headers, content=bytes(req.data),
-                                            timeout=timeout, extensions=extensions)
+        resp = await request(req.method, url, target, headers, bytes(req.data), timeout, extensions, parent)
     except httpx.TimeoutException:
         return Err(("connection-timeout", None))
     except (httpx.HTTPError, OSError, ValueError) as exc:
