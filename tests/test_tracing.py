@@ -238,3 +238,54 @@ def test_runtime_config_tracing_table(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="http:// or https:// URL"):
         load_runtime_config(cfg, {})
     assert load_runtime_config(None, {}).otlp_endpoint is None
+
+
+class Collector(BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver: keeps the spans of every export it is sent."""
+
+    spans: list[tuple[str, int]] = []
+
+    def do_POST(self) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        body = self.rfile.read(int(self.headers["content-length"]))
+        if self.path == "/v1/traces" and self.headers["content-type"] == "application/x-protobuf":
+            export = ExportTraceServiceRequest.FromString(body)
+            for resource in export.resource_spans:
+                for scope in resource.scope_spans:
+                    Collector.spans.extend((s.name, s.kind) for s in scope.spans)
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_exports_over_otlp_when_configured(c_examples: Path, tmp_path: Path) -> None:
+    """`wasm-server up` with WASM_SERVER_OTLP_ENDPOINT sends its spans to a real OTLP/HTTP
+    receiver on loopback (flushed at shutdown)."""
+    import os
+
+    import httpx
+
+    from tests.e2e.conftest import start_server
+
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=collector.serve_forever, daemon=True).start()
+    Collector.spans.clear()
+    os.environ["WASM_SERVER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{collector.server_address[1]}"
+    try:
+        server = start_server(c_examples / "kv-counter" / "c", tmp_path / "data")
+    finally:
+        del os.environ["WASM_SERVER_OTLP_ENDPOINT"]
+    try:
+        for _ in range(3):
+            assert httpx.post(f"{server.url}/count").status_code == 200
+    finally:
+        assert server.stop() == 0, server.log_path.read_text()
+        collector.shutdown()
+        collector.server_close()
+    names = [name for name, _ in Collector.spans]
+    assert names.count("POST /count") == 3, names
+    assert "kv.incr" in names
