@@ -45,10 +45,10 @@ def _entries(zf: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, str]]:
     total = 0
     files = []
     for info in infos:
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
+        kind = stat.S_IFMT(info.external_attr >> 16)  # zero when the archiver did not say
+        if kind == stat.S_IFLNK:
             raise StudioError(400, f"the archive holds a symlink ({info.filename!r}): refused")
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise StudioError(400, f"the archive holds a special file ({info.filename!r}): refused")
         if info.filename.startswith("/") or "\\" in info.filename:
             raise StudioError(400, f"the archive holds an absolute or Windows path ({info.filename!r}): refused")
