@@ -7,8 +7,12 @@ below names the tool and the shape it reads (the tests hold real output of each)
 * rustc (through cargo): ``error[E0425]: message`` then ``  --> src/main.rs:10:5``
 * go: ``./main.go:12:5: message``
 * AssemblyScript: ``ERROR TS2304: message`` then, a few lines on, ``assembly/index.ts(12,3)``
-* Python (componentize-py): a traceback's ``File "app.py", line 3`` and its last line
-* componentize-js: ``app.js:3:5`` in the error message
+* Python: ``wasm-server python``'s syntax check ``... in /path/app.py:10:37: message``, and a
+  traceback's ``File "app.py", line 3`` with its last line (an error while componentize-py
+  imports the app)
+* JavaScript: ``wasm-server js``'s syntax check (node): ``/path/app.js:8``, the source line,
+  a caret under the column, then ``SyntaxError: message``; and ``app.js:3:5`` in a message
+  (componentize-js)
 
 File names are made relative to the service directory (posix); a diagnostic on a file
 outside the service (an SDK header, the standard library) is dropped: the editor can
@@ -36,6 +40,11 @@ _AS_AT = re.compile(r"(?P<file>[\w./-]+\.ts)\((?P<line>\d+),(?P<col>\d+)\)")
 #: a Python traceback frame, and the exception line that ends a traceback
 _PY_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _PY_EXC = re.compile(r"^(?:\w+\.)*(?P<name>\w*(?:Error|Exception|Warning))(?::\s*(?P<msg>.*))?$")
+#: ``<what> in <file>:<line>:<col>: <message>`` (wasm-server python's syntax check)
+_IN_FILE = re.compile(r"\bin (?P<file>\S+\.\w+):(?P<line>\d+):(?P<col>\d+): (?P<msg>.*)$")
+#: node's syntax error: the file and line alone on a line, then the source, a caret, the error
+_NODE_AT = re.compile(r"^(?P<file>\S+\.m?js):(?P<line>\d+)$")
+_NODE_ERROR = re.compile(r"^(?P<name>\w*Error): (?P<msg>.*)$")
 #: a JavaScript location ``app.js:3:5`` anywhere in a line (componentize-js, esbuild-like)
 _JS_AT = re.compile(r"(?P<file>[\w./-]+\.m?js):(?P<line>\d+):(?P<col>\d+)")
 #: lines that only repeat a failure already reported (rustc, cargo)
@@ -67,26 +76,37 @@ class _Collector:
         self.out: list[Diagnostic] = []
         self.seen: set[Diagnostic] = set()
 
-    def add(self, file: str, line: str | int, column: str | int | None, severity: str, message: str) -> None:
-        rel = self.relative(file)
+    def add(self, file: str, line: str | int, column: str | int | None, severity: str, message: str, *,
+            guest: bool = False, once_per_place: bool = False) -> None:
+        """Record one; ``guest``: the file may be named by its path inside a sandbox (``/0/app.py``
+        in componentize-py); ``once_per_place``: skip it if that place has a diagnostic already."""
+        rel = self.relative(file, guest=guest)
         if rel is None:
             return
         d = Diagnostic(rel, max(int(line), 1), max(int(column or 1), 1), _SEVERITIES.get(severity, severity),
                        message.strip())
+        if once_per_place and any((o.file, o.line, o.column) == (d.file, d.line, d.column) for o in self.out):
+            return
         if d not in self.seen:
             self.seen.add(d)
             self.out.append(d)
 
-    def relative(self, file: str) -> str | None:
-        """``file`` relative to the service, trying it as given from each build directory."""
-        for base in self.workdirs:
-            path = Path(file) if Path(file).is_absolute() else base / file
-            try:
-                real = path.resolve()
-            except OSError:
-                continue
-            if real.is_relative_to(self.service) and real.is_file():
-                return real.relative_to(self.service).as_posix()
+    def relative(self, file: str, *, guest: bool = False) -> str | None:
+        """``file`` relative to the service, trying it as given from each build directory
+        (and, for a ``guest`` path, each of its tails: ``/0/app.py`` → ``0/app.py``, ``app.py``)."""
+        names = [file]
+        if guest and file.startswith("/"):
+            parts = file.strip("/").split("/")
+            names += ["/".join(parts[i:]) for i in range(len(parts))]
+        for name in names:
+            for base in self.workdirs:
+                path = Path(name) if Path(name).is_absolute() else base / name
+                try:
+                    real = path.resolve()
+                except OSError:
+                    continue
+                if real.is_relative_to(self.service) and real.is_file():
+                    return real.relative_to(self.service).as_posix()
         return None
 
 
@@ -97,8 +117,26 @@ def parse(lines: Iterable[str], service: Path, workdirs: Iterable[Path] = ()) ->
     rust: tuple[str, str] | None = None  # (severity, message) waiting for its --> line
     asc: tuple[str, str] | None = None
     py_frame: tuple[str, str] | None = None  # the last traceback frame in the service
+    node: tuple[str, str, int] | None = None  # (file, line, column) of node's syntax error
+    node_left = 0  # node's error line comes within a few lines of the location, or never
     for raw in lines:
         line = raw.rstrip()
+        if m := _NODE_AT.match(line):
+            node, node_left = (m["file"], m["line"], 1), 5
+            continue
+        node_left -= 1
+        if node is not None and node_left <= 0:
+            node = None
+        if node is not None:
+            if m := _NODE_ERROR.match(line):
+                collect.add(node[0], node[1], node[2], "error", f"{m['name']}: {m['msg']}")
+                node = None
+            elif line.strip() and set(line.strip()) <= {"^"}:
+                node = (node[0], node[1], line.index("^") + 1)  # the caret sits under the column
+            continue
+        if m := _IN_FILE.search(line):
+            collect.add(m["file"], m["line"], m["col"], "error", m["msg"])
+            continue
         if m := _RUST_AT.match(line):
             if rust is not None:
                 collect.add(m["file"], m["line"], m["col"], *rust)
@@ -115,16 +153,16 @@ def parse(lines: Iterable[str], service: Path, workdirs: Iterable[Path] = ()) ->
             asc = None
             continue
         if m := _PY_FRAME.match(line):
-            if collect.relative(m["file"]) is not None:
+            if collect.relative(m["file"], guest=True) is not None:
                 py_frame = (m["file"], m["line"])
             continue
         if py_frame is not None and (m := _PY_EXC.match(line)):
-            collect.add(py_frame[0], py_frame[1], None, "error", line)
+            collect.add(py_frame[0], py_frame[1], None, "error", line, guest=True)
             py_frame = None
             continue
         if m := _GCC.match(line):
             collect.add(m["file"], m["line"], m["col"], m["sev"] or "error", m["msg"])
             continue
         if m := _JS_AT.search(line):
-            collect.add(m["file"], m["line"], m["col"], "error", line)
+            collect.add(m["file"], m["line"], m["col"], "error", line.lstrip("@ "), once_per_place=True)
     return collect.out
