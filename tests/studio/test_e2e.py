@@ -142,6 +142,8 @@ def test_a_full_queue_is_429_and_a_build_past_its_time_is_killed(studio_factory:
     assert queued == list(range(1, 9))
     full = c.post("/api/build", params={"service": "stuck"}, headers=MUTATE)
     assert full.status_code == 429 and "queue is full" in full.json()["error"]
+    with c.stream("GET", "/api/build/events", params={"build": first}) as r:  # a browser that leaves early
+        assert next(r.iter_lines()) == "event: queued"
     started = time.monotonic()
     done = studio.events(first)[-1][1]
     assert done["ok"] is False and done["error"] == "the build took longer than 3 s and was stopped"

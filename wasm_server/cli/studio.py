@@ -36,8 +36,8 @@ docs/studio.md describes the studio, its API and its limits.
 def add_parser(sub: Sub) -> None:
     """The ``studio`` subcommand."""
     p = sub.add_parser("studio", help="a web studio to write, build, try and deploy services",
-                       description="Serve a web studio for the services in DIR: edit their files, build them "
-                                   "with the wasm-server toolchains, run them in the browser with mocked host "
+                       description="Serve a web studio for the services in DIR: edit their files, build them\n"
+                                   "with the wasm-server toolchains, run them in the browser with mocked host\n"
                                    "calls, and deploy them to a running server.",
                        epilog=EPILOG)
     p.add_argument("dir", nargs="?", default=".", metavar="DIR",
