@@ -150,3 +150,11 @@ def test_binary_and_oversized_files(tmp_path: Path) -> None:
     with pytest.raises(StudioError) as info:
         ws.write(s, "x.txt", b"\xff\xfe")
     assert info.value.status == 415
+
+
+def test_the_workspace_service_does_not_list_the_other_services_files(tmp_path: Path) -> None:
+    service(tmp_path, "main.c", "lib/util.c")
+    service(tmp_path / "other", "main.go")
+    ws = Workspace(tmp_path)
+    assert [f["path"] for f in ws.files(ws.service("."))] == ["lib/util.c", "main.c", "wasm-server.toml"]
+    assert [f["path"] for f in ws.files(ws.service("other"))] == ["main.go", "wasm-server.toml"]

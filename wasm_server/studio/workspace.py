@@ -157,12 +157,15 @@ class Workspace:
 
     def files(self, service: Service) -> list[dict[str, object]]:
         """``[{path, size}]`` of the service's sources, sorted: no hidden names, build
-        directories, ``*.wasm`` or files linked from outside."""
+        directories, ``*.wasm`` or files linked from outside; for the workspace's own service
+        (``.``), not the other services' directories (they are listed as services)."""
         base = service.path.resolve()
         out: list[dict[str, object]] = []
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in BUILD_DIRS
-                                 and not _links_out(Path(dirpath) / d, base))
+                                 and not _links_out(Path(dirpath) / d, base)
+                                 and not (service.id == "." and dirpath == str(base)
+                                          and (base / d / MANIFEST_NAME).is_file()))
             for name in filenames:
                 full = Path(dirpath) / name
                 if name.startswith(".") or name.endswith(".wasm") or _links_out(full, base):
