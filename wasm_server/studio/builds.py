@@ -216,6 +216,7 @@ class Builder:
             components.append({"name": comp.name, "built": built, "size": comp.source.stat().st_size if built else 0})
         workdirs = [c.build.workdir for c in spec.components if c.build is not None] if spec is not None else []
         diagnostics = parse(build.lines, build.service.path, workdirs)
+        build.lines = []  # the events keep the log for late subscribers: one copy is enough
         build.emit("done", ok=error is None, seconds=round(seconds, 3), error=error,
                    diagnostics=[d.as_json() for d in diagnostics], components=components)
         build.finished = time.monotonic()
