@@ -57,14 +57,16 @@ def build_component(comp: ComponentSpec, *, out: object = sys.stderr) -> None:
 
 
 @contextmanager
-def _build_lock(comp: ComponentSpec) -> Iterator[None]:
+def build_lock(comp: ComponentSpec, *, wait: bool = True) -> Iterator[None]:
     """Hold the build of ``comp``'s module against other processes building it (two `up`s,
-    `build` during `up --watch`, workers): they would write the same output and the same
-    build directory at once. Keyed by the module's path, which two manifests may share."""
+    `build` during `up --watch`, workers, the studio): they would write the same output and
+    the same build directory at once. Keyed by the module's path, which two manifests may
+    share. ``wait=False`` raises BlockingIOError at once if another holds it (an event loop
+    must not block: the studio retries after a pause)."""
     lock_dir = comp.source.parent / ".wasm-server"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / f"build-{comp.source.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         yield
 
 
@@ -74,7 +76,7 @@ def build_app(spec: AppSpec, *, force: bool = False) -> int:
     for comp in spec.components:
         if comp.build is None or not (force or needs_build(comp)):
             continue
-        with _build_lock(comp):
+        with build_lock(comp):
             if force or needs_build(comp):  # another process may have built it while we waited
                 build_component(comp)
                 built += 1

@@ -341,6 +341,11 @@ def _files(f: _Fields, manifest: Path) -> tuple[tuple[Path, str], ...]:
     return tuple(grants)
 
 
+def _is_mount(value: object) -> bool:
+    """A route prefix (an include's ``mount``, ``[app] base``): empty, or ``/x[/y...]`` without a trailing '/'."""
+    return isinstance(value, str) and (not value or (value.startswith("/") and not value.endswith("/")))
+
+
 def load_manifest(path: Path, *, mount: str = "", _seen: frozenset[Path] = frozenset()) -> AppSpec:
     """Load and validate a manifest file (or directory), resolving ``[[include]]``."""
     path = resolve_manifest_path(path).resolve()
@@ -349,7 +354,13 @@ def load_manifest(path: Path, *, mount: str = "", _seen: frozenset[Path] = froze
     file = str(path)
     data = _read_toml(path)
     top = _Fields(data, file, "", {"component", "include", "app"})
-    app = _Fields(top.table_("app"), file, "app", {"name", "index"})
+    app = _Fields(top.table_("app"), file, "app", {"name", "index", "base"})
+    # ``base`` mounts every route of this manifest (its includes' too) under a prefix, as an
+    # include's ``mount`` does: many apps then share one server (the studio's deploy sets it)
+    base = app.table.get("base", "")
+    if not _is_mount(base):
+        raise app.error("base", f"expected a path like \"/my-app\" (a leading '/', no trailing '/'), got {base!r}")
+    mount += base
     components: list[ComponentSpec] = []
     raw_components = data.get("component", [])
     if not isinstance(raw_components, list):
@@ -362,7 +373,7 @@ def load_manifest(path: Path, *, mount: str = "", _seen: frozenset[Path] = froze
     for i, raw in enumerate(raw_includes):
         inc = _Fields(raw if isinstance(raw, dict) else {}, file, f"include[{i}]", {"path", "mount", "routes"})
         sub_mount = inc.table.get("mount", "")
-        if not isinstance(sub_mount, str) or (sub_mount and (not sub_mount.startswith("/") or sub_mount.endswith("/"))):
+        if not _is_mount(sub_mount):
             raise inc.error("mount", f"expected a path like \"/hello/c\", got {sub_mount!r}")
         sub = load_manifest(path.parent / inc.text("path"), mount=mount + sub_mount, _seen=_seen | {path})
         if "routes" in inc.table:

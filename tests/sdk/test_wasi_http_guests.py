@@ -204,6 +204,13 @@ def test_a_javascript_syntax_error_names_file_and_line_before_building(tmp_path:
         js.build(["-o", "app.wasm"], tmp_path)
 
 
+def test_a_syntax_error_in_an_es_module_with_imports_is_caught_too(tmp_path: Path) -> None:
+    # `node --check app.js` (Node 20) passed this: a .js file with `import`s and a syntax error
+    (tmp_path / "app.js").write_text('import { incr } from "wasm-server:host/kv@0.1.0";\nlet visits = = 0n;\n')
+    with pytest.raises(BuildError, match=r"(?s)app\.js:2\n.*SyntaxError: Unexpected token '='"):
+        js.check_syntax(js.node(), tmp_path / "app.js")
+
+
 def test_bad_arguments_are_clear(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="missing -o"):
         python.build(["app.py"], tmp_path)

@@ -25,6 +25,7 @@ Run web services compiled to WebAssembly.
   wasm-server new LANG NAME      start a new service from a template (c, cpp, rust, go, ts, python, js)
   wasm-server doctor [LANG ...]  which languages this machine can build, and how to install the rest
   wasm-server deploy [PATH]      deploy an app through a running server's admin API
+  wasm-server studio [DIR]       a web studio: write, build, try in the browser and deploy services
   wasm-server cache prune        bound the compiled-module cache (cache info: its size)
 
 PATH is a wasm-server.toml manifest or a directory holding one (default: .).
@@ -177,6 +178,12 @@ def _add_cache(sub: Sub) -> None:
     add_parser(sub)
 
 
+def _add_studio(sub: Sub) -> None:
+    from .studio import add_parser
+
+    add_parser(sub)
+
+
 def _add_dev_cert(sub: Sub) -> None:
     cert = sub.add_parser("dev-cert", help="write a local CA and a certificate for localhost, 127.0.0.1 and ::1")
     cert.add_argument("dir", help="where to write ca.pem, cert.pem and key.pem")
@@ -189,7 +196,7 @@ _ADDERS: dict[str, Callable[[Sub], None]] = {
     "up": _add_up, "build": _add_build, "new": _add_new, "doctor": _add_doctor,
     **dict.fromkeys(["cc", "c++", "cxx", "cargo-build", "go-build", "ts-build", "python", "js"], _add_tools),
     **dict.fromkeys(["deploy", "undeploy", "ls", "logs"], _add_client),
-    "cache": _add_cache, "dev-cert": _add_dev_cert,
+    "cache": _add_cache, "dev-cert": _add_dev_cert, "studio": _add_studio,
 }
 
 
@@ -249,6 +256,11 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
         from .cache import main as cache_main
 
         return cache_main(args)
+    if args.command == "studio":
+        from .studio import main as studio_main
+
+        _setup_logging(args.debug)
+        return studio_main(args)
     if args.command == "dev-cert":
         from .devcert import main as devcert_main
 

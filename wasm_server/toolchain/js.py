@@ -121,9 +121,14 @@ def _refresh(src: Path, dst: Path) -> None:
 def check_syntax(node_bin: str, app: Path) -> None:
     """``node --check`` the module first: a syntax error shows file and line at once, not after
     a minute of componentize-js (whose own message for it is less direct)."""
-    proc = subprocess.run([node_bin, "--check", str(app)], capture_output=True, text=True)
+    # as a module, from stdin: `node --check app.js` parses a .js file as CommonJS first, and
+    # Node 20 then passes (exit 0) an ES module with `import`s and a syntax error
+    proc = subprocess.run([node_bin, "--input-type=module", "--check"], input=app.read_text(encoding="utf-8"),
+                          capture_output=True, text=True)
     if proc.returncode != 0:
-        raise BuildError(f"JavaScript syntax error in {app}:\n{proc.stderr.strip()}")
+        lines = [line for line in proc.stderr.strip().splitlines()
+                 if not line.startswith(("    at ", "Node.js v"))]  # node's own stack, not the app's
+        raise BuildError(f"JavaScript syntax error in {app}:\n" + "\n".join(lines).strip().replace("[stdin]", str(app)))
 
 
 def command(node_bin: str, tools: Path, flags: Flags, project: Path) -> list[str]:
