@@ -1,6 +1,6 @@
 // The studio's single-page app: wires the panels to one context (the selected service, its
 // files and components) and the studio API.
-import { ApiError, api } from './api.mjs';
+import { ApiError, api, setUnauthorizedHandler } from './api.mjs';
 import { $, showError, toast } from './dom.mjs';
 import { Editor } from './editor.mjs';
 import { markActive, renderFileTree } from './filetree.mjs';
@@ -177,6 +177,7 @@ function initSideNav() {
 
 document.addEventListener('keydown', (event) => {
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's') {
+    if (event.defaultPrevented) return; // the editor's own Mod-s binding saved already
     event.preventDefault(); // the browser's "save page" is never what is meant here
     save();
   }
@@ -198,6 +199,8 @@ async function loadInfo() {
 }
 
 async function boot() {
+  // a 401 later on (the studio restarted with another token): ask again; the failed action's error shows too
+  setUnauthorizedHandler((err) => { askToken(err.message); });
   initServices(ctx);
   initShare(ctx);
   initNewFile();

@@ -68,3 +68,21 @@ export function defaultVariables(component) {
 export function pretty(value) {
   return JSON.stringify(value, null, 2);
 }
+
+/**
+ * What a run changed in the KV stores: [{label, key, op: 'set' | 'deleted', value?}], sorted.
+ * `before` and `after` have the {label: {key: "value"}} shape; a missing label counts as empty.
+ */
+export function kvChanges(before, after) {
+  const changes = [];
+  const labels = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
+  for (const label of [...labels].sort()) {
+    const old = before?.[label] ?? {};
+    const now = after?.[label] ?? {};
+    for (const key of [...new Set([...Object.keys(old), ...Object.keys(now)])].sort()) {
+      if (!(key in now)) changes.push({ label, key, op: 'deleted' });
+      else if (old[key] !== now[key]) changes.push({ label, key, op: 'set', value: now[key] });
+    }
+  }
+  return changes;
+}

@@ -1,7 +1,7 @@
 // The mocks panel: KV, variables and fetch rules as JSON in; KV after the run, outbound calls
 // and the guest's log out. The KV box continues from what the last run left.
 import { $, el, showError } from './dom.mjs';
-import { EXAMPLE_FETCH, defaultKv, defaultVariables, parseFetchRules, parseKv, parseVariables, pretty } from './mocks.mjs';
+import { EXAMPLE_FETCH, defaultKv, defaultVariables, kvChanges, parseFetchRules, parseKv, parseVariables, pretty } from './mocks.mjs';
 
 export class MocksPanel {
   constructor() {
@@ -10,6 +10,8 @@ export class MocksPanel {
     this.fetch = $('mock-fetch');
     this.error = $('mock-error');
     this.kvAfter = $('kv-after');
+    this.kvChanged = $('kv-changes');
+    this.kvBefore = null; // the KV the worker held before the last call
     this.calls = $('fetch-calls');
     this.log = $('guest-log');
     this.saved = new Map(); // "service/component" → {kv, vars, fetch} texts, kept across switches
@@ -49,6 +51,7 @@ export class MocksPanel {
     try {
       const mocks = { kv: parseKv(this.kv.value), variables: parseVariables(this.vars.value), fetch: parseFetchRules(this.fetch.value) };
       showError(this.error, '');
+      this.kvBefore = mocks.kv;
       return mocks;
     } catch (err) {
       showError(this.error, err.message);
@@ -58,6 +61,7 @@ export class MocksPanel {
 
   clearOutput() {
     this.kvAfter.textContent = '';
+    this.kvChanged.replaceChildren();
     this.log.textContent = '';
     this.calls.replaceChildren();
   }
@@ -67,6 +71,12 @@ export class MocksPanel {
     if (kv) {
       this.kvAfter.textContent = pretty(kv);
       this.kv.value = pretty(kv);
+      const changes = kvChanges(this.kvBefore, kv);
+      this.kvChanged.replaceChildren(...(changes.length ? changes.map((c) => (c.op === 'deleted'
+        ? el('li', { class: 'removed' }, `− ${c.label} / ${c.key}`)
+        : el('li', { class: 'added' }, `+ ${c.label} / ${c.key} = ${JSON.stringify(c.value)}`)))
+        : [el('li', { class: 'muted' }, '(the run changed nothing)')]));
+      this.kvBefore = kv;
     }
     if (log) this.log.textContent = log.length ? log.map((l) => `[${l.level}] ${l.message}`).join('\n') : '(no log output)';
     if (fetches) {

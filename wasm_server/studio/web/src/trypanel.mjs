@@ -53,6 +53,8 @@ export class TryPanel {
     $('try-kind').textContent = component ? `${kind} · ${component.abi}` : '';
     const conn = kind === 'websocket' || kind === 'tcp';
     $('try-http').hidden = conn;
+    $('try-response').hidden = conn;
+    this.userPickedView = false;
     $('try-conn').hidden = !conn;
     $('conn-path').hidden = kind !== 'websocket';
     this.mocks.show(this.ctx.serviceId, component);

@@ -7,7 +7,7 @@ export function runErrorMessage(answer, deadlineMs) {
   const message = answer.message ? String(answer.message) : '';
   switch (answer.kind) {
     case 'trap': return `The guest trapped: ${message || 'unreachable code or a bad memory access'}`;
-    case 'timeout': return `Timed out: the guest ran longer than ${deadlineMs} ms, so its worker was stopped (the next run starts a fresh one).${message ? `\n${message}` : ''}`;
+    case 'timeout': return `Timed out: the guest ran longer than ${deadlineMs} ms, so its worker was stopped (the next run starts a fresh one).`;
     case 'load': return `Could not load the module: ${message}`;
     case 'guest': return `The guest failed: ${message}`;
     default: return message || 'The runner failed.';

@@ -54,3 +54,17 @@ test('names for export, import and deploy', () => {
   assert.equal(defaultAppName('Hello_World'), 'hello-world');
   assert.equal(defaultAppName('.'), 'app');
 });
+
+test('kvChanges lists what a run set and deleted, per store', async () => {
+  const before = { default: { a: '1', b: '2', same: 'x' }, gone: { k: 'v' } };
+  const after = { default: { a: '1', b: '3', c: 'new', same: 'x' }, fresh: { z: '0' } };
+  const { kvChanges } = await import('../src/mocks.mjs');
+  assert.deepEqual(kvChanges(before, after), [
+    { label: 'default', key: 'b', op: 'set', value: '3' },
+    { label: 'default', key: 'c', op: 'set', value: 'new' },
+    { label: 'fresh', key: 'z', op: 'set', value: '0' },
+    { label: 'gone', key: 'k', op: 'deleted' },
+  ]);
+  assert.deepEqual(kvChanges({}, {}), []);
+  assert.deepEqual(kvChanges(undefined, { s: {} }), []);
+});
