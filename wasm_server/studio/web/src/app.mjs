@@ -1,7 +1,7 @@
 // The studio's single-page app: wires the panels to one context (the selected service, its
 // files and components) and the studio API.
 import { ApiError, api, setUnauthorizedHandler } from './api.mjs';
-import { $, showError, toast } from './dom.mjs';
+import { $, el, showError, toast } from './dom.mjs';
 import { Editor } from './editor.mjs';
 import { markActive, renderFileTree } from './filetree.mjs';
 import { BuildPanel } from './buildpanel.mjs';
@@ -123,8 +123,9 @@ ctx.reloadServices = async (select) => {
   const id = services.some((s) => s.id === wanted) ? wanted : services[0]?.id ?? null;
   setServices(services, id);
   if (id === null) {
-    $('file-tree').replaceChildren();
-    toast('No services in this workspace yet: create one with "New service" or import a .zip.');
+    const hint = 'No services in this workspace yet: create one with "New service" or import a .zip.';
+    $('file-tree').replaceChildren(el('li', { class: 'dir' }, hint));
+    $('file-tree').firstChild.style.whiteSpace = 'normal';
     return;
   }
   if (id !== ctx.serviceId || select) await ctx.selectService(id);

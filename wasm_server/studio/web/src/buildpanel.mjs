@@ -27,6 +27,7 @@ export class BuildPanel {
   /** Another service was selected: forget the build shown. */
   reset() {
     this.stop();
+    this.button.disabled = false; // a build of the other service may still run; this one may build too
     this.state = initialBuildState();
     this.render();
   }

@@ -124,12 +124,6 @@ export class Editor {
     } else this.renderTabs();
   }
 
-  /** Close every tab of `service` (after it was replaced on disk). */
-  forget(service) {
-    for (const [key, tab] of [...this.tabs.entries()]) if (tab.service === service) this.tabs.delete(key);
-    if (this.service === service) { this.active = null; this.showService(service); }
-  }
-
   /** Record that the open file was saved as `text`. */
   markSaved(text) {
     const tab = this.active && this.tabs.get(this.active);

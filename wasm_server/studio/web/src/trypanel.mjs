@@ -26,6 +26,9 @@ export class TryPanel {
     this.select.addEventListener('change', () => this.pick());
     $('run').addEventListener('click', () => this.run());
     $('req-path').addEventListener('keydown', (e) => { if (e.key === 'Enter') this.run(); });
+    for (const id of ['req-headers', 'req-body']) {
+      $(id).addEventListener('keydown', (e) => { if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) this.run(); });
+    }
     this.view.addEventListener('change', () => { this.userPickedView = true; this.renderBody(); });
     $('conn-open').addEventListener('click', () => this.connOpen());
     $('conn-send').addEventListener('click', () => this.connSend());
