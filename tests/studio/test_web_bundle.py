@@ -52,6 +52,10 @@ def test_bundle_has_the_page_and_every_asset_it_references() -> None:
         assert path.is_file() and path.stat().st_size > 0, f"index.html references {ref}, which the bundle lacks"
     app = (STATIC / "assets" / "app.js").read_text(encoding="utf-8")
     assert "assets/worker.js" in app  # the try panel's worker, a separate module beside app.js
+    # the chunks the scripts import (the editor's languages load on demand), all beside them
+    for script in (STATIC / "assets").glob("*.js"):
+        for chunk in re.findall(r"[\"']\./([\w.-]+\.js)[\"']", script.read_text(encoding="utf-8")):
+            assert (STATIC / "assets" / chunk).is_file(), f"{script.name} imports {chunk}, which the bundle lacks"
     if (WEB / "src" / "worker.mjs").exists():
         assert (STATIC / "assets" / "worker.js").stat().st_size > 0
 

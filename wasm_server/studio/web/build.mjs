@@ -30,6 +30,8 @@ await build({
   entryPoints: entries,
   outdir: join(staging, 'assets'),
   entryNames: '[name]',
+  splitting: true, // the language parsers are chunks, loaded when a file needs one
+  chunkNames: '[name]-[hash]', // flat: the studio serves assets/<file>
   bundle: true,
   format: 'esm',
   target: ['es2022', 'chrome110', 'firefox110', 'safari16'],

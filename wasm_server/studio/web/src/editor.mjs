@@ -1,14 +1,17 @@
 // The code editor: one CodeMirror view, a tab per open file (per service), dirty tracking and
 // the build's diagnostics as lint markers (also on files opened after the build).
 import { basicSetup } from 'codemirror';
-import { EditorState, Text } from '@codemirror/state';
+import { Compartment, EditorState, Text } from '@codemirror/state';
 import { EditorView, keymap } from '@codemirror/view';
 import { lintGutter, setDiagnostics } from '@codemirror/lint';
 import { indentWithTab } from '@codemirror/commands';
 import { darkTheme } from './theme.mjs';
-import { languageExtension } from './langsupport.mjs';
+import { loadLanguage } from './langsupport.mjs';
 import { toLintDiagnostics } from './lintmap.mjs';
 import { el } from './dom.mjs';
+
+/** Holds each state's language; filled once the language's chunk has loaded. */
+const language = new Compartment();
 
 export class Editor {
   /**
@@ -44,7 +47,7 @@ export class Editor {
         keymap.of([{ key: 'Mod-s', run: save, preventDefault: true }, indentWithTab]),
         basicSetup,
         lintGutter(),
-        languageExtension(path),
+        language.of([]),
         EditorView.updateListener.of((update) => { if (update.docChanged) this.changed(); }),
       ],
     });
@@ -95,10 +98,21 @@ export class Editor {
       let state = this.makeState(path, text);
       state = this.withDiagnostics(state, service, path);
       this.tabs.set(key, { service, path, state, saved: state.doc });
+      loadLanguage(path).then((extension) => this.setLanguage(key, extension));
     }
     this.stash();
     this.service = service;
     this.activate(key);
+  }
+
+  setLanguage(key, extension) {
+    const tab = this.tabs.get(key);
+    if (!tab) return; // closed meanwhile
+    const effects = language.reconfigure(extension);
+    if (key === this.active) {
+      this.view.dispatch({ effects });
+      tab.state = this.view.state;
+    } else tab.state = tab.state.update({ effects }).state;
   }
 
   stash() {

@@ -1,29 +1,29 @@
-// CodeMirror language support for a file, by languages.mjs's name for it.
-import { cpp } from '@codemirror/lang-cpp';
-import { rust } from '@codemirror/lang-rust';
-import { go } from '@codemirror/lang-go';
-import { javascript } from '@codemirror/lang-javascript';
-import { python } from '@codemirror/lang-python';
-import { StreamLanguage } from '@codemirror/language';
-import { toml } from '@codemirror/legacy-modes/mode/toml';
+// CodeMirror language support for a file, by languages.mjs's name for it. Each language is
+// loaded on first use (a separate chunk of the bundle): the page starts without the parsers.
 import { languageOf } from './languages.mjs';
 
-const tomlLanguage = StreamLanguage.define(toml);
-
-const SUPPORT = {
-  c: () => cpp(), // lang-cpp parses C as well (a C file is nearly always valid C++ syntax)
-  cpp: () => cpp(),
-  rust: () => rust(),
-  go: () => go(),
-  typescript: () => javascript({ typescript: true }),
-  javascript: () => javascript(),
-  json: () => javascript(),
-  python: () => python(),
-  toml: () => tomlLanguage,
+const LOADERS = {
+  // lang-cpp parses C as well (C is nearly always valid C++ syntax)
+  c: () => import('@codemirror/lang-cpp').then((m) => m.cpp()),
+  cpp: () => import('@codemirror/lang-cpp').then((m) => m.cpp()),
+  rust: () => import('@codemirror/lang-rust').then((m) => m.rust()),
+  go: () => import('@codemirror/lang-go').then((m) => m.go()),
+  typescript: () => import('@codemirror/lang-javascript').then((m) => m.javascript({ typescript: true })),
+  javascript: () => import('@codemirror/lang-javascript').then((m) => m.javascript()),
+  json: () => import('@codemirror/lang-javascript').then((m) => m.javascript()),
+  python: () => import('@codemirror/lang-python').then((m) => m.python()),
+  toml: () => Promise.all([import('@codemirror/language'), import('@codemirror/legacy-modes/mode/toml')])
+    .then(([language, mode]) => language.StreamLanguage.define(mode.toml)),
 };
 
-/** The language extension for `path` ([] for plain text). */
-export function languageExtension(path) {
-  const make = SUPPORT[languageOf(path)];
-  return make ? make() : [];
+/** The language extension for `path` ([] for plain text, or when its chunk fails to load). */
+export async function loadLanguage(path) {
+  const load = LOADERS[languageOf(path)];
+  if (!load) return [];
+  try {
+    return await load();
+  } catch (err) {
+    console.error(`could not load the syntax highlighting for ${path}`, err);
+    return [];
+  }
 }
