@@ -111,6 +111,20 @@ async def test_off_loopback_every_api_call_needs_the_token(tmp_path: Path) -> No
     assert page.status == 200
 
 
+async def test_the_token_in_the_query_opens_only_the_build_event_stream(tmp_path: Path) -> None:
+    """EventSource cannot send headers: the build log's stream takes ``&token=``; nothing else does."""
+    studio = api(tmp_path, token="s3cret", host="192.0.2.10")
+    host = f"192.0.2.10:{PORT}"
+    events = await call(studio, "GET", "/api/build/events?build=nope&token=s3cret", host=host)
+    assert events.status == 404, events.body  # past the guard: the build is unknown
+    wrong = await call(studio, "GET", "/api/build/events?build=nope&token=nope", host=host)
+    assert wrong.status == 401 and doc(wrong)["error"] == "wrong token"
+    other = await call(studio, "GET", "/api/services?token=s3cret", host=host)
+    assert other.status == 401
+    posted = await call(studio, "POST", "/api/build?service=x&token=s3cret", MUTATE, host=host)
+    assert posted.status == 401
+
+
 async def test_a_wildcard_listener_accepts_any_host_but_needs_the_token(tmp_path: Path) -> None:
     studio = api(tmp_path, token="s3cret", host="0.0.0.0")
     refused = await call(studio, "GET", "/api/info", host="studio.lan:8090")
