@@ -78,6 +78,27 @@ async function build(page) {
   return (await page.locator('#build-status').textContent()).trim();
 }
 
+/** Click Deploy and wait for "deployed … (version N)"; returns the live URL. */
+async function deploy(page, version) {
+  await page.locator('#deploy').click();
+  await page.waitForFunction((v) => {
+    const text = document.querySelector('#deploy-status').textContent;
+    return text.includes(`(version ${v})`) || text.includes('failed');
+  }, version, { timeout: BUILD_MS });
+  const status = await page.locator('#deploy-status').textContent();
+  assert.match(status, new RegExp(`\\(version ${version}\\)`), `deploy: ${status}`);
+  const url = await page.locator('a#deploy-url[href]').getAttribute('href');
+  assert.ok(url && url.startsWith('http'), `no live URL: ${url}`);
+  return url;
+}
+
+async function expectLive(url, pattern) {
+  const live = await fetch(url);
+  const body = await live.text();
+  assert.equal(live.status, 200, `the live URL ${url} answered ${live.status}: ${body}`);
+  assert.match(body, pattern, `the live URL does not serve the expected greeting: ${body}`);
+}
+
 async function tryRequest(page, path) {
   await page.locator('#req-method').selectOption('GET');
   await page.locator('#req-path').fill(path);
@@ -153,17 +174,17 @@ async function main() {
     step('try in the browser');
 
     await page.locator('#deploy-app').fill(NAME);
-    await page.locator('#deploy').click();
-    const link = page.locator('#deploy-url a, a#deploy-url').first();
-    await link.waitFor({ timeout: 300_000 });
-    const url = await link.getAttribute('href');
-    assert.ok(url && url.startsWith('http'), `no live URL: ${url}`);
-    const live = await fetch(url);
-    const liveBody = await live.text();
-    assert.equal(live.status, 200, `the live URL ${url} answered ${live.status}: ${liveBody}`);
-    assert.match(liveBody, /Howdy from/, `the live URL does not serve the new greeting: ${liveBody}`);
+    const url = await deploy(page, 1);
+    await expectLive(url, /Howdy from/);
     await shot(page, '#panel-deploy', `deploy-${LANGUAGE}`);
     step('deploy');
+
+    // edit and click Deploy alone: it builds first, and the new version replaces the old
+    await setEditorText(page, edited.replace('Howdy from', 'Greetings from'));
+    await save(page);
+    assert.equal(await deploy(page, 2), url, 'the redeploy moved the live URL');
+    await expectLive(url, /Greetings from/);
+    step('edit and redeploy with one click');
 
     if (LANGUAGE === 'c') await trapAndLoop(page, edited);
     assert.deepEqual(problems, [], 'the page raised errors');

@@ -88,5 +88,5 @@ def test_template_to_deployed_service_in_the_browser(studio: Studio, language: s
     assert report["language"] == language
     # the flow checked the live URL itself; check it from here too, with another client
     live = httpx.get(str(report["url"]), timeout=30)
-    assert live.status_code == 200 and "Howdy from" in live.text
+    assert live.status_code == 200 and "Greetings from" in live.text
     assert (studio.workspace / f"hello-{language}" / "wasm-server.toml").is_file()

@@ -35,6 +35,7 @@ ctx.editor = editor;
 
 const mocks = new MocksPanel();
 const build = new BuildPanel(ctx);
+ctx.build = () => build.run();
 const tryPanel = new TryPanel(ctx, mocks);
 const deploy = new DeployPanel(ctx);
 

@@ -20,8 +20,23 @@ export class BuildPanel {
     this.count = $('diag-count');
     this.source = null;
     this.state = initialBuildState();
+    this.waiters = []; // run()'s callers, told the final state
     this.button.addEventListener('click', () => this.start());
     this.render();
+  }
+
+  /** Build and wait for the end; resolves with the final state (Deploy builds first when needed). */
+  async run() {
+    const done = new Promise((resolve) => { this.waiters.push(resolve); });
+    await this.start();
+    if (this.state.status === 'failed' && !this.state.done) this.settle(this.state); // refused before it ran
+    return done;
+  }
+
+  settle(state) {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve(state);
   }
 
   /** Another service was selected: forget the build shown. */
@@ -72,6 +87,7 @@ export class BuildPanel {
           this.stop();
           this.button.disabled = false;
           this.ctx.buildDone(service, state);
+          this.settle(state);
         }
       });
     }
@@ -86,6 +102,7 @@ export class BuildPanel {
       this.button.disabled = false;
       this.state = { ...state, status: 'failed', error: 'lost the connection to the build\'s event stream' };
       this.render();
+      this.settle(this.state);
     };
   }
 

@@ -54,7 +54,18 @@ export class DeployPanel {
     this.setStatus(`deploying ${app || 'the service'}…`, '');
     try {
       await this.ctx.saveAll();
-      const answer = await api.deploy(service, app || undefined);
+      let answer;
+      try {
+        answer = await api.deploy(service, app || undefined);
+      } catch (err) {
+        // not built, or the sources changed since the build: one click builds, then deploys
+        if (err.status !== 409 || !/build first/.test(err.message) || !this.ctx.build) throw err;
+        this.setStatus('building first…', '');
+        const built = await this.ctx.build();
+        if (!built.ok) throw new Error(`the build failed (${built.error || 'see the build panel'})`);
+        this.setStatus(`deploying ${app || 'the service'}…`, '');
+        answer = await api.deploy(service, app || undefined);
+      }
       const url = answer.urls?.[0] ?? '';
       this.deployed.set(service, { app: answer.app, url });
       this.app.value = answer.app;
