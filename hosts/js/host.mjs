@@ -74,6 +74,7 @@ export class MemoryKv {
 }
 
 const MAX_MESSAGE = 1024 * 1024;
+const STDIO_MAX = 64 * 1024;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
 const fatalText = new TextDecoder('utf-8', { fatal: true });
 
@@ -170,8 +171,13 @@ export class GuestInstance {
     this.capabilities = caps;
     const wasi = wasiImports(() => this.memory, {
       env: guest.options.env, args: guest.options.args,
-      stdout: (b) => this.log(2, text(b)), stderr: (b) => this.log(3, text(b)),
+      stdout: (b) => this.stdioWrite(1, b), stderr: (b) => this.stdioWrite(2, b),
     });
+    // stdout/stderr become log lines as in the server: whole lines, at most
+    // STDIO_MAX bytes per event, a last line without its newline at its end
+    this.stdio = { 1: { decoder: new TextDecoder(), partial: '' }, 2: { decoder: new TextDecoder(), partial: '' } };
+    this.stdioBudget = STDIO_MAX;
+    this.stdioDropped = 0;
     for (const imp of guest.imports) {
       if (imp.kind !== 'function') continue;
       if (imp.module === 'wasm_server') {
@@ -186,7 +192,11 @@ export class GuestInstance {
     this.instance = new WebAssembly.Instance(guest.module, imports);
     this.exports = this.instance.exports;
     this.memory = this.exports.memory;
-    if (this.exports._initialize) this.exports._initialize();
+    try {
+      if (this.exports._initialize) this.exports._initialize();
+    } finally {
+      this.stdioFlush();
+    }
     const version = this.exports.wasm_server_abi_version();
     if (version !== 1) throw new GuestError(`${guest.name}: ABI version ${version}, this host speaks 1`);
   }
@@ -210,6 +220,35 @@ export class GuestInstance {
     if (this.guest.options.log) this.guest.options.log(line.level, line.message, this.guest.name);
   }
 
+  stdioWrite(fd, data) {
+    const n = Math.min(data.length, this.stdioBudget);
+    this.stdioDropped += data.length - n;
+    this.stdioBudget -= n;
+    if (n === 0) return;
+    const out = this.stdio[fd];
+    out.partial += out.decoder.decode(data.subarray(0, n), { stream: true });
+    let at;
+    while ((at = out.partial.indexOf('\n')) >= 0) {
+      this.log(fd === 1 ? 2 : 3, out.partial.slice(0, at));
+      out.partial = out.partial.slice(at + 1);
+    }
+  }
+
+  /** The end of an event: log what is left of a line, and how much output was dropped. */
+  stdioFlush() {
+    for (const fd of [1, 2]) {
+      const out = this.stdio[fd];
+      out.partial += out.decoder.decode();
+      if (out.partial) this.log(fd === 1 ? 2 : 3, out.partial);
+      out.partial = '';
+    }
+    if (this.stdioDropped) {
+      this.log(3, `${this.stdioDropped} more bytes of output dropped: at most ${STDIO_MAX} bytes per event are logged`);
+    }
+    this.stdioBudget = STDIO_MAX;
+    this.stdioDropped = 0;
+  }
+
   /** Write `data` into guest memory and return its pointer. */
   place(data) {
     let ptr;
@@ -229,8 +268,12 @@ export class GuestInstance {
 
   /** Call wasm_server_handle with an event payload; returns the raw i64 (BigInt). */
   event(kind, payload) {
-    const ptr = this.place(payload);
-    return this.exports.wasm_server_handle(kind, ptr, payload.length);
+    try {
+      const ptr = this.place(payload);
+      return this.exports.wasm_server_handle(kind, ptr, payload.length);
+    } finally {
+      this.stdioFlush();
+    }
   }
 
   /**

@@ -2,8 +2,7 @@
 // mocked host calls. Pure (no DOM, no node: imports), so it runs in a Web
 // Worker (worker.mjs) and in Node's tests alike.
 //
-// Messages in and out are the worker protocol of the studio contract
-// (docs/studio.md, "Trying a service in the browser"):
+// Messages in and out (the studio's worker protocol):
 //   load {wasm, component, mocks}   → loaded | error (kind 'load')
 //   http {request}                  → response {status, headers, body, ms, log, kv, fetches} | error
 //   open {kind, path}               → opened {output, closed, close, log, kv} | error
@@ -264,8 +263,10 @@ export class Runner {
       }
       match = found;
     }
+    // ms is the request's own time, as a pre-initialized instance in the server would take it
+    const instance = this.guest.instantiate();
     const started = performance.now();
-    const res = this.guest.instantiate().handleHttp({
+    const res = instance.handleHttp({
       method, url, route: match.route, base: match.base, pathInfo: match.pathInfo, params: match.params,
       client: PEER, headers, body: toBytes(request.body),
     });

@@ -1,7 +1,7 @@
 // The studio runner (src/runner.mjs) on real guest modules with mocked host
 // calls. WASM_SERVER_TEST_MODULES names a directory of modules named
-// <example>-<language>.wasm (hello-c.wasm, kv-counter-go.wasm …) plus the small
-// WAT guests conn.wasm, var.wasm, trap.wasm, fail.wasm;
+// <example>-<language>.wasm (hello-c.wasm, kv-counter-go.wasm …), the Go test
+// guest sleeper-go.wasm and the small WAT guests (tests/guests/wat_js.py, wat.py);
 // tests/studio/test_web_runner.py builds them all.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -222,6 +222,14 @@ for (const lang of ['c', 'cpp', 'rust', 'go', 'ts']) {
     assert.deepEqual(counted.kv, { default: { counter: '42' } });
   });
 }
+
+test('Go: time.Sleep (poll_oneoff) works and fmt output arrives as whole log lines', needs, async () => {
+  const runner = await loaded('sleeper-go.wasm', { name: 'sleeper-go' });
+  const res = await runner.handle(get('/nap'));
+  assert.equal(res.type, 'response', JSON.stringify(res.log));
+  assert.equal(text(res.body), 'slept\n');
+  assert.deepEqual(res.log, [{ level: 'info', message: 'slept on /nap' }, { level: 'warn', message: 'no newline' }]);
+});
 
 test('globs: * is any run, everything else literal, anchored', () => {
   assert.ok(globToRegExp('https://api.example.com/*').test('https://api.example.com/a/b?c=1'));

@@ -13,7 +13,7 @@ const needs = { skip: !dir && 'WASM_SERVER_TEST_MODULES is not set (tests/studio
 const wasm = (name) => readFileSync(join(dir, name));
 const text = (b) => Buffer.from(b).toString();
 const get = (path) => ({ method: 'GET', path, headers: [], body: new Uint8Array(0) });
-const WORKER = new URL('./node-worker.mjs', import.meta.url);
+const WORKER = new URL('../node/worker-thread.mjs', import.meta.url);
 
 /** A Worker-like object (postMessage, terminate, onmessage, onerror) over worker_threads. */
 export function workerThreadsAdapter(url) {

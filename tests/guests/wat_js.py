@@ -1,5 +1,6 @@
-"""A tiny WebSocket guest in WAT that exercises the connection imports' edges
-(conn_close, refusing, trapping), for the JS host's and the studio runner's tests."""
+"""Tiny guests in WAT for the JS host's (hosts/js) and the studio runner's tests:
+connection edges (conn_close, refusing, trapping, looping), variables, stdout/stderr,
+a guest that loops only on POST."""
 
 from __future__ import annotations
 
@@ -85,3 +86,32 @@ def post_loop_guest() -> bytes:
 
     return wat.guest("(if (i32.eq (i32.load8_u (i32.add (local.get $ptr) (i32.const 8))) (i32.const 0x50))"
                      " (then (loop $l (br $l))))")
+
+
+# Writes "one\ntw" then "o\n" to stdout and "no newline" to stderr, then answers "hi".
+STDIO_WAT = r"""
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "one\ntw")
+  (data (i32.const 32) "o\n")
+  (data (i32.const 48) "no newline")
+  (data (i32.const 1024) "\c8\00\00\00\00\00\00\00\00\00\00\00\02\00\00\00hi")
+  (func $out (param $fd i32) (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 256) (local.get $ptr))
+    (i32.store (i32.const 260) (local.get $len))
+    (drop (call $write (local.get $fd) (i32.const 256) (i32.const 1) (i32.const 264))))
+  (func (export "wasm_server_abi_version") (result i32) (i32.const 1))
+  (func (export "wasm_server_alloc") (param i32) (result i32) (i32.const 8192))
+  (func (export "wasm_server_handle") (param $kind i32) (param $ptr i32) (param $len i32) (result i64)
+    (call $out (i32.const 1) (i32.const 16) (i32.const 6))
+    (call $out (i32.const 1) (i32.const 32) (i32.const 2))
+    (call $out (i32.const 2) (i32.const 48) (i32.const 10))
+    (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const 18)))
+)
+"""
+
+
+def stdio_guest() -> bytes:
+    """The compiled STDIO_WAT module."""
+    return bytes(wasmtime.wat2wasm(STDIO_WAT))
