@@ -189,7 +189,10 @@ export class Runner {
       const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
       if (exports.has('_start') && !exports.has('wasm_server_handle')) throw new LoadError(WAGI_MESSAGE);
       this.rules = fetch.map((r) => ({ ...r, pattern: globToRegExp(r.url), method: r.method ? r.method.toUpperCase() : null }));
-      this.routes = (Array.isArray(component.routes) ? component.routes : []).map(compileRoute).filter(Boolean);
+      const routes = Array.isArray(component.routes) ? component.routes : [];
+      this.routes = routes.map(compileRoute).filter(Boolean);
+      // plain pattern strings do not say which routes are WebSocket ones: then any route may be
+      this.routesKnowWebsocket = routes.some((r) => isObject(r) && 'websocket' in r);
       this.stores = stores;
       this.kv = store;
       this.component = component;
@@ -256,7 +259,7 @@ export class Runner {
     const headers = (request.headers || []).map(([n, v]) => [String(n).toLowerCase(), String(v)]);
     let match = { route: '', base: '', pathInfo: path, params: [] };
     if (this.routes.length) {
-      const found = pickRoute(this.routes, method, path, false);
+      const found = pickRoute(this.routes, method, path, this.routesKnowWebsocket ? false : undefined);
       if (!found) {
         const routes = this.routes.filter((r) => !r.websocket).map((r) => r.text).join(', ') || 'none';
         return this.notFound(`no HTTP route of ${this.guest.name} matches ${path} (routes: ${routes})`);
@@ -294,7 +297,7 @@ export class Runner {
       const bare = url.split('?', 1)[0];
       let match = { route: '', base: '', pathInfo: bare, params: [] };
       if (this.routes.length) {
-        const found = pickRoute(this.routes, 'GET', bare, true);
+        const found = pickRoute(this.routes, 'GET', bare, this.routesKnowWebsocket ? true : undefined);
         if (!found) {
           const routes = this.routes.filter((r) => r.websocket).map((r) => r.text).join(', ') || 'none';
           throw new LoadError(`no WebSocket route of ${this.guest.name} matches ${bare} (WebSocket routes: ${routes})`);

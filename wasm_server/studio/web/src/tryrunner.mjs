@@ -13,19 +13,23 @@
 // the worker's answer (never rejects).
 
 export const DEFAULT_DEADLINE_MS = 5000;
+/** A load compiles the module first (seconds for a large Go module on a slow machine), so it gets longer. */
+export const LOAD_DEADLINE_MS = 30000;
 
 /** The answer for a call that ran past its deadline. */
-export function timeoutError(ms) {
-  return { type: 'error', kind: 'timeout', message: `the guest ran longer than ${ms} ms and was stopped` };
+export function timeoutError(ms, what = 'the guest ran') {
+  return { type: 'error', kind: 'timeout', message: `${what} longer than ${ms} ms and was stopped` };
 }
 
 export class TryRunner {
   /**
    * workerUrl: the worker script (a module worker); createWorker(url): a
    * Worker-like object ({postMessage(msg, transfer), terminate(), onmessage,
-   * onerror}), injectable for Node (worker_threads) and tests.
+   * onerror}), injectable for Node (worker_threads) and tests;
+   * loadDeadlineMs: how long a load may take (compiling, _initialize).
    */
-  constructor({ workerUrl, createWorker } = {}) {
+  constructor({ workerUrl, createWorker, loadDeadlineMs = LOAD_DEADLINE_MS } = {}) {
+    this.loadDeadlineMs = loadDeadlineMs;
     this.workerUrl = workerUrl;
     this.createWorker = createWorker || ((url) => new Worker(url, { type: 'module' }));
     this.worker = null;
@@ -97,7 +101,8 @@ export class TryRunner {
 
   sendLoad(load) {
     const wasm = load.wasm.slice().buffer; // a copy to transfer: the original stays for later re-loads
-    return this.post({ type: 'load', wasm, component: load.component, mocks: load.mocks }, [wasm], this.deadlineMs);
+    return this.post({ type: 'load', wasm, component: load.component, mocks: load.mocks }, [wasm],
+      Math.max(this.loadDeadlineMs, this.deadlineMs), 'loading the module took');
   }
 
   ensureWorker() {
@@ -119,7 +124,7 @@ export class TryRunner {
   }
 
   /** Post one message and wait for its answer, the worker's failure or the deadline. */
-  post(msg, transfer, deadlineMs) {
+  post(msg, transfer, deadlineMs, what) {
     let worker;
     try {
       worker = this.ensureWorker();
@@ -129,7 +134,7 @@ export class TryRunner {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.stop();
-        resolve(timeoutError(deadlineMs));
+        resolve(timeoutError(deadlineMs, what));
       }, deadlineMs);
       const done = (answer) => {
         clearTimeout(timer);

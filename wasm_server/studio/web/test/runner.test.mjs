@@ -146,6 +146,14 @@ test('echo /ws: text comes back as a string, binary as bytes', needs, async () =
   assert.match(wrong.message, /no WebSocket route of echo-c matches \/echo\/x \(WebSocket routes: \/ws\)/);
 });
 
+test('routes as plain pattern strings (GET /api/service): any route may take the WebSocket', needs, async () => {
+  const runner = await loaded('echo-c.wasm', { ...ECHO, routes: ['/echo/...', '/fetch', '/ws'] });
+  assert.equal((await runner.handle({ type: 'open', kind: 'websocket', path: '/ws' })).closed, false);
+  assert.deepEqual((await runner.handle({ type: 'send', data: 'a', binary: false })).output, [{ data: 'a', binary: false }]);
+  const fetched = await runner.handle(get('/fetch', [['x-fetch-url', 'https://x.test/']]));
+  assert.deepEqual([fetched.status, fetched.fetches.length], [403, 1]);
+});
+
 test('ws-chat: the guest\'s own publish reaches the subscribed connection', needs, async () => {
   const runner = await loaded('ws-chat-c.wasm', { name: 'ws-chat-c', kind: 'websocket', routes: [{ path: '/chat', websocket: true }] });
   const opened = await runner.handle({ type: 'open', kind: 'websocket', path: '/chat?nick=ann' });

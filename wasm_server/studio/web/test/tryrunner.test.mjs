@@ -135,6 +135,18 @@ test('terminate ends the worker; the next call starts another with the last load
   }
 });
 
+test('a load whose _initialize loops is stopped at the load deadline', needs, async () => {
+  const workers = [];
+  const runner = new TryRunner({ workerUrl: WORKER, loadDeadlineMs: 300, createWorker: (url) => { const w = workerThreadsAdapter(url); workers.push(w); return w; } });
+  try {
+    const res = await runner.load(wasm('init-loop.wasm'), { name: 'init-loop', timeout_ms: 100 }, {});
+    assert.deepEqual(res, { type: 'error', kind: 'timeout', message: 'loading the module took longer than 300 ms and was stopped' });
+    assert.equal(workers[0].terminated, true);
+  } finally {
+    await runner.terminate();
+  }
+});
+
 test('a worker that fails to start answers a load error instead of hanging', async () => {
   const runner = new TryRunner({ workerUrl: new URL('./no-such-worker.mjs', import.meta.url), createWorker: workerThreadsAdapter });
   const res = await runner.load(Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0), {}, {});
