@@ -8,7 +8,8 @@
 //   open {kind, path}               → opened {output, closed, close, log, kv} | error
 //   send {data, binary}             → output {output, closed, close, log, kv} | error
 //   close {}                        → output {output: [], closed: true, ...}
-// Errors: {type: 'error', kind: 'load' | 'trap' | 'guest', message, log, kv}.
+// Errors: {type: 'error', kind: 'load' | 'trap' | 'guest', message, log, kv}, and
+// kind 'route' when no WebSocket route takes the path of an open.
 //
 // State lives as long as a load: the mocked KV carries over from one request
 // (or connection) to the next, as the server's store would; a new load starts
@@ -27,6 +28,9 @@ const PEER = '127.0.0.1:49152';
 
 /** A load failure the runner reports as {type: 'error', kind: 'load'}. */
 class LoadError extends Error {}
+
+/** A WebSocket upgrade no route takes (the server answers it 404): {type: 'error', kind: 'route'}. */
+class RouteError extends Error {}
 
 /**
  * A glob (`*` = any run of characters, everything else literal) as an
@@ -300,7 +304,7 @@ export class Runner {
         const found = pickRoute(this.routes, 'GET', bare, this.routesKnowWebsocket ? true : undefined);
         if (!found) {
           const routes = this.routes.filter((r) => r.websocket).map((r) => r.text).join(', ') || 'none';
-          throw new LoadError(`no WebSocket route of ${this.guest.name} matches ${bare} (WebSocket routes: ${routes})`);
+          throw new RouteError(`no WebSocket route of ${this.guest.name} matches ${bare} (WebSocket routes: ${routes})`);
         }
         match = found;
       }
@@ -342,6 +346,7 @@ export class Runner {
   /** An exception from a guest call as an error message: 'trap' for the engine's traps, else 'guest'. */
   failure(err) {
     if (err instanceof LoadError) return { type: 'error', kind: 'load', message: err.message };
+    if (err instanceof RouteError) return { type: 'error', kind: 'route', message: err.message };
     const extra = this.kv ? this.take() : { log: [], kv: {}, fetches: [] };
     const trap = err instanceof WebAssembly.RuntimeError
       || (err instanceof RangeError && /call stack/i.test(err.message)); // V8's wasm stack overflow

@@ -142,7 +142,7 @@ test('echo /ws: text comes back as a string, binary as bytes', needs, async () =
   assert.deepEqual([closed.closed, closed.close], [true, { code: 1000, reason: '', by: 'peer' }]);
   // a WebSocket to a path without a WebSocket route is refused with the routes it has
   const wrong = await runner.handle({ type: 'open', kind: 'websocket', path: '/echo/x' });
-  assert.equal(wrong.type, 'error');
+  assert.deepEqual([wrong.type, wrong.kind], ['error', 'route']);
   assert.match(wrong.message, /no WebSocket route of echo-c matches \/echo\/x \(WebSocket routes: \/ws\)/);
 });
 
