@@ -15,15 +15,17 @@
 // (or connection) to the next, as the server's store would; a new load starts
 // from the mocks again. Every HTTP request gets a fresh instance (a trap in
 // one cannot poison the next); a connection has one instance for its life,
-// as in the server.
+// as in the server. WAGI programs (abi "wagi", or a WASI command) run CGI
+// style through hosts/js/wagi.mjs; wasi:http components (Python, JS) cannot
+// run here: their load answers so.
 
 import { ErrorCode, GuestError, GuestModule, HostError, MemoryKv, WasiExit } from '../../../../hosts/js/host.mjs';
+import { WagiModule } from '../../../../hosts/js/wagi.mjs';
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
 
 export const WASI_HTTP_MESSAGE = 'this is a wasi:http component (Python/JS): it runs on the server; use Deploy';
-export const WAGI_MESSAGE = 'this is a WAGI program: the browser runner runs native wasm-server components only; use Deploy';
 const PEER = '127.0.0.1:49152';
 
 /** A load failure the runner reports as {type: 'error', kind: 'load'}. */
@@ -173,7 +175,6 @@ export class Runner {
       const bytes = toBytes(wasm);
       const name = component.name || 'guest';
       if (component.abi === 'wasi-http') throw new LoadError(WASI_HTTP_MESSAGE);
-      if (component.abi === 'wagi') throw new LoadError(WAGI_MESSAGE);
       const kind = wasmKind(bytes);
       if (kind === null) throw new LoadError(`${name}: not a WebAssembly module (no \\0asm header)`);
       if (kind === 'component') throw new LoadError(WASI_HTTP_MESSAGE);
@@ -191,7 +192,8 @@ export class Runner {
         throw new LoadError(`${name}: the module does not compile: ${err.message}`);
       }
       const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-      if (exports.has('_start') && !exports.has('wasm_server_handle')) throw new LoadError(WAGI_MESSAGE);
+      // a WASI command is run CGI style, as the server runs abi = "wagi"
+      const wagi = component.abi === 'wagi' || (exports.has('_start') && !exports.has('wasm_server_handle'));
       this.rules = fetch.map((r) => ({ ...r, pattern: globToRegExp(r.url), method: r.method ? r.method.toUpperCase() : null }));
       const routes = Array.isArray(component.routes) ? component.routes : [];
       this.routes = routes.map(compileRoute).filter(Boolean);
@@ -202,6 +204,11 @@ export class Runner {
       this.component = component;
       let guest;
       try {
+        if (wagi) {
+          this.guest = new WagiModule(module, { name, log: (level, message) => this.pending.log.push({ level, message }) });
+          this.pending = { log: [], fetches: [] };
+          return { type: 'loaded' };
+        }
         guest = new GuestModule(module, {
           name, stores, kv: store, variables: effectiveVariables(component.variables, variables),
           log: (level, message) => this.pending.log.push({ level, message }),
@@ -271,7 +278,9 @@ export class Runner {
       match = found;
     }
     // ms is the request's own time, as a pre-initialized instance in the server would take it
-    const instance = this.guest.instantiate();
+    // (a WAGI program starts afresh for every request: that is its time)
+    const wagi = this.guest instanceof WagiModule;
+    const instance = wagi ? this.guest : this.guest.instantiate();
     const started = performance.now();
     const res = instance.handleHttp({
       method, url, route: match.route, base: match.base, pathInfo: match.pathInfo, params: match.params,
@@ -290,6 +299,7 @@ export class Runner {
   open(kind, path = '/') {
     this.requireLoaded();
     if (kind !== 'tcp' && kind !== 'websocket') throw new LoadError(`the runner opens 'websocket' or 'tcp' connections, not '${kind}'`);
+    if (this.guest instanceof WagiModule) throw new LoadError(`${this.guest.name} is a WAGI program: it answers HTTP requests only`);
     if (this.conn && !this.conn.closed) this.conn.instance.closeConnection(this.conn, 1001, 'reopened');
     this.conn = null;
     this.pending = { log: [], fetches: [] };

@@ -231,6 +231,19 @@ for (const lang of ['c', 'cpp', 'rust', 'go', 'ts']) {
   });
 }
 
+test('a WAGI program runs CGI style, once per request; it takes no connections', needs, async () => {
+  for (const lang of ['c', 'go']) {
+    const runner = await loaded(`wagi-hello-${lang}.wasm`, { name: `wagi-hello-${lang}`, abi: 'wagi', routes: ['/...'] });
+    const res = await runner.handle(get('/x/y?z=1'));
+    assert.equal(res.type, 'response', JSON.stringify(res));
+    assert.equal(res.status, 200);
+    assert.match(text(res.body), /^Hello from .* \(WAGI\)\npath: \/x\/y\n/);
+    const conn = await runner.handle({ type: 'open', kind: 'websocket', path: '/ws' });
+    assert.deepEqual([conn.type, conn.kind], ['error', 'load']);
+    assert.match(conn.message, /is a WAGI program: it answers HTTP requests only/);
+  }
+});
+
 test('Go: time.Sleep (poll_oneoff) works and fmt output arrives as whole log lines', needs, async () => {
   const runner = await loaded('sleeper-go.wasm', { name: 'sleeper-go' });
   const res = await runner.handle(get('/nap'));
