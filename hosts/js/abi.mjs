@@ -145,6 +145,41 @@ export function decodeOutboundRequest(buf) {
   return { flags: r.u32(), method: r.str(), url: r.str(), headers: r.pairs(), body: r.bytes() };
 }
 
+/** TCP_CONNECT: `u32 conn, str peer, str local`. */
+export function encodeConnect(conn, peer, local) {
+  return new Writer(64).u32(conn).bytes(peer).bytes(local).done();
+}
+
+/** TCP_DATA: `u32 conn, bytes data`. */
+export function encodeData(conn, data) {
+  return new Writer(bytes(data).length + 8).u32(conn).bytes(data).done();
+}
+
+/** TCP_CLOSE: `u32 conn`. */
+export function encodeConn(conn) {
+  return new Writer(4).u32(conn).done();
+}
+
+/** WS_OPEN: `u32 conn`, then the request encoding of the upgrade request. */
+export function encodeWsOpen(conn, request) {
+  const req = encodeRequest(request);
+  const w = new Writer(req.length + 4).u32(conn);
+  w.reserve(req.length);
+  w.buf.set(req, w.len);
+  w.len += req.length;
+  return w.done();
+}
+
+/** WS_MESSAGE: `u32 conn, u32 flags (bit 0 = binary), bytes data`. */
+export function encodeWsMessage(conn, binary, data) {
+  return new Writer(bytes(data).length + 12).u32(conn).u32(binary ? 1 : 0).bytes(data).done();
+}
+
+/** WS_CLOSE: `u32 conn, u32 code, str reason`. */
+export function encodeWsClose(conn, code, reason) {
+  return new Writer(64).u32(conn).u32(code).bytes(reason).done();
+}
+
 /** Encode a sorted key list (kv_keys). */
 export function encodeKeys(keys) {
   const w = new Writer(64);

@@ -9,12 +9,24 @@
 //   const res = instance.handleHttp({ method: 'GET', url: '/x?y=1' });
 //   // → { status, headers: [[name, value] …] (strings), body: Uint8Array }
 //
+// TCP and WebSocket services run as in the server: one instance per
+// connection, events in order. The embedder plays the peer and collects
+// what the guest sent (conn_send, ws_send, conn_close, pub/sub):
+//
+//   const conn = guest.instantiate().openConnection('websocket', { url: '/ws' });
+//   conn.instance.wsMessage(conn, 'hi', false);
+//   conn.take();   // → [{ data: Uint8Array, binary: false }]; conn.closed, conn.closeCode
+//   conn.instance.closeConnection(conn, 1000, 'bye');
+//
 // Calls are synchronous: a host import returns at once (mocked KV, a
-// synchronous fetch mock). Imports that need waiting in the real server
-// (sockets, sleep) answer IO unless mocked.
+// synchronous fetch mock, sleep_ms returns without waiting). Imports that
+// need a real network (streaming responses, UDP, outbound sockets) answer
+// IO unless mocked. publish reaches the subscribed connections of the same
+// GuestModule (the server's per-component channels, in one process).
 
 import {
-  ErrorCode, Kind, Writer, bytes, decodeOutboundRequest, decodeResponse, encodeKeys, encodeRequest, text,
+  ErrorCode, Kind, Writer, bytes, decodeOutboundRequest, decodeResponse, encodeConn, encodeConnect, encodeData,
+  encodeKeys, encodeRequest, encodeWsClose, encodeWsMessage, encodeWsOpen, text,
 } from './abi.mjs';
 import { WasiExit, notImplemented, wasiImports } from './wasi.mjs';
 
@@ -61,7 +73,52 @@ export class MemoryKv {
   }
 }
 
+const MAX_MESSAGE = 1024 * 1024;
+const STDIO_MAX = 64 * 1024;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
+const fatalText = new TextDecoder('utf-8', { fatal: true });
+
+// connection ids are unique within the process, as in the server
+let nextConnId = 1;
+
+/**
+ * One TCP connection or WebSocket served by one GuestInstance. `output`
+ * collects what the guest sent ({data: Uint8Array, binary}); `closed` is
+ * set once it ended, with `closeCode`/`closeReason` and `closedBy`
+ * ('guest' | 'peer' | 'trap').
+ */
+export class Connection {
+  constructor(instance, kind, peer) {
+    this.instance = instance;
+    this.kind = kind;
+    this.id = nextConnId++;
+    this.peer = peer;
+    this.output = [];
+    this.closed = false;
+    this.closing = null;
+    this.closeCode = null;
+    this.closeReason = '';
+    this.closedBy = null;
+    this.channels = new Set();
+  }
+
+  /** What the guest sent since the last take(), and forget it. */
+  take() {
+    const out = this.output;
+    this.output = [];
+    return out;
+  }
+
+  /** Queue a message for the peer; false once the connection is closing. */
+  send(data, binary) {
+    if (this.closed || this.closing) return false;
+    if (this.kind === 'websocket' && !binary) {
+      try { fatalText.decode(data); } catch { return false; } // a text message must be UTF-8
+    }
+    this.output.push({ data: data.slice(), binary: this.kind === 'tcp' ? true : binary });
+    return true;
+  }
+}
 
 /** A compiled guest module plus the capabilities its instances get. */
 export class GuestModule {
@@ -77,6 +134,10 @@ export class GuestModule {
     this.name = options.name || 'guest';
     this.stores = new Set(options.stores || ['default']);
     this.kv = options.kv || new MemoryKv();
+    /** live connections of this component by id (a guest can act only on these) */
+    this.connections = new Map();
+    /** pub/sub: channel name → Set of subscribed connections */
+    this.channels = new Map();
     this.imports = WebAssembly.Module.imports(module);
     const exports = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
     for (const required of ['memory', 'wasm_server_abi_version', 'wasm_server_alloc', 'wasm_server_handle']) {
@@ -106,10 +167,17 @@ export class GuestInstance {
     this.logLines = [];
     const imports = { wasm_server: {}, wasi_snapshot_preview1: {} };
     const caps = hostImports(this);
+    /** the `wasm_server` import functions bound to this instance (what the guest calls) */
+    this.capabilities = caps;
     const wasi = wasiImports(() => this.memory, {
       env: guest.options.env, args: guest.options.args,
-      stdout: (b) => this.log(2, text(b)), stderr: (b) => this.log(3, text(b)),
+      stdout: (b) => this.stdioWrite(1, b), stderr: (b) => this.stdioWrite(2, b),
     });
+    // stdout/stderr become log lines as in the server: whole lines, at most
+    // STDIO_MAX bytes per event, a last line without its newline at its end
+    this.stdio = { 1: { decoder: new TextDecoder(), partial: '' }, 2: { decoder: new TextDecoder(), partial: '' } };
+    this.stdioBudget = STDIO_MAX;
+    this.stdioDropped = 0;
     for (const imp of guest.imports) {
       if (imp.kind !== 'function') continue;
       if (imp.module === 'wasm_server') {
@@ -124,7 +192,11 @@ export class GuestInstance {
     this.instance = new WebAssembly.Instance(guest.module, imports);
     this.exports = this.instance.exports;
     this.memory = this.exports.memory;
-    if (this.exports._initialize) this.exports._initialize();
+    try {
+      if (this.exports._initialize) this.exports._initialize();
+    } finally {
+      this.stdioFlush();
+    }
     const version = this.exports.wasm_server_abi_version();
     if (version !== 1) throw new GuestError(`${guest.name}: ABI version ${version}, this host speaks 1`);
   }
@@ -148,6 +220,35 @@ export class GuestInstance {
     if (this.guest.options.log) this.guest.options.log(line.level, line.message, this.guest.name);
   }
 
+  stdioWrite(fd, data) {
+    const n = Math.min(data.length, this.stdioBudget);
+    this.stdioDropped += data.length - n;
+    this.stdioBudget -= n;
+    if (n === 0) return;
+    const out = this.stdio[fd];
+    out.partial += out.decoder.decode(data.subarray(0, n), { stream: true });
+    let at;
+    while ((at = out.partial.indexOf('\n')) >= 0) {
+      this.log(fd === 1 ? 2 : 3, out.partial.slice(0, at));
+      out.partial = out.partial.slice(at + 1);
+    }
+  }
+
+  /** The end of an event: log what is left of a line, and how much output was dropped. */
+  stdioFlush() {
+    for (const fd of [1, 2]) {
+      const out = this.stdio[fd];
+      out.partial += out.decoder.decode();
+      if (out.partial) this.log(fd === 1 ? 2 : 3, out.partial);
+      out.partial = '';
+    }
+    if (this.stdioDropped) {
+      this.log(3, `${this.stdioDropped} more bytes of output dropped: at most ${STDIO_MAX} bytes per event are logged`);
+    }
+    this.stdioBudget = STDIO_MAX;
+    this.stdioDropped = 0;
+  }
+
   /** Write `data` into guest memory and return its pointer. */
   place(data) {
     let ptr;
@@ -167,8 +268,12 @@ export class GuestInstance {
 
   /** Call wasm_server_handle with an event payload; returns the raw i64 (BigInt). */
   event(kind, payload) {
-    const ptr = this.place(payload);
-    return this.exports.wasm_server_handle(kind, ptr, payload.length);
+    try {
+      const ptr = this.place(payload);
+      return this.exports.wasm_server_handle(kind, ptr, payload.length);
+    } finally {
+      this.stdioFlush();
+    }
   }
 
   /**
@@ -186,6 +291,79 @@ export class GuestInstance {
       headers: res.headers.map(([n, v]) => [text(n), text(v)]),
       body: res.body.slice(),
     };
+  }
+
+  /**
+   * A peer connects: kind 'tcp' with {peer, local} ("ip:port") sends
+   * TCP_CONNECT; kind 'websocket' with the upgrade request (the fields of
+   * handleHttp) sends WS_OPEN. Returns the Connection (closed at once if the
+   * guest refused it). A trap closes the connection and is thrown.
+   */
+  openConnection(kind, init = {}) {
+    if (kind !== 'tcp' && kind !== 'websocket') throw new TypeError(`unknown connection kind '${kind}' (tcp or websocket)`);
+    const peer = kind === 'tcp' ? (init.peer || '127.0.0.1:49152') : (init.client || '127.0.0.1:49152');
+    const conn = new Connection(this, kind, peer);
+    this.guest.connections.set(conn.id, conn);
+    if (kind === 'tcp') this.connEvent(conn, Kind.TCP_CONNECT, encodeConnect(conn.id, peer, init.local || '127.0.0.1:7'));
+    else this.connEvent(conn, Kind.WS_OPEN, encodeWsOpen(conn.id, { ...init, client: peer }));
+    return conn;
+  }
+
+  /** Bytes from the TCP peer (TCP_DATA). */
+  connectionData(conn, data) {
+    this.own(conn, 'tcp');
+    return this.connEvent(conn, Kind.TCP_DATA, encodeData(conn.id, bytes(data)));
+  }
+
+  /** A whole WebSocket message from the peer (WS_MESSAGE): text (a string or UTF-8 bytes) or binary. */
+  wsMessage(conn, data, binary = typeof data !== 'string') {
+    this.own(conn, 'websocket');
+    return this.connEvent(conn, Kind.WS_MESSAGE, encodeWsMessage(conn.id, binary, bytes(data)));
+  }
+
+  /** The peer closes (TCP_CLOSE, or WS_CLOSE with its code and reason); nothing if already closed. */
+  closeConnection(conn, code = 1000, reason = '') {
+    this.own(conn);
+    if (!conn.closed) this.finish(conn, code, reason, 'peer');
+    return conn;
+  }
+
+  own(conn, kind) {
+    if (conn.instance !== this) throw new TypeError(`connection ${conn.id} belongs to another instance`);
+    if (kind && conn.kind !== kind) throw new TypeError(`connection ${conn.id} is ${conn.kind}, not ${kind}`);
+    if (conn.closed && kind) throw new GuestError(`${this.guest.name}: connection ${conn.id} is closed`);
+  }
+
+  /** Run one connection event; a negative return or the guest's conn_close ends the connection. */
+  connEvent(conn, kind, payload) {
+    let ret;
+    try {
+      ret = this.event(kind, payload);
+    } catch (err) {
+      // the server discards a trapped instance: no close event reaches it
+      this.drop(conn, 1011, 'internal error', 'trap');
+      throw err;
+    }
+    if (conn.closing) this.finish(conn, conn.closing.code, conn.closing.reason, 'guest');
+    else if (ret < 0n) this.finish(conn, kind === Kind.WS_OPEN ? 1008 : 1011, 'closed by the service', 'guest');
+    return conn;
+  }
+
+  drop(conn, code, reason, by) {
+    conn.closed = true;
+    conn.closeCode = conn.kind === 'websocket' ? code : null;
+    conn.closeReason = conn.kind === 'websocket' ? reason : '';
+    conn.closedBy = by;
+    this.guest.connections.delete(conn.id);
+    for (const channel of conn.channels) this.guest.channels.get(channel)?.delete(conn);
+    conn.channels.clear();
+  }
+
+  /** End the connection, then tell the guest (TCP_CLOSE / WS_CLOSE, last event, return ignored). */
+  finish(conn, code, reason, by) {
+    this.drop(conn, code, reason, by);
+    if (conn.kind === 'tcp') this.event(Kind.TCP_CLOSE, encodeConn(conn.id));
+    else this.event(Kind.WS_CLOSE, encodeWsClose(conn.id, code, reason));
   }
 }
 
@@ -208,6 +386,15 @@ function hostImports(inst) {
   };
   const guarded = (fn) => (...args) => { try { return fn(...args); } catch (err) { return fail(err); } };
   const big = (fn) => (...args) => BigInt(fn(...args));
+  const connection = (id) => {
+    const conn = g.connections.get(id >>> 0);
+    if (!conn || conn.closed) throw new HostError(ErrorCode.NOT_FOUND, `connection ${id >>> 0} is closed or not one of '${g.name}'`);
+    return conn;
+  };
+  const gone = (id) => { throw new HostError(ErrorCode.NOT_FOUND, `connection ${id >>> 0} is closing (or a text message was not UTF-8)`); };
+  const channelName = (ptr, len) => {
+    try { return fatalText.decode(inst.read(ptr, len)); } catch { throw new HostError(ErrorCode.INVALID, 'channel name is not valid UTF-8'); }
+  };
   const unsupported = (what) => guarded(() => { throw new HostError(ErrorCode.IO, `${what} is not available in this host`); });
 
   return {
@@ -250,13 +437,32 @@ function hostImports(inst) {
       const w = new Writer(256);
       return setSlot(w.u32(res.status).u32(0).pairs(res.headers || []).bytes(res.body).done());
     })),
-    conn_send: unsupported('connections'),
-    ws_send: unsupported('WebSockets'),
-    conn_close: unsupported('connections'),
-    conn_peer: big(unsupported('connections')),
+    conn_send: guarded((id, ptr, len) => (connection(id).send(inst.read(ptr, len), true) ? 0 : gone(id))),
+    ws_send: guarded((id, flags, ptr, len) => (connection(id).send(inst.read(ptr, len), (flags & 1) === 1) ? 0 : gone(id))),
+    conn_close: guarded((id, code, ptr, len) => {
+      const conn = connection(id);
+      // applied when the running event returns: the close event comes after it, last
+      if (!conn.closing) conn.closing = { code: code || 1000, reason: text(inst.read(ptr, len)) };
+      return 0;
+    }),
+    conn_peer: big(guarded((id) => setSlot(bytes(connection(id).peer)))),
     udp_send: unsupported('UDP'),
-    publish: guarded(() => 0),
-    subscribe: unsupported('pub/sub'),
+    publish: guarded((cp, cl, dp, dl) => {
+      const channel = channelName(cp, cl);
+      if (dl > MAX_MESSAGE) throw new HostError(ErrorCode.TOO_LARGE, `message of ${dl} bytes is over the ${MAX_MESSAGE} limit`);
+      const data = inst.read(dp, dl);
+      let count = 0;
+      for (const conn of g.channels.get(channel) || []) if (conn.send(data, false)) count++;
+      return count;
+    }),
+    subscribe: guarded((id, cp, cl) => {
+      const channel = channelName(cp, cl);
+      const conn = connection(id);
+      if (!g.channels.has(channel)) g.channels.set(channel, new Set());
+      g.channels.get(channel).add(conn);
+      conn.channels.add(channel);
+      return 0;
+    }),
     sleep_ms: guarded(() => 0),
     stream_start: unsupported('streaming'),
     stream_write: unsupported('streaming'),

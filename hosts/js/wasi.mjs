@@ -1,7 +1,8 @@
 // A small WASI preview 1 for guests run by the JS host: no files, no
-// network, no environment unless given. Enough for the C, Rust, Go and
-// AssemblyScript runtimes to start and write to stdout/stderr. Works in
-// Node.js and in browsers (no node: imports).
+// network, no environment unless given. Enough for the C, C++, Rust, Go and
+// AssemblyScript runtimes to start, write to stdout/stderr and sleep
+// (poll_oneoff answers at once: calls are synchronous). Works in Node.js
+// and in browsers (no node: imports).
 
 const ERRNO = { SUCCESS: 0, BADF: 8, INVAL: 28, NOSYS: 52 };
 const utf8 = new TextEncoder();
@@ -100,6 +101,23 @@ export function wasiImports(memory, options = {}) {
     fd_close: () => ERRNO.SUCCESS,
     fd_seek: () => ERRNO.NOSYS,
     sched_yield: () => ERRNO.SUCCESS,
+    poll_oneoff: (inPtr, outPtr, count, neventsPtr) => {
+      // Calls are synchronous here, so nothing can be waited for: every
+      // subscription is reported ready at once (a clock one as elapsed; the
+      // server makes fd ones ready at once too). Go's runtime sleeps with this.
+      const dv = view();
+      for (let i = 0; i < count; i++) {
+        const sub = inPtr + i * 48, ev = outPtr + i * 32;
+        const tag = dv.getUint8(sub + 8);
+        dv.setBigUint64(ev, dv.getBigUint64(sub, true), true); // userdata
+        dv.setUint16(ev + 8, tag <= 2 ? ERRNO.SUCCESS : ERRNO.INVAL, true);
+        dv.setUint8(ev + 10, tag);
+        dv.setBigUint64(ev + 16, 0n, true); // fd events: nbytes unknown
+        dv.setUint16(ev + 24, 0, true);
+      }
+      dv.setUint32(neventsPtr, count, true);
+      return count === 0 ? ERRNO.INVAL : ERRNO.SUCCESS;
+    },
     proc_exit: (code) => { throw new WasiExit(code); },
   };
 }

@@ -1,6 +1,7 @@
 // The JS host running real guest modules with mocked capabilities.
-// WASM_SERVER_TEST_MODULES names a directory with hello.wasm, kv-counter.wasm
-// and echo.wasm built from the C examples (tests/hosts/test_js_host.py builds them).
+// WASM_SERVER_TEST_MODULES names a directory with hello.wasm, kv-counter.wasm,
+// echo.wasm, tcp-echo.wasm and ws-chat.wasm built from the C examples, and the
+// WAT guests conn.wasm and stdio.wasm (tests/hosts/test_js_host.py makes them).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,4 +70,11 @@ test('a 1 MiB binary body round-trips through echo', { skip: !dir }, async () =>
 test('a module without the ABI exports is refused with its name', async () => {
   const empty = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0);
   await assert.rejects(GuestModule.compile(empty, { name: 'empty' }), (err) => err instanceof GuestError && /empty: the module does not export memory/.test(err.message));
+});
+
+test('stdout and stderr become whole log lines; a line without its newline is logged at the end of the event', { skip: !dir }, async () => {
+  const lines = [];
+  const inst = (await load('stdio.wasm', { log: (level, message) => lines.push([level, message]) })).instantiate();
+  assert.equal(text(inst.handleHttp({ method: 'GET', url: '/' }).body), 'hi');
+  assert.deepEqual(lines, [['info', 'one'], ['info', 'two'], ['warn', 'no newline']]);
 });
