@@ -115,6 +115,12 @@ async function main() {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const problems = [];
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  // what the page saw go wrong, printed when a step fails (the page's own messages say why)
+  const seen = [];
+  page.on('console', (msg) => { if (msg.type() === 'error' || msg.type() === 'warning') seen.push(`console ${msg.type()}: ${msg.text()}`); });
+  page.on('response', async (r) => {
+    if (r.status() >= 400) seen.push(`${r.request().method()} ${r.url()} → ${r.status()} ${await r.text().catch(() => '')}`);
+  });
   try {
     await page.goto(STUDIO);
     await page.locator('#new-service').click();
@@ -137,7 +143,7 @@ async function main() {
 
     assert.equal(await build(page), 'succeeded', `the first build failed:\n${await page.locator('#build-log').textContent()}`);
     assert.ok((await page.locator('#build-log').textContent()).trim().length > 0, 'the build log stayed empty');
-    assert.equal(await page.locator('#diagnostics li').count(), 0, 'a clean build left diagnostics');
+    assert.equal(await page.locator('#diagnostics li[data-file]').count(), 0, 'a clean build left diagnostics');
     await shot(page, '#panel-build', `build-${LANGUAGE}`);
     step('build');
 
@@ -147,7 +153,7 @@ async function main() {
     assert.equal(await build(page), 'failed', 'a build of broken code succeeded');
     const marker = page.locator(`#diagnostics li[data-file="${src.file}"][data-line="${brokenLine}"]`);
     await marker.first().waitFor({ timeout: 10_000 }).catch(async () => {
-      const listed = await page.locator('#diagnostics li').evaluateAll((els) => els.map((e) => `${e.dataset.file}:${e.dataset.line} ${e.textContent}`));
+      const listed = await page.locator('#diagnostics li[data-file]').evaluateAll((els) => els.map((e) => `${e.dataset.file}:${e.dataset.line} ${e.textContent}`));
       throw new Error(`no diagnostic on ${src.file}:${brokenLine}; the list has ${JSON.stringify(listed)}`);
     });
     await page.locator('#editor .cm-lintRange-error, #editor .cm-lint-marker-error').first().waitFor({ timeout: 10_000 });
@@ -191,6 +197,8 @@ async function main() {
     console.log(JSON.stringify({ language: LANGUAGE, total_ms: Date.now() - started, timings, url }));
   } catch (err) {
     await shot(page, null, `failure-${LANGUAGE}`).catch(() => {});
+    const toasts = await page.locator('#toasts').textContent().catch(() => '');
+    console.error(`what the page saw:\n${seen.slice(-20).join('\n')}\ntoasts: ${toasts}`);
     throw err;
   } finally {
     await browser.close();

@@ -39,9 +39,9 @@ class Studio:
 
 
 def _spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
-    out = open(log, "wb")
-    return subprocess.Popen(argv, stdout=out, stderr=out, cwd=ROOT,
-                            env={**os.environ, "WASM_SERVER_ADMIN_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"})
+    with open(log, "wb") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(argv, stdout=out, stderr=out, cwd=ROOT,
+                                env={**os.environ, "WASM_SERVER_ADMIN_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"})
 
 
 @pytest.fixture(scope="module")

@@ -177,6 +177,7 @@ function initSideNav() {
   }
 }
 
+$('save').addEventListener('click', () => save());
 document.addEventListener('keydown', (event) => {
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's') {
     if (event.defaultPrevented) return; // the editor's own Mod-s binding saved already
