@@ -183,7 +183,8 @@ async def test_service_describes_its_components(tmp_path: Path) -> None:
     assert d["manifest_error"] is None
     web, echo = d["components"]  # type: ignore[misc]
     assert web == {"name": "web", "abi": "native", "kind": "websocket", "source": "web.wasm", "built": False,
-                   "routes": ["/...", "/ws"], "stores": ["default"], "variables": {"greeting": "hi"},
+                   "routes": ["/...", "/ws"], "websocket_routes": ["/ws"], "stores": ["default"],
+                   "variables": {"greeting": "hi"},
                    "allowed_outbound_hosts": ["https://api.example.com:443"], "timeout_ms": 2000}
     assert echo["kind"] == "http" and echo["abi"] == "wagi"
     (root / "wasm-server.toml").write_text("[[component]]\nname = 1\n")

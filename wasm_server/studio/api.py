@@ -345,7 +345,8 @@ def _component(comp: ComponentSpec, service: Path) -> dict[str, object]:
         source = str(comp.source)
     return {
         "name": comp.name, "abi": comp.abi, "kind": kind, "source": source, "built": comp.source.is_file(),
-        "routes": [r.pattern for r in comp.routes], "stores": list(comp.key_value_stores),
+        "routes": [r.pattern for r in comp.routes],
+        "websocket_routes": [r.pattern for r in comp.routes if r.websocket], "stores": list(comp.key_value_stores),
         "variables": dict(comp.variables),
         "allowed_outbound_hosts": [f"{r.scheme}://{r.host}:{r.port}" for r in comp.allowed_outbound_hosts],
         "timeout_ms": round(comp.limits.timeout * 1000),

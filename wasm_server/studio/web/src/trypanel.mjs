@@ -55,8 +55,10 @@ export class TryPanel {
     const kind = component?.kind ?? 'http';
     $('try-kind').textContent = component ? `${kind} · ${component.abi}` : '';
     const conn = kind === 'websocket' || kind === 'tcp';
-    $('try-http').hidden = conn;
-    $('try-response').hidden = conn;
+    // a component with WebSocket and plain routes (the echo examples) can be tried both ways
+    const http = !conn || (kind === 'websocket' && (component.routes ?? []).length > (component.websocket_routes ?? []).length);
+    $('try-http').hidden = !http;
+    $('try-response').hidden = !http;
     this.userPickedView = false;
     $('try-conn').hidden = !conn;
     $('conn-path').hidden = kind !== 'websocket';
@@ -106,6 +108,7 @@ export class TryPanel {
     const wasm = (await this.moduleBytes(component)).slice(0); // a copy: the runner may transfer it
     const answer = await this.runner.load(wasm, {
       name: component.name, abi: component.abi, kind: component.kind, stores: component.stores ?? [], variables: component.variables ?? {},
+      routes: component.routes ?? [], timeout_ms: component.timeout_ms,
     }, mocks);
     if (answer?.type !== 'loaded') {
       this.fail(answer, component);
