@@ -103,8 +103,9 @@ async function tryRequest(page, path) {
   await page.locator('#req-method').selectOption('GET');
   await page.locator('#req-path').fill(path);
   await page.locator('#run').click();
-  await page.waitForFunction(() => (document.querySelector('#res-status').textContent.trim() !== '')
-    || (document.querySelector('#try-error').textContent.trim() !== ''), null, { timeout: 30_000 });
+  // the status shows "…" while the module loads and runs: wait for a status code or an error
+  await page.waitForFunction(() => /^\d{3}$/.test(document.querySelector('#res-status').textContent.trim())
+    || (document.querySelector('#try-error').textContent.trim() !== ''), null, { timeout: 60_000 });
 }
 
 async function main() {

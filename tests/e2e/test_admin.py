@@ -76,6 +76,28 @@ def test_deploy_serve_redeploy_undeploy(admin: tuple[Server, str]) -> None:
     assert httpx.delete(f"{url}/v1/apps/greeter", headers=auth()).status_code == 404
 
 
+def _leb128(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def test_a_module_over_the_apps_body_limit_deploys(admin: tuple[Server, str]) -> None:
+    """A Go service's module is ~8.6 MB, ~11.5 MB as base64 JSON: over the 10 MiB limit of the
+    apps' listener, which the admin listener used too (the studio's Go deploy got a reset)."""
+    s, url = admin
+    name = b"padding"
+    payload = bytes([len(name)]) + name + b"\0" * (12 * 1024 * 1024)
+    big = guest("big") + b"\x00" + _leb128(len(payload)) + payload  # a custom section
+    body = upload(HELLO, {"hello.wasm": big})
+    r = httpx.put(f"{url}/v1/apps/big", json=body, headers=auth(), timeout=120)
+    assert r.status_code == 201, r.text
+    assert httpx.get(f"{s.url}/hello").text == "big"
+
+
 def test_redeploys_under_load_drop_no_request(admin: tuple[Server, str]) -> None:
     """Clients keep requesting while the app is replaced five times: every request gets a 200
     from one whole version (the studio's Deploy button relies on this)."""

@@ -64,7 +64,7 @@ async def _send(state: GuestCall, raw: bytes) -> int:
         state.result = f"request to {url} timed out".encode()
         return ErrorCode.TIMEOUT
     except (httpx.HTTPError, OSError, ValueError) as exc:
-        state.result = f"request to {url} failed: {exc or type(exc).__name__}".encode()
+        state.result = f"request to {url} failed: {str(exc) or type(exc).__name__}".encode()
         return ErrorCode.IO
     if len(resp.content) > MAX_RESPONSE:
         state.result = f"response from {url} is over {MAX_RESPONSE} bytes".encode()

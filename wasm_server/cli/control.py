@@ -14,9 +14,11 @@ from ..config import RuntimeConfig
 from ..deployments import Deployments, Loader
 from ..errors import WasmServerError
 from ..manifest import AppSpec
-from ..net.http import HttpServer
+from ..net.http import ConnectionLimits, HttpServer
 
 log = logging.getLogger("wasm_server")
+#: the admin API's request body limit: a deployment's JSON carries its modules in base64
+ADMIN_MAX_BODY = 128 * 1024 * 1024
 
 
 class ControlPlane:
@@ -60,7 +62,11 @@ class ControlPlane:
             logs.install()
             api = AdminApi(deployments, token, logs, publish=publish, remove=remove, node=node,
                            draining=lambda: server.draining)
-            admin = HttpServer(api, server.limits)
+            # uploads carry whole modules (base64): a Go service or a componentize-py component
+            # is over the apps' 10 MiB body limit (docs/admin.md)
+            limits = server.limits
+            admin = HttpServer(api, ConnectionLimits(max(limits.max_body, ADMIN_MAX_BODY), limits.max_header_bytes,
+                                                     limits.request_timeout, limits.max_connections))
             ctx = None
             if config.admin_tls:
                 from ..net.tls import CertPair, server_context

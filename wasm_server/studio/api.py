@@ -141,9 +141,9 @@ class Guard:
         if header is None and req.method == b"GET" and req.target.startswith(b"/api/build/events?"):
             # a browser's EventSource cannot send headers: the build log's stream (a read-only
             # GET) may name the token in its query instead
-            given = parse_qs(req.target.partition(b"?")[2].decode("latin-1")).get("token")
-            if given:
-                return None if hmac.compare_digest(given[0].encode(), self.token) else "wrong token"
+            in_query = parse_qs(req.target.partition(b"?")[2].decode("latin-1")).get("token")
+            if in_query:
+                return None if hmac.compare_digest(in_query[0].encode(), self.token) else "wrong token"
         if header is None:
             return "missing Authorization: Bearer <token> header (this studio listens off loopback)"
         scheme, _, given = header.partition(b" ")

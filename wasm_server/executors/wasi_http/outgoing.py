@@ -153,7 +153,7 @@ async def _send(host: ComponentHost, req: OutgoingRequest, url: str, timeout: fl
     except httpx.TimeoutException:
         return Err(("connection-timeout", None))
     except (httpx.HTTPError, OSError, ValueError) as exc:
-        return Err(("internal-error", f"request to {url} failed: {exc or type(exc).__name__}"))
+        return Err(("internal-error", f"request to {url} failed: {str(exc) or type(exc).__name__}"))
     if len(resp.content) > MAX_RESPONSE:
         return Err(("HTTP-response-body-size", None))
     received: list[Pair] = [(k.decode("latin-1").lower(), v) for k, v in resp.headers.raw]
