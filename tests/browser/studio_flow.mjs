@@ -158,7 +158,8 @@ async function main() {
       throw new Error(`no diagnostic on ${src.file}:${brokenLine}; the list has ${JSON.stringify(listed)}`);
     });
     await page.locator('#editor .cm-lintRange-error, #editor .cm-lint-marker-error').first().waitFor({ timeout: 10_000 });
-    await shot(page, null, `diagnostics-${LANGUAGE}`);
+    if (LANGUAGE === 'c') await shot(page, null, 'studio'); // the whole page, a marker on the broken line
+    await shot(page, '#panel-build', `diagnostics-${LANGUAGE}`);
     step('broken build shows the marker');
 
     await setEditorText(page, edited);

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,7 @@ def _flow(studio: Studio, language: str) -> dict[str, object]:
                           timeout=1400)
     assert proc.returncode == 0, f"the {language} flow failed:\n{proc.stderr[-6000:]}"
     report: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(json.dumps(report))  # the step timings (pytest -s shows them; benchmarks/RESULTS.md quotes them)
     return report
 
 
@@ -90,3 +92,29 @@ def test_template_to_deployed_service_in_the_browser(studio: Studio, language: s
     live = httpx.get(str(report["url"]), timeout=30)
     assert live.status_code == 200 and "Greetings from" in live.text
     assert (studio.workspace / f"hello-{language}" / "wasm-server.toml").is_file()
+
+
+def test_import_try_a_websocket_and_export_in_the_browser(studio: Studio, tmp_path: Path) -> None:
+    """Share (.zip import and export) and a WebSocket tried in the browser, on the repository's
+    C echo example (plain routes and a WebSocket route in one component)."""
+    source = ROOT / "examples" / "echo" / "c"
+    archive = tmp_path / "echo-c.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for name in ("main.c", "wasm-server.toml"):
+            z.write(source / name, name)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    env = {**os.environ, "STUDIO_URL": studio.url, "ZIP": str(archive), "DOWNLOADS": str(downloads),
+           "CHROMIUM": CHROMIUM}
+    shots = os.environ.get("WASM_SERVER_SCREENSHOTS")
+    if shots:
+        env["SCREENSHOTS"] = str((ROOT / shots).resolve())
+    proc = subprocess.run(["node", "studio_share.mjs"], cwd=BROWSER, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, f"the share flow failed:\n{proc.stderr[-6000:]}"
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["imported"] == "echo-c"
+    with zipfile.ZipFile(report["exported"]) as z:
+        names = sorted(z.namelist())
+    assert names == ["main.c", "wasm-server.toml"], names  # sources only: no echo.wasm, no .wasm-server/
+    assert (studio.workspace / "echo-c" / "echo.wasm").is_file()  # it was built in the workspace

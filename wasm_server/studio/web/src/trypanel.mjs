@@ -80,6 +80,12 @@ export class TryPanel {
   }
 
   clearResponse() {
+    this.clearHttpResponse();
+    $('conn-transcript').replaceChildren();
+  }
+
+  /** Before a run: nothing of the previous answer stays on screen next to the new one. */
+  clearHttpResponse() {
     this.response = null;
     showError(this.error, '');
     $('res-status').textContent = '';
@@ -87,7 +93,6 @@ export class TryPanel {
     $('res-ms').textContent = '';
     $('res-headers').textContent = '';
     $('res-body').textContent = '';
-    $('conn-transcript').replaceChildren();
   }
 
   /** The built module's bytes (fetched once per build). */
@@ -153,6 +158,7 @@ export class TryPanel {
         headers: parseHeaders($('req-headers').value),
         body: new TextEncoder().encode($('req-body').value),
       };
+      this.clearHttpResponse();
       $('res-status').textContent = '…';
       const answer = await this.runner.http(request, component.timeout_ms ?? DEFAULT_DEADLINE_MS);
       if (answer?.type !== 'response') {
