@@ -88,8 +88,8 @@ class Deployer:
                 r = await client.request(method, self.admin_url + path, json=body,
                                          headers={"authorization": f"Bearer {self.token}"})
         except httpx.HTTPError as exc:
-            raise StudioError(502, f"cannot reach the admin API at {self.admin_url}: {str(exc) or type(exc).__name__}") \
-                from None
+            why = str(exc) or type(exc).__name__
+            raise StudioError(502, f"cannot reach the admin API at {self.admin_url}: {why}") from None
         try:
             doc = r.json()
         except ValueError:
