@@ -36,7 +36,12 @@ from wast import Outcome, ScriptResult
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT.parent / "shared" / "wasm-testsuite"
 DOC = ROOT / "docs" / "conformance.md"
-BEGIN, END = "<!-- conformance:begin -->", "<!-- conformance:end -->"
+
+
+def markers(section: str) -> tuple[str, str]:
+    """The comments that delimit a measured section of the doc."""
+    return f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
+
 
 #: which proposal a top-level file tests (the testsuite merges finished proposals into core);
 #: the first pattern that matches the file name wins, else "core (MVP + small merged proposals)"
@@ -139,10 +144,14 @@ def _suite_source(suite: Path) -> str:
     return "testsuite (unknown commit)"
 
 
-def report(rows: Sequence[FileRow], suite: Path, took: float, argv: Sequence[str]) -> str:
+def report(rows: Sequence[FileRow], suite: Path, took: float, argv: Sequence[str],
+           section: str = "conformance") -> str:
     """The measured part of docs/conformance.md."""
     from importlib.metadata import version
 
+    begin, end = markers(section)
+    command = [".venv/bin/python", "benchmarks/conformance.py"]
+    pool_env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("WASM_SERVER_POOL_"))
     total = Counter[str]()
     by_proposal: dict[str, Counter[str]] = defaultdict(Counter)
     for r in rows:
@@ -155,9 +164,9 @@ def report(rows: Sequence[FileRow], suite: Path, took: float, argv: Sequence[str
             if o.status != "passed":
                 causes[(o.status, o.cause)].append((r.rel, o))
     lines = [
-        BEGIN,
+        begin,
         "",
-        f"Measured by `{' '.join(['.venv/bin/python', 'benchmarks/conformance.py', *argv])}` "
+        f"Measured by `{' '.join([*([pool_env] if pool_env else []), *command, *argv])}` "
         f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {took:.0f} s): wasm-server {_git_commit()}, "
         f"wasmtime-py {version('wasmtime')}, wasm-tools {_wasm_tools_version()}, {_suite_source(suite)}, "
         f"{total['files']} scripts.",
@@ -187,7 +196,7 @@ def report(rows: Sequence[FileRow], suite: Path, took: float, argv: Sequence[str
                 ((r.rel, r.proposal, r.passed, r.failed, r.skipped, f"{r.seconds:.1f}", r.error.replace("|", "\\|"))
                  for r in rows)),
         "",
-        END,
+        end,
     ]
     return "\n".join(lines)
 
@@ -198,12 +207,13 @@ def _wasm_tools_version() -> str:
     return proc.stdout.split()[1] if proc.returncode == 0 and len(proc.stdout.split()) > 1 else "?"
 
 
-def write_doc(section: str, doc: Path = DOC) -> None:
-    """Replace the measured section of the doc (or append it when the markers are missing)."""
+def write_doc(section: str, name: str = "conformance", doc: Path = DOC) -> None:
+    """Replace the measured section ``name`` of the doc (or append it when its markers are missing)."""
+    begin, end = markers(name)
     text = doc.read_text() if doc.exists() else "# Spec conformance\n\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         text = head + section + tail
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
@@ -219,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per script")
     parser.add_argument("--manifest", type=Path, help="build the engine for this app's manifest")
     parser.add_argument("--no-write", action="store_true", help="print the report instead of writing the doc")
+    parser.add_argument("--section", default="conformance",
+                        help="which measured section of the doc to rewrite (its <!-- NAME:begin --> marker)")
     args = parser.parse_args(argv)
     if not args.suite.is_dir():
         print(f"no testsuite at {args.suite}: pass --suite DIR (a checkout of github.com/WebAssembly/testsuite)",
@@ -236,11 +248,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"({row.seconds:.1f} s){' ' + row.error if row.error else ''}", file=sys.stderr, flush=True)
     took = time.monotonic() - start
     passed_argv = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--no-write"]
-    section = report(rows, args.suite, took, passed_argv)
+    section = report(rows, args.suite, took, passed_argv, args.section)
     if args.only or args.no_write:
         print(section)
     else:
-        write_doc(section)
+        write_doc(section, args.section)
         print(f"wrote {DOC.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

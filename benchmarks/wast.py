@@ -311,7 +311,17 @@ class Script:
         #: module (or instance) name → why it is missing, for the commands that use it
         self.broken: dict[str | None, str] = {}
         self.definitions: dict[str, wasmtime.Module] = {}
+        #: registered names whose module was refused → why (a later import from them fails too)
+        self.broken_names: dict[str, str] = {}
         self._convert: wasmtime.Instance | None = None
+
+    def cascade(self, message: str) -> str:
+        """The cause of a refused module; an import from a registered module that was itself
+        refused says so and names that module's cause instead."""
+        missing = re.search(r"unknown import: `([^`:]+)::", message)
+        if missing and missing.group(1) in self.broken_names:
+            return f"imports from a refused module ({self.broken_names[missing.group(1)]})"
+        return cause_of(message)
 
     @property
     def ctx(self) -> Any:
@@ -330,7 +340,8 @@ class Script:
         """Compile (validating) the command's module; text modules go through the wat parser."""
         path = self.workdir / cmd["filename"]
         if cmd.get("module_type") == "text":
-            return wasmtime.Module(self.engine, path.read_text())
+            # bytes, not text: some malformed-text scripts are not valid UTF-8 on purpose
+            return wasmtime.Module(self.engine, bytes(wasmtime.wat2wasm(path.read_bytes())))
         return wasmtime.Module(self.engine, path.read_bytes())
 
     def instantiate(self, module: wasmtime.Module) -> wasmtime.Instance:
@@ -619,9 +630,9 @@ def _module(script: Script, cmd: dict[str, Any]) -> None:
         instance = script.instantiate(module)
     except (wasmtime.WasmtimeError, wasmtime.Trap) as exc:
         message = exc.message if isinstance(exc, wasmtime.Trap) else str(exc)
-        cause = f"module refused: {cause_of(message)}"
+        cause = f"module refused: {script.cascade(message)}"
         # the commands that use this module fail with it, and say so
-        script.broken[None] = f"its module was refused: {cause_of(message)}"
+        script.broken[None] = f"its module was refused: {script.cascade(message)}"
         if name:
             script.broken[name] = script.broken[None]
         raise Mismatch(cause, first_line(message)) from None
@@ -661,7 +672,9 @@ def _module_instance(script: Script, cmd: dict[str, Any]) -> None:
 def _register(script: Script, cmd: dict[str, Any]) -> None:
     name = cmd.get("name")
     if name in script.broken:
+        script.broken_names[cmd["as"]] = script.broken[name].removeprefix("its module was refused: ")
         raise Mismatch(script.broken[name], f"register {cmd['as']}")
+    script.broken_names.pop(cmd["as"], None)
     inst = script.instance(name)
     script.linker.define_instance(script.store, cmd["as"], inst)
 
@@ -703,7 +716,7 @@ def _expect_uninstantiable(script: Script, cmd: dict[str, Any]) -> None:
                            f"expected {cmd['text']!r}, got {first_line(exc.message)!r}") from None
         return
     except wasmtime.WasmtimeError as exc:
-        raise Mismatch(f"failed without a trap: {cause_of(str(exc))}", first_line(str(exc))) from None
+        raise Mismatch(f"failed without a trap: {script.cascade(str(exc))}", first_line(str(exc))) from None
     raise Mismatch("instantiated a module whose start must trap", cmd["text"])
 
 
