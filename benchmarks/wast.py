@@ -300,6 +300,7 @@ class Script:
         self.engine = engine
         self.workdir = workdir
         self.deadline_ticks = deadline_ticks
+        self.deadline_seconds = deadline_ticks * TICK_SECONDS
         self.store = wasmtime.Store(engine)
         self.linker = wasmtime.Linker(engine)
         # the spec lets a script register a name twice (the later instance wins)
@@ -574,7 +575,7 @@ def _expect_trap(script: Script, cmd: dict[str, Any]) -> None:
         script.act(cmd["action"])
     except wasmtime.Trap as exc:
         if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
-            raise Mismatch(f"did not finish within {DEADLINE_SECONDS:.0f} s (epoch deadline)") from None
+            raise Mismatch(f"did not finish within its deadline ({script.deadline_seconds:g} s)") from None
         if not _trap_agrees(exc, cmd["text"]):
             raise Mismatch(f"trapped with a different trap: {cause_of(exc.message)}",
                            f"expected {cmd['text']!r}, got {first_line(exc.message)!r}") from None
@@ -591,7 +592,7 @@ def _expect_return(script: Script, cmd: dict[str, Any]) -> None:
         results = script.act(cmd["action"])
     except wasmtime.Trap as exc:
         if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
-            raise Mismatch(f"did not finish within {DEADLINE_SECONDS:.0f} s (epoch deadline)") from None
+            raise Mismatch(f"did not finish within its deadline ({script.deadline_seconds:g} s)") from None
         raise Mismatch(f"trapped: {cause_of(exc.message)}", first_line(exc.message)) from None
     except Thrown as exc:
         raise Mismatch("threw an uncaught exception", first_line(str(exc))) from None
