@@ -113,6 +113,7 @@ def test_proposal_of_a_script() -> None:
     assert conformance.proposal_of(Path("proposals/threads/atomic.wast")) == "threads"
     assert conformance.proposal_of(Path("legacy/throw.wast")) == "legacy exception-handling"
     assert conformance.proposal_of(Path("simd_lane.wast")) == "simd"
+    assert conformance.proposal_of(Path("simd_memory-multi.wast")) == "multi-memory"
     assert conformance.proposal_of(Path("i32x4_relaxed_trunc.wast")) == "relaxed-simd"
     assert conformance.proposal_of(Path("memory64.wast")) == "memory64"
     assert conformance.proposal_of(Path("address0.wast")) == "multi-memory"
