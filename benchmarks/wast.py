@@ -606,6 +606,8 @@ def _expect_return(script: Script, cmd: dict[str, Any]) -> None:
             seen = script.check(want, results[i])
             if seen:
                 shown = want.get("value", want.get("values", ""))
+                if want["type"] in ("f32", "f64") and str(shown).isdigit():
+                    shown = _show(F32 if want["type"] == "f32" else F64, int(shown))
                 raise Mismatch(f"wrong {want['type']} result", f"result {i}: {seen}, expected {shown}")
     finally:
         for i in range(len(results)):
