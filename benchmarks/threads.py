@@ -14,6 +14,10 @@
    ``SharedMemory`` as an import (its ``_as_extern`` wraps the pointer twice:
    bytecodealliance/wasmtime-py#318), so the import is defined through ``wasmtime_linker_define``.
 
+3. A C guest (``guests/pthreads/pthreads.c``: four pthreads adding to one atomic counter)
+   built with zig (``python -m ziglang cc -target wasm32-wasi -pthread``, as ``wasm-server cc``
+   uses zig) and run as a WASI command on the server's engine: what ``pthread_create`` returns.
+
 Prints a Markdown report; nothing is written.
 """
 
@@ -21,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -210,10 +216,60 @@ class SharedSetup:
         return woken, int(seen["result"]), (seen["woke"] - start) * 1e6
 
 
+PTHREADS_C = Path(__file__).resolve().parent / "guests" / "pthreads" / "pthreads.c"
+
+
+@dataclass(frozen=True, slots=True)
+class CGuest:
+    """The pthreads guest: its non-WASI imports, what it printed, how long zig took."""
+
+    imports: tuple[str, ...]
+    output: tuple[str, ...]
+    build_seconds: float
+
+
+def c_guest(flags: Sequence[str] = ("-target", "wasm32-wasi", "-pthread")) -> CGuest:
+    """Build guests/pthreads with zig and run its ``_start`` on the server's engine with WASI."""
+    with tempfile.TemporaryDirectory(prefix="pthreads-") as tmp:
+        out = Path(tmp) / "pthreads.wasm"
+        print(f"building {PTHREADS_C.name} with zig cc {' '.join(flags)} (the first build fills zig's cache)",
+              file=sys.stderr)
+        start = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "ziglang", "cc", *flags, "-O2", str(PTHREADS_C), "-o", str(out)],
+                              capture_output=True, text=True, check=False)
+        took = time.monotonic() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"zig cc failed: {proc.stderr.strip()} (scripts/setup installs ziglang)")
+        print(f"built {out.name} in {took:.1f} s", file=sys.stderr)
+        runtime = server_runtime()
+        try:
+            module = wasmtime.Module(runtime.engine, out.read_bytes())
+            imports = tuple(f"{i.module}.{i.name}" for i in module.imports if i.module != "wasi_snapshot_preview1")
+            store = wasmtime.Store(runtime.engine)
+            store.set_epoch_deadline(1000)  # 10 s on the server's ticker
+            wasi = wasmtime.WasiConfig()
+            stdout = Path(tmp) / "stdout"
+            wasi.stdout_file = str(stdout)
+            store.set_wasi(wasi)
+            linker = wasmtime.Linker(runtime.engine)
+            linker.define_wasi()
+            start_func = linker.instantiate(store, module).exports(store)["_start"]
+            assert isinstance(start_func, wasmtime.Func)
+            try:
+                start_func(store)
+            except wasmtime.ExitTrap as exc:
+                if exc.code != 0:
+                    raise
+            return CGuest(imports, tuple(stdout.read_text().splitlines()), took)
+        finally:
+            runtime.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the probes and the measurements; print Markdown."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--iterations", type=int, default=30_000_000, help="increments per thread")
+    parser.add_argument("--no-c-guest", action="store_true", help="skip building and running the C guest")
     args = parser.parse_args(argv)
     print(f"wasmtime-py {version('wasmtime')}\n")
     print("| on the server's engine | answer |\n|---|---|")
@@ -230,6 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     woken, result, micros = setup.wait_notify()
     print(f"\nwait/notify: notify woke {woken} waiter(s); wait32 returned {result} (0 = woken); "
           f"the waiter ran again {micros:.0f} µs after notify")
+    if not args.no_c_guest:
+        guest = c_guest()
+        print(f"\nC guest (zig cc -target wasm32-wasi -pthread, built in {guest.build_seconds:.1f} s): imports "
+              f"{', '.join(guest.imports) or 'nothing but WASI'}; it printed: " + "; ".join(guest.output))
     return 0
 
 

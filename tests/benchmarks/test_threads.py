@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
@@ -31,3 +33,10 @@ def test_two_threads_share_one_memory_and_atomic_increments_add_up() -> None:
     assert atomic.counter == atomic.expected == 80_000
     woken, result, _ = setup.wait_notify()
     assert (woken, result) == (1, 0)  # the waiter in memory.atomic.wait32 was woken, not timed out
+
+
+@pytest.mark.timeout(900)  # a cold zig cache builds wasi-libc first (minutes on the shared machine)
+def test_a_c_guest_built_with_pthread_gets_eagain_from_pthread_create() -> None:
+    guest = threads.c_guest()
+    assert guest.imports == ()  # nothing but WASI: no shared memory, no thread-spawn
+    assert guest.output == (*(f"pthread_create {i} failed: 6" for i in range(4)), "counter=0")  # 6 = EAGAIN
