@@ -18,6 +18,9 @@
    built with zig (``python -m ziglang cc -target wasm32-wasi -pthread``, as ``wasm-server cc``
    uses zig) and run as a WASI command on the server's engine: what ``pthread_create`` returns.
 
+4. ``--rust-guest``: ``wasm-server cargo-build`` of ``guests/spawn-probe`` (a cdylib calling
+   ``std::thread::Builder::spawn``) and what the build says.
+
 Prints a Markdown report; nothing is written.
 """
 
@@ -265,11 +268,25 @@ def c_guest(flags: Sequence[str] = ("-target", "wasm32-wasi", "-pthread")) -> CG
             runtime.close()
 
 
+SPAWN_PROBE = Path(__file__).resolve().parent / "guests" / "spawn-probe"
+
+
+def rust_guest() -> tuple[int, list[str]]:
+    """``wasm-server cargo-build`` the spawn probe: its exit status and the linker's errors."""
+    with tempfile.TemporaryDirectory(prefix="spawn-probe-") as tmp:
+        proc = subprocess.run([sys.executable, "-m", "wasm_server.cli.main", "cargo-build", "-o",
+                               str(Path(tmp) / "probe.wasm"), "--manifest-path", str(SPAWN_PROBE / "Cargo.toml")],
+                              capture_output=True, text=True, check=False)
+    errors = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if "error:" in line]
+    return proc.returncode, errors
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the probes and the measurements; print Markdown."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--iterations", type=int, default=30_000_000, help="increments per thread")
     parser.add_argument("--no-c-guest", action="store_true", help="skip building and running the C guest")
+    parser.add_argument("--rust-guest", action="store_true", help="also build the Rust spawn probe (minutes)")
     args = parser.parse_args(argv)
     print(f"wasmtime-py {version('wasmtime')}\n")
     print("| on the server's engine | answer |\n|---|---|")
@@ -290,6 +307,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         guest = c_guest()
         print(f"\nC guest (zig cc -target wasm32-wasi -pthread, built in {guest.build_seconds:.1f} s): imports "
               f"{', '.join(guest.imports) or 'nothing but WASI'}; it printed: " + "; ".join(guest.output))
+    if args.rust_guest:
+        status, errors = rust_guest()
+        print(f"\nRust guest (wasm-server cargo-build guests/spawn-probe): exit {status}")
+        for line in errors:
+            print(f"    {line}")
     return 0
 
 
