@@ -61,10 +61,9 @@ COUNTER_WAT = """(module
       (local.set $sum (i32.add (local.get $sum) (local.get $v)))
       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
     (local.get $sum))
-  (func (export "wait") (result i32) (memory.atomic.wait32 (i32.const 8) (i32.const 0) (i64.const -1)))
-  (func (export "notify") (result i32)
-    (i32.atomic.store (i32.const 8) (i32.const 1))
-    (memory.atomic.notify (i32.const 8) (i32.const 1)))
+  ;; wait at most 10 s (returns 0 woken, 1 value not 0, 2 timed out)
+  (func (export "wait") (result i32) (memory.atomic.wait32 (i32.const 8) (i32.const 0) (i64.const 10000000000)))
+  (func (export "notify") (result i32) (memory.atomic.notify (i32.const 8) (i32.const 1)))
   (func (export "load") (param i32) (result i32) (i32.atomic.load (local.get 0))))"""
 
 UNSHARED_ATOMICS_WAT = """(module (memory 1)
@@ -189,7 +188,7 @@ class SharedSetup:
             ready.wait(timeout=60)
             own[kind](own_store, iterations)
 
-        threads = [threading.Thread(target=worker) for _ in range(2)]
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(2)]
         for t in threads:
             t.start()
         ready.wait(timeout=60)
@@ -209,13 +208,19 @@ class SharedSetup:
             seen["result"] = funcs["wait"](store)
             seen["woke"] = time.perf_counter()
 
-        thread = threading.Thread(target=waiter)
+        thread = threading.Thread(target=waiter, daemon=True)
         thread.start()
-        time.sleep(0.2)  # the waiter is blocked in memory.atomic.wait32 by now
         store, funcs = self.instance()
-        start = time.perf_counter()
-        woken = funcs["notify"](store)
-        thread.join(10)
+        woken, start = 0, time.perf_counter()
+        for _ in range(500):  # until the waiter is blocked in memory.atomic.wait32 and is woken
+            time.sleep(0.01)
+            start = time.perf_counter()
+            woken = funcs["notify"](store)
+            if woken:
+                break
+        thread.join(15)
+        if "result" not in seen:
+            raise RuntimeError("the waiter did not return from memory.atomic.wait32")
         return woken, int(seen["result"]), (seen["woke"] - start) * 1e6
 
 
