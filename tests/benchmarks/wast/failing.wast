@@ -1,0 +1,16 @@
+;; Each assertion here fails on purpose, one per way the runner can see a failure.
+(module
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "one") (result f32) (f32.const 1))
+  (func (export "spin") (loop $l (br $l)))
+)
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 4))
+(assert_return (invoke "one") (f32.const nan:canonical))
+(assert_trap (invoke "add" (i32.const 1) (i32.const 2)) "unreachable")
+(assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer overflow")
+(assert_invalid (module (func (result i32) (i32.const 0))) "type mismatch")
+(assert_return (invoke "spin"))
+;; two memories: more than the server's pool gives one module (pool_memories_per_module = 1)
+(module (memory 1) (memory $b 1) (func (export "size") (result i32) (memory.size $b)))
+(assert_return (invoke "size") (i32.const 1))

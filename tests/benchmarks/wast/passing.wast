@@ -1,0 +1,46 @@
+;; Every command here passes on the server's engine (tests/benchmarks/test_wast.py).
+(module
+  (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func (export "zero-by-zero") (result f32) (f32.div (f32.const 0) (f32.const 0)))
+  (func (export "f32.neg") (param f32) (result f32) (f32.neg (local.get 0)))
+  (func (export "f64.add") (param f64 f64) (result f64) (f64.add (local.get 0) (local.get 1)))
+  (func (export "lanes") (result v128) (v128.const i32x4 1 -2 3 4))
+  (func (export "pair") (result i64 f64) (i64.const -1) (f64.const 0.5))
+  (func $rec (export "rec") (call $rec))
+)
+(assert_return (invoke "add" (i32.const 1) (i32.const 2)) (i32.const 3))
+(assert_return (invoke "add" (i32.const -1) (i32.const 0)) (i32.const 0xffffffff))
+(assert_trap (invoke "div" (i32.const 1) (i32.const 0)) "integer divide by zero")
+(assert_trap (invoke "div" (i32.const 0x80000000) (i32.const -1)) "integer overflow")
+;; NaN: the canonical NaN of 0/0, a signalling payload kept bit for bit by f32.neg,
+;; an arithmetic NaN out of an addition with a signalling NaN
+(assert_return (invoke "zero-by-zero") (f32.const nan:canonical))
+(assert_return (invoke "f32.neg" (f32.const nan:0x200000)) (f32.const -nan:0x200000))
+(assert_return (invoke "f64.add" (f64.const nan:0x4000000000000) (f64.const 1)) (f64.const nan:arithmetic))
+(assert_return (invoke "lanes") (v128.const i32x4 1 -2 3 4))
+(assert_return (invoke "pair") (i64.const -1) (f64.const 0.5))
+(assert_exhaustion (invoke "rec") "call stack exhausted")
+(assert_invalid (module (func (result i32) (i64.const 0))) "type mismatch")
+(assert_malformed (module binary "\00asm\02\00\00\00") "unknown binary version")
+(assert_malformed (module quote "(func (i32.const nope))") "unexpected token")
+
+;; register / linking, and the spectest host module
+(module $M
+  (func (export "f") (result i32) (i32.const 42))
+  (global (export "g") i32 (i32.const 7))
+)
+(register "M" $M)
+(module
+  (import "M" "f" (func $f (result i32)))
+  (import "spectest" "print_i32" (func $print (param i32)))
+  (import "spectest" "global_i32" (global $g i32))
+  (func (export "via-import") (result i32) (call $f))
+  (func (export "print") (call $print (global.get $g)))
+)
+(assert_return (invoke "via-import") (i32.const 42))
+(assert_return (get $M "g") (i32.const 7))
+(invoke "print")
+(assert_unlinkable (module (import "M" "missing" (func))) "unknown import")
+(assert_unlinkable (module (import "M" "f" (func (param i32)))) "incompatible import type")
+(assert_trap (module (func $boom unreachable) (start $boom)) "unreachable")
