@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -213,10 +214,7 @@ class HostedApp:
 
     def metrics(self) -> str:
         """The app's counters in Prometheus' text format (what the admin API's /metrics shows)."""
-        from .capabilities.kv import OPS
-
-        app = self.app
-        return render([(app.spec.name, app.stats, app.running_requests())], OPS)
+        return metrics_text([self])
 
     async def stop(self, grace: float = DRAIN_SECONDS) -> None:
         """Close live sessions (WebSocket 1001), wait up to ``grace`` s for requests in flight
@@ -235,3 +233,12 @@ class HostedApp:
             self._app = None  # a later start() loads it again (a server started twice in one process)
             await app.close()
         self.stopping = False
+
+
+def metrics_text(hosts: Iterable[HostedApp]) -> str:
+    """The counters of every loaded app in ``hosts`` as one Prometheus exposition (one HELP and
+    TYPE line per metric, as the admin API's /metrics has for every deployed app)."""
+    from .capabilities.kv import OPS
+
+    apps = [h.app for h in hosts if h.loaded]
+    return render(((a.spec.name, a.stats, a.running_requests()) for a in apps), OPS)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from tests.asgi.conftest import uvicorn_serving
 from tests.e2e.conftest import start_server
@@ -41,5 +43,14 @@ async def test_the_same_answers_as_up(asgi_manifest: Path, tmp_path: Path) -> No
                 ours = await client.request(method, f"http://{where}{target}", content=body)
                 theirs = await client.request(method, f"{up.url}{target}", content=body)
                 assert answer(ours) == answer(theirs), (method, target)
+            for host in (where, up.url.removeprefix("http://")):  # App.websocket_route serves both
+                async with connect(f"ws://{host}/ws") as ws:
+                    await ws.send("same session")
+                    assert await ws.recv() == "same session"
+                with pytest.raises(InvalidStatus) as refused:
+                    async with connect(f"ws://{host}/nothing"):
+                        pass
+                assert refused.value.response.status_code == 404
+                assert refused.value.response.body == b"404 Not Found: no route matches /nothing\n"
     finally:
         up.stop(signal.SIGTERM)

@@ -17,10 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import RuntimeConfig
-from ..hosted import CONFIG_ENV, MANIFEST_ENV, Source, manifest_from_env
+from ..hosted import CONFIG_ENV, MANIFEST_ENV, Source, manifest_from_env, metrics_text
 from .application import AsgiApp
 
-__all__ = ["CONFIG_ENV", "MANIFEST_ENV", "AsgiApp", "app", "create_app", "create_app_from_env"]
+__all__ = ["CONFIG_ENV", "MANIFEST_ENV", "AsgiApp", "app", "create_app", "create_app_from_env", "metrics"]
 
 
 def create_app(manifest: Source, *, data_dir: Path | str | None = None,
@@ -37,6 +37,11 @@ def create_app_from_env() -> AsgiApp:
     """``create_app($WASM_SERVER_MANIFEST)``, for ``uvicorn --factory``: fails at once with a clear
     message when the variable is not set."""
     return AsgiApp(manifest_from_env())
+
+
+def metrics(*apps: AsgiApp) -> str:
+    """The counters of ``apps`` (those loaded) as one Prometheus exposition, for a /metrics route."""
+    return metrics_text(a.host for a in apps)
 
 
 #: ``uvicorn wasm_server.asgi:app``: serves ``$WASM_SERVER_MANIFEST``, read at start-up
