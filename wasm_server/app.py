@@ -125,9 +125,15 @@ class App:
         ``brokers``: pub/sub (LocalBroker, or RedisPubSub.broker in cluster mode)."""
         runtime = engine_for(spec, cache_dir, pool=pool, cache_max_size=cache_max_size)
         app = cls(spec, runtime, stores if stores is not None else StoreManager.default(data_dir), brokers)
-        for comp in spec.components:
-            app.executors[comp.name] = await app._load_component(comp)
-            app.stats[comp.name] = ComponentStats()
+        try:
+            for comp in spec.components:
+                app.executors[comp.name] = await app._load_component(comp)
+                app.stats[comp.name] = ComponentStats()
+        except BaseException:
+            # the engine's epoch ticker thread holds the Runtime: unless it is stopped, every failed
+            # load keeps an engine (and its pooling allocator's reserved address space) for good
+            await app.close()
+            raise
         app._schedule_eviction()
         return app
 

@@ -14,6 +14,7 @@ WebSocket sessions a shutdown closes.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import Iterable
@@ -232,6 +233,12 @@ class HostedApp:
         if app is not None and self._owned:
             self._app = None  # a later start() loads it again (a server started twice in one process)
             await app.close()
+            del app
+            # An App's object graph has reference cycles, so its engine is freed by the cycle
+            # collector, not when the last reference goes; with the pooling allocator an engine
+            # holds terabytes of reserved address space, and a program that loads and closes
+            # apps (tests, a plugin host) ran out of it after ~30 (Wasmtime aborts the process).
+            gc.collect()
         self.stopping = False
 
 

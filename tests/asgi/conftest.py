@@ -127,3 +127,5 @@ async def lifespan(app: App, *events: str) -> list[dict[str, object]]:
     scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0"}}
     await asyncio.wait_for(app(scope, call, out), 120)  # type: ignore[operator]
     return sent
+
+

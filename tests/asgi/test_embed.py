@@ -7,6 +7,7 @@ import importlib.util
 import subprocess
 import sys
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -70,6 +71,16 @@ async def test_close_waits_for_calls_in_flight(asgi_manifest: Path, tmp_path: Pa
     assert loaded.closed
 
 
+async def test_closing_frees_the_engine(asgi_manifest: Path, tmp_path: Path) -> None:
+    """Regression: the App's graph has cycles, so its engine (terabytes of reserved address space
+    with the pooling allocator) waited for the cycle collector, and a process loading and closing
+    ~30 apps aborted in Wasmtime ("failed to create memory pool mapping")."""
+    app = await App.load(asgi_manifest, data_dir=tmp_path / "data")
+    runtime = weakref.ref(app.app.runtime)
+    await app.aclose()
+    assert runtime() is None
+
+
 async def test_calls_from_another_thread_and_loop(asgi_manifest: Path, tmp_path: Path) -> None:
     async with await App.load(asgi_manifest, data_dir=tmp_path / "data") as app:
         with pytest.raises(RuntimeError, match="would block the event loop"):
@@ -95,10 +106,16 @@ def test_sync_calls_on_the_apps_own_loop(asgi_manifest: Path, tmp_path: Path) ->
 
 
 def test_a_bad_manifest_fails_the_load_with_its_error(tmp_path: Path) -> None:
+    """Also a regression: a failed load left its engine's epoch ticker running, which kept the
+    engine (and its reserved address space) alive for good."""
     (tmp_path / "wasm-server.toml").write_text('[[component]]\nname = "gone"\nsource = "gone.wasm"\nroutes = ["/"]\n')
+    tickers = {t for t in threading.enumerate() if t.name == "wasm-epoch"}
     with pytest.raises(Exception, match="component 'gone': cannot read"):
         App.load_sync(tmp_path, data_dir=tmp_path / "data")
     assert not [t for t in threading.enumerate() if t.name == "wasm-server-embed"]  # its loop was stopped
+    for ticker in {t for t in threading.enumerate() if t.name == "wasm-epoch"} - tickers:
+        ticker.join(5)
+        assert not ticker.is_alive()
 
 
 def test_a_request_target_must_be_a_path() -> None:

@@ -41,20 +41,18 @@ class AsgiApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
         if kind == "http":
-            await self._http(scope, receive, send)
+            conn = Connection.read(scope)
+            host = self.host
+            if not host.loaded and not await self._ready():
+                await send_response(send, error(503, "the app failed to load (see the server log)"))
+                return
+            await serve_http(host, conn, receive, send)
         elif kind == "websocket":
             await self._websocket(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:
             raise ValueError(f"ASGI: unknown scope type {kind!r}")
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        conn = Connection.read(scope)
-        if not await self._ready():
-            await send_response(send, error(503, "the app failed to load (see the server log)"))
-            return
-        await serve_http(self.host, conn, receive, send)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         conn = Connection.read(scope)

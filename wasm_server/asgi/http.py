@@ -48,13 +48,15 @@ async def send_response(send: Send, resp: Response, *, head_only: bool = False) 
                 "more_body": False})
 
 
-async def read_body(receive: Receive, limit: int) -> bytes | None:
-    """The request body from ``http.request`` messages, up to ``limit`` bytes; None when it is
-    over the limit; raises :class:`Disconnected` when the client left first."""
+async def read_body(receive: Receive, limit: int, first: Message | None = None) -> bytes | None:
+    """The request body from ``http.request`` messages (``first``: one already received), up to
+    ``limit`` bytes; None when it is over the limit; raises :class:`Disconnected` when the client
+    left first."""
     parts: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        message = first if first is not None else await receive()
+        first = None
         kind = message.get("type")
         if kind == "http.disconnect":
             raise Disconnected
@@ -151,10 +153,15 @@ async def serve_http(host: HostedApp, conn: Connection, receive: Receive, send: 
     if refused is not None:
         await send_response(send, refused, head_only=head_only)
         return
-    try:
-        body = await read_body(receive, host.max_body)
-    except Disconnected:
-        return
+    message = await receive()
+    if message.get("type") == "http.request" and not message.get("more_body", False):
+        whole = data(message, "body")  # the whole body in one message: the common case
+        body = whole if len(whole) <= host.max_body else None
+    else:
+        try:
+            body = await read_body(receive, host.max_body, message)
+        except Disconnected:
+            return
     if body is None:
         await send_response(send, host.over_limit(), head_only=head_only)
         return

@@ -10,7 +10,7 @@ and scope dicts are ``MutableMapping[str, object]``: a Starlette or FastAPI app 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import quote
 
 from ..protocol.http1 import Request
@@ -32,39 +32,39 @@ def text(message: Message, key: str, default: str | None = None) -> str:
 def data(message: Message, key: str) -> bytes:
     """``message[key]`` as bytes (absent or None: empty)."""
     value = message.get(key)
+    if type(value) is bytes:
+        return value
     if value is None:
         return b""
-    if not isinstance(value, bytes | bytearray | memoryview):
+    if not isinstance(value, (bytes, bytearray, memoryview)):  # a tuple: no union object per call
         raise ValueError(f"ASGI: expected bytes under {key!r}, got {type(value).__name__}")
     return bytes(value)
 
 
-def _headers(scope: Scope) -> list[tuple[bytes, bytes]]:
-    raw = scope.get("headers", ())
-    if not isinstance(raw, list | tuple):
-        raise ValueError("ASGI: expected a list of [name, value] pairs under 'headers'")
-    out = []
-    for pair in raw:
-        if not isinstance(pair, list | tuple) or len(pair) != 2:
-            raise ValueError("ASGI: expected a list of [name, value] pairs under 'headers'")
-        name, value = pair
-        if not isinstance(name, bytes) or not isinstance(value, bytes):
-            raise ValueError("ASGI: header names and values must be bytes")
-        # the spec asks servers for lower-case names; the router and the guests rely on it
-        out.append((name.lower(), value))
+def _headers(scope: dict[str, object]) -> list[tuple[bytes, bytes]]:
+    """The scope's headers with lower-case names: the spec asks servers for them (uvicorn and
+    hypercorn send them so) and the router and guests rely on it; a mounting framework may add its own."""
+    out: list[tuple[bytes, bytes]] = []
+    try:
+        for name, value in scope.get("headers", ()):  # type: ignore[attr-defined]
+            if type(name) is not bytes or type(value) is not bytes:
+                raise TypeError
+            out.append((name.lower(), value))
+    except (TypeError, ValueError):
+        raise ValueError("ASGI: expected a list of (name, value) pairs of bytes under 'headers'") from None
     return out
 
 
-def _client(scope: Scope) -> str:
+def _client(scope: dict[str, object]) -> str:
     """``host:port`` (``[v6]:port``) as the HTTP edge writes a peer; "" when unknown (a unix socket)."""
     peer = scope.get("client")
     if not isinstance(peer, list | tuple) or len(peer) != 2:
         return ""
     host, port = peer
-    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return f"[{host}]:{port}" if type(host) is str and ":" in host else f"{host}:{port}"
 
 
-def route_target(scope: Scope) -> bytes:
+def route_target(scope: dict[str, object]) -> bytes:
     """The request target the component sees: path (relative to ``root_path``, the mount) and query.
 
     Starlette's ``Mount`` and ``uvicorn --root-path`` keep the full path in ``path`` and
@@ -72,10 +72,12 @@ def route_target(scope: Scope) -> bytes:
     boundary, as Starlette's own ``get_route_path`` does, so a component mounted under
     ``/wasm`` sees ``/hello`` for ``/wasm/hello`` (as an ``[[include]]`` with a ``mount``).
     """
-    root = text(scope, "root_path", "")
+    root = scope.get("root_path") or ""
+    if type(root) is not str:
+        raise ValueError(f"ASGI: expected a str under 'root_path', got {type(root).__name__}")
     raw = scope.get("raw_path")
-    if isinstance(raw, bytes) and raw:
-        path = raw.split(b"?", 1)[0]  # a few servers leave the query in raw_path
+    if type(raw) is bytes and raw:
+        path = raw.split(b"?", 1)[0] if b"?" in raw else raw  # a few servers leave the query in raw_path
     else:
         path = quote(text(scope, "path", "/"), safe="/!$&'()*+,;=:@%~").encode("latin-1")
     if root:
@@ -88,9 +90,9 @@ def route_target(scope: Scope) -> bytes:
     return path + b"?" + query if query else path
 
 
-@dataclass(frozen=True, slots=True)
-class Connection:
-    """An HTTP or WebSocket scope, read: what the seam's :class:`Request` is built from."""
+class Connection(NamedTuple):
+    """An HTTP or WebSocket scope, read: what the seam's :class:`Request` is built from
+    (a NamedTuple, as Request: one is built per request)."""
 
     method: bytes
     target: bytes
@@ -101,9 +103,14 @@ class Connection:
     @classmethod
     def read(cls, scope: Scope) -> Connection:
         """Read an ``http`` or ``websocket`` scope (a WebSocket handshake is a GET)."""
-        method = text(scope, "method", "GET").upper().encode("latin-1")
-        return cls(method, route_target(scope), _headers(scope), text(scope, "http_version", "1.1"),
-                   _client(scope))
+        # servers pass dicts, and a dict's lookups are the fast ones in compiled code
+        fields: dict[str, object] = scope if isinstance(scope, dict) else dict(scope)
+        method = fields.get("method", "GET")
+        if type(method) is not str:
+            raise ValueError(f"ASGI: expected a str under 'method', got {type(method).__name__}")
+        version = fields.get("http_version", "1.1")
+        return cls(method.upper().encode("latin-1"), route_target(fields), _headers(fields),
+                   version if type(version) is str else "1.1", _client(fields))
 
     def declared_length(self) -> int | None:
         """The request's ``content-length``, if it sent a usable one."""
