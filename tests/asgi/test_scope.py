@@ -44,6 +44,18 @@ def test_connection_reads_headers_client_and_version() -> None:
     assert (request.method, request.target, request.body) == (b"POST", b"/", b"body")
 
 
+@pytest.mark.parametrize(("version", "headers", "none"), [
+    ("1.1", [(b"host", b"x")], True),
+    ("1.1", [(b"content-length", b"0")], True),
+    ("1.1", [(b"content-length", b"3")], False),
+    ("1.1", [(b"transfer-encoding", b"chunked")], False),
+    ("1.0", [], True),
+    ("2", [], False),  # HTTP/2 may send a body with neither header
+])
+def test_a_request_without_a_body_is_not_read(version: str, headers: list[tuple[bytes, bytes]], none: bool) -> None:
+    assert Connection.read(scope(http_version=version, headers=headers)).without_body() is none
+
+
 @pytest.mark.parametrize("headers", [[(b"a",)], [("a", "b")], "nope"])
 def test_malformed_headers_are_a_clear_error(headers: object) -> None:
     with pytest.raises(ValueError, match="ASGI: "):

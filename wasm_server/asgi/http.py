@@ -48,15 +48,13 @@ async def send_response(send: Send, resp: Response, *, head_only: bool = False) 
                 "more_body": False})
 
 
-async def read_body(receive: Receive, limit: int, first: Message | None = None) -> bytes | None:
-    """The request body from ``http.request`` messages (``first``: one already received), up to
-    ``limit`` bytes; None when it is over the limit; raises :class:`Disconnected` when the client
-    left first."""
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body from ``http.request`` messages, up to ``limit`` bytes; None when it is
+    over the limit; raises :class:`Disconnected` when the client left first."""
     parts: list[bytes] = []
     size = 0
     while True:
-        message = first if first is not None else await receive()
-        first = None
+        message = await receive()
         kind = message.get("type")
         if kind == "http.disconnect":
             raise Disconnected
@@ -153,13 +151,10 @@ async def serve_http(host: HostedApp, conn: Connection, receive: Receive, send: 
     if refused is not None:
         await send_response(send, refused, head_only=head_only)
         return
-    message = await receive()
-    if message.get("type") == "http.request" and not message.get("more_body", False):
-        whole = data(message, "body")  # the whole body in one message: the common case
-        body = whole if len(whole) <= host.max_body else None
-    else:
+    body: bytes | None = b""
+    if not conn.without_body():
         try:
-            body = await read_body(receive, host.max_body, message)
+            body = await read_body(receive, host.max_body)
         except Disconnected:
             return
     if body is None:

@@ -119,6 +119,17 @@ class Connection(NamedTuple):
                 return int(value) if value.strip().isdigit() else None
         return None
 
+    def without_body(self) -> bool:
+        """Whether the request certainly has no body, so ``receive`` need not be awaited for it
+        (about 20k instructions under uvicorn): HTTP/1.x without ``content-length`` (or with 0)
+        and without ``transfer-encoding``. HTTP/2 and 3 may send a body without either."""
+        if self.http_version != "1.1" and self.http_version != "1.0":
+            return False
+        for name, value in self.headers:
+            if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+                return False
+        return True
+
     def request(self, body: bytes) -> Request:
         """The seam's request with ``body`` (keep-alive is the ASGI server's business)."""
         return Request(self.method, self.target, self.headers, body, True, self.http_version)
