@@ -1,6 +1,7 @@
 """The same hello under an ASGI server and under `wasm-server up` (issue 16), req/s, p50, p99.
 
     .venv/bin/python benchmarks/asgi_hello.py [--duration 5] [--runs 3] [--connections 50] [--quick]
+    .venv/bin/python benchmarks/asgi_hello.py --instructions   # callgrind: instructions per request (prints)
 
 Servers, each one process pinned to core 0 (wrk on core 1), all serving
 examples/hello/c (reused instances) with their access logs off:
@@ -14,17 +15,24 @@ examples/hello/c (reused instances) with their access logs off:
 Rounds alternate the servers; each ratio is the median of the per-round ratios (a round
 runs every server once, so load drift between rounds cancels out). Writes its section of
 RESULTS.md.
+
+``--instructions`` counts what other people's load does not move: each server in process
+under ``valgrind --tool=callgrind``, driven by request_cost.py's pipelined client over a real
+socket, (instructions for 2,200 requests − for 200) / 2,000; `up`'s row is request_cost.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, free_port, machine, write_section
@@ -81,6 +89,54 @@ def measure(duration: int, runs: int, connections: int) -> dict[str, list[HttpRe
     return results
 
 
+async def _serve_in_process(mode: str, requests: int) -> None:
+    """uvicorn in this process serving the hello app through the ASGI adapter (``asgi``) or the
+    plain hello (``plain``); ``requests`` pipelined requests after a warm-up."""
+    import uvicorn
+    from request_cost import WARMUP, _drive
+
+    from wasm_server.asgi import create_app
+    from wasm_server.config import RuntimeConfig
+    from wasm_server.engine.runtime import PoolLimits
+
+    with tempfile.TemporaryDirectory() as scratch:
+        # few pool slots: valgrind cannot map the default pool's address space
+        config = RuntimeConfig(data_dir=Path(scratch), pool=PoolLimits(instances=2))
+        app = plain if mode == "plain" else create_app(HELLO, config=config)
+        lifespan: Literal["on", "off"] = "off" if mode == "plain" else "on"
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan=lifespan, log_level="warning",
+                                               access_log=False, http="httptools", loop="none"))
+        task = asyncio.ensure_future(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        await _drive(port, WARMUP)
+        await _drive(port, requests)
+        server.should_exit = True
+        await task
+
+
+def _collected(cmd: list[str]) -> int:
+    out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                         capture_output=True, text=True, timeout=900).stderr
+    found = re.search(r"Collected : ([\d,]+)", out)
+    if found is None:
+        raise RuntimeError(f"no callgrind count in: {out[-500:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def instructions() -> dict[str, float]:
+    """Instructions per request of `up` (request_cost.py), uvicorn + ASGI and plain uvicorn."""
+    out = {}
+    for name, cmd in ((UP, [sys.executable, str(ROOT / "benchmarks/request_cost.py"), "--requests"]),
+                      (UVICORN, [sys.executable, __file__, "--serve", "asgi"]),
+                      ("uvicorn, plain ASGI hello (no wasm)", [sys.executable, __file__, "--serve", "plain"])):
+        low, high = _collected([*cmd, "200"]), _collected([*cmd, "2200"])
+        out[name] = (high - low) / 2000
+        print(f"{name:36} {out[name] / 1000:7.1f}k instructions/request", file=sys.stderr)
+    return out
+
+
 def ratio(results: dict[str, list[HttpResult]], a: str, b: str) -> float:
     """Median of the per-round req/s ratios a / b."""
     return median([x.rps / y.rps for x, y in zip(results[a], results[b], strict=False) if y.rps > 0])
@@ -115,7 +171,18 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--quick", action="store_true", help="1 run of 2 s per server (smoke test)")
+    ap.add_argument("--instructions", action="store_true", help="callgrind counts per request (prints only)")
+    ap.add_argument("--serve", nargs=2, metavar=("MODE", "REQUESTS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve:
+        import uvloop
+
+        uvloop.run(_serve_in_process(args.serve[0], int(args.serve[1])))
+        return 0
+    if args.instructions:
+        counts = instructions()
+        print(f"uvicorn + ASGI / up: {counts[UVICORN] / counts[UP]:.2f} × the instructions per request")
+        return 0
     if args.quick:
         args.duration, args.runs = 2, 1
     subprocess.run([str(BIN / "wasm-server"), "build", str(HELLO)], check=True, stdout=subprocess.DEVNULL)
