@@ -10,7 +10,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "wasm_server"
 
 #: layers that must not import the ones above them (net/, app, deployments, admin/, cli/)
-UPPER = ("wasm_server.net", "wasm_server.app", "wasm_server.deployments", "wasm_server.admin", "wasm_server.cli")
+UPPER = ("wasm_server.net", "wasm_server.app", "wasm_server.deployments", "wasm_server.admin", "wasm_server.cli",
+         "wasm_server.hosted", "wasm_server.asgi", "wasm_server.embed")
 LOWER = ("protocol", "routing", "engine", "capabilities", "kv", "executors", "pubsub")
 
 

@@ -33,6 +33,10 @@ COMPILED = (
     "wasm_server.executors.native",
     "wasm_server.abi_codec",
     "wasm_server.engine.instance",
+    # the ASGI adapter's request path (issue 16): scope → Request, body, response messages
+    "wasm_server.asgi.scope",
+    "wasm_server.asgi.http",
+    "wasm_server.hosted",
 )
 #: set to 1 to run every module as Python even where compiled ones exist
 PURE_ENV = "WASM_SERVER_PURE_PYTHON"

@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,6 +78,16 @@ def precompile(spec: AppSpec, cache_dir: Path, *, pool: PoolLimits | None = None
         runtime.close()
 
 
+@dataclass(frozen=True, slots=True)
+class WebSocketRoute:
+    """A WebSocket handshake routed to a component: its executor (the session's event target),
+    the request its guest sees in WS_OPEN, and its manifest entry (connection limits)."""
+
+    executor: NativeExecutor
+    request: GuestRequest
+    component: ComponentSpec
+
+
 class App:
     """The running form of an :class:`~wasm_server.manifest.AppSpec`."""
 
@@ -119,9 +130,15 @@ class App:
         ``brokers``: pub/sub (LocalBroker, or RedisPubSub.broker in cluster mode)."""
         runtime = engine_for(spec, cache_dir, pool=pool, cache_max_size=cache_max_size)
         app = cls(spec, runtime, stores if stores is not None else StoreManager.default(data_dir), brokers)
-        for comp in spec.components:
-            app.executors[comp.name] = await app._load_component(comp)
-            app.stats[comp.name] = ComponentStats()
+        try:
+            for comp in spec.components:
+                app.executors[comp.name] = await app._load_component(comp)
+                app.stats[comp.name] = ComponentStats()
+        except BaseException:
+            # the engine's epoch ticker thread holds the Runtime: unless it is stopped, every failed
+            # load keeps an engine (and its pooling allocator's reserved address space) for good
+            await app.close()
+            raise
         app._schedule_eviction()
         return app
 
@@ -290,23 +307,36 @@ class App:
     async def dispatch_upgrade(self, req: Request, match: Match | MethodNotAllowed | None, client: str,
                                transport: asyncio.Transport) -> Response | Upgraded:
         """:meth:`upgrade` for a request already routed."""
-        if not isinstance(match, Match) or (match.target, match.route) not in self.websocket_routes:
+        route = self.websocket_route(req, match, client)
+        if route is None:
             closing = Request(req.method, req.target, req.headers, req.body, False, req.http_version)
             return await self.dispatch(closing, match, client, _NO_STREAM)
+        if isinstance(route, Response):
+            return route
         # imported here: the websockets package costs ~30 ms of start-up and most apps never upgrade
         from .net.session import SessionLimits
         from .net.websocket import upgrade
 
+        comp = route.component
+        limits = SessionLimits(comp.max_connections, comp.idle_timeout)
+        return upgrade(route.executor, self.connections, limits, transport, route.request, client,
+                       max_message=comp.websocket_message)
+
+    def websocket_route(self, req: Request, match: Match | MethodNotAllowed | None,
+                        client: str) -> WebSocketRoute | Response | None:
+        """What serves a WebSocket handshake routed to ``match``: the component and the request its
+        guest sees in WS_OPEN; None when ``match`` is no websocket route (answer it as plain HTTP);
+        a Response when the component cannot serve it. The HTTP edge and the ASGI adapter
+        (wasm_server/asgi) both start their sessions from this."""
+        if not isinstance(match, Match) or (match.target, match.route) not in self.websocket_routes:
+            return None
         executor = self.executors[match.target]
         if not isinstance(executor, NativeExecutor):  # refused at load; never a crash here
             return error(501, f"component '{match.target}' cannot serve WebSockets", close=True)
-        comp = self._components[match.target]
         greq = GuestRequest(req.method, req.target, match.route.encode(), match.base.encode("latin-1"),
                             match.path_info.encode("latin-1"), client.encode(),
                             [(k.encode(), v.encode("latin-1")) for k, v in match.params], req.headers, b"")
-        limits = SessionLimits(comp.max_connections, comp.idle_timeout)
-        return upgrade(executor, self.connections, limits, transport, greq, client,
-                       max_message=comp.websocket_message)
+        return WebSocketRoute(executor, greq, self._components[match.target])
 
     def running_requests(self) -> dict[str, int]:
         """Requests running now, per component."""

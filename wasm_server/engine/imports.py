@@ -16,7 +16,6 @@ from . import _lowlevel as ll
 HostResult = int | None | Awaitable[int]
 
 _TYPES = {"i": wasmtime.ValType.i32, "l": wasmtime.ValType.i64}
-_KEEP: list[wasmtime.FuncType] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,17 +40,22 @@ class HostImport:
         return f"{self.params}->{self.results}"
 
 
-def _define(linker_ptr: Any, spec: HostImport) -> None:
+def _define(linker_ptr: Any, spec: HostImport) -> wasmtime.FuncType:
     ty = wasmtime.FuncType([_TYPES[c]() for c in spec.params], [_TYPES[c]() for c in spec.results])
-    _KEEP.append(ty)  # the linker refers to the type for as long as it lives
     kind = ll.I64 if spec.results == "l" else ll.I32
     define = ll.define_async if spec.is_async else ll.define_sync
     define(linker_ptr, spec.name.encode(), ty.ptr(), kind, spec.fn, spec.module.encode())
+    return ty
 
 
-def define_imports(linker: wasmtime.Linker, imports: Iterable[HostImport]) -> None:
-    """Define every import on ``linker``, after WASI: an import may replace a WASI function."""
+def define_imports(linker: wasmtime.Linker, imports: Iterable[HostImport]) -> list[wasmtime.FuncType]:
+    """Define every import on ``linker``, after WASI: an import may replace a WASI function.
+
+    Returns the function types, which the caller keeps as long as the linker lives. They were
+    kept in a module-level list before; but once used, a type is bound to its engine (Wasmtime
+    registers it there), so that list pinned every engine the process ever made, with its
+    pooling allocator's terabytes of reserved address space: the ~30th engine (a redeploy, an
+    embedding program loading apps) aborted the process in Wasmtime."""
     ptr = linker.ptr()
     ffi.wasmtime_linker_allow_shadowing(ptr, True)
-    for spec in imports:
-        _define(ptr, spec)
+    return [_define(ptr, spec) for spec in imports]

@@ -210,9 +210,14 @@ def upgrade(target: EventTarget, registry: ConnectionRegistry, limits: SessionLi
     session = WebSocketSession(target, registry, limits, transport, request, peer, max_message=max_message,
                                extensions=accepted)
     if not session.admit():
-        return plain(503, f"component '{target.name}' has {limits.max_connections} connections, its limit; "
-                          "try again later\n", (b"retry-after", b"1"), close=True)
+        return at_limit(target.name, limits.max_connections)
     return Upgraded(accept_headers(request.headers, answer), session)
+
+
+def at_limit(component: str, max_connections: int) -> Response:
+    """503 to a handshake when ``component`` has ``connections.max`` live connections."""
+    return plain(503, f"component '{component}' has {max_connections} connections, its limit; "
+                      "try again later\n", (b"retry-after", b"1"), close=True)
 
 
 class WebSocketSession(ConnectionSession):

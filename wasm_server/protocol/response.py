@@ -98,6 +98,27 @@ def _check(pair: tuple[bytes, bytes]) -> bool:
     return ok
 
 
+def header_allowed(pair: tuple[bytes, bytes]) -> bool:
+    """Whether a responder's header goes out as it is: not a framing header (those are the
+    writer's, or an ASGI server's, to set) and valid on the wire. The ASGI adapter filters
+    with this, so both front ends drop the same headers."""
+    ok = _checked.get(pair)
+    return _check(pair) if ok is None else ok
+
+
+def head_length(resp: Response) -> int | None:
+    """The ``content-length`` a complete response's head carries for a HEAD request: the body's
+    length, or the responder's own header when it answered HEAD with an empty body (Go's
+    ``http.FileServer`` does); None for 1xx/204/304, which carry none."""
+    status = resp.status
+    if 100 <= status < 200 or status in _NO_BODY:
+        return None
+    if not resp.body:
+        given = _head_length(resp.headers)
+        return given if given is not None else 0
+    return len(resp.body)
+
+
 def _head_length(headers: Headers) -> int | None:
     """A responder's own ``content-length`` (used for HEAD answered without a body)."""
     for name, value in headers:
@@ -145,12 +166,9 @@ class ResponseWriter:
         body = resp.body
         if 100 <= status < 200 or status in _NO_BODY:
             return self._head(status, resp.headers, None, False)
-        length = len(body)
         if self.head_only:
-            if not body:
-                given = _head_length(resp.headers)
-                length = given if given is not None else 0
-            return self._head(status, resp.headers, length, False)
+            return self._head(status, resp.headers, head_length(resp), False)
+        length = len(body)
         self.sent = length
         return self._head(status, resp.headers, length, False) + body
 
