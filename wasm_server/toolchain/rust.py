@@ -18,6 +18,8 @@ service's Cargo.toml only says ``wasm-server = "0.1"``.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
@@ -25,6 +27,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -229,14 +232,58 @@ def rustc_config(tc: Toolchain) -> list[str]:
     return ["--config", f"build.rustc={rust_std.toml_str(tc.rustc)}"] if tc.rustc else []
 
 
+@contextmanager
+def _output_lock(manifest: Path) -> Iterator[None]:
+    """Hold ``<crate>.wasm`` of the shared target dir from the build until it is copied out.
+
+    Two crates with the same name (a service made from the template and the example it came
+    from, two `hello` services) write the same ``release/<crate>.wasm``; cargo's own lock ends
+    with the build, so a second build could overwrite the file while the first copies it, and
+    the first service got the other's module."""
+    locks = TARGET_DIR / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{_crate_name(manifest.resolve())}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def target_dir(manifest: Path) -> Path:
+    """Where cargo builds ``manifest``'s crate: the shared target dir, unless a crate of the same
+    name at another path builds there (then a directory of its own). Called under _output_lock.
+
+    Cargo keys a root crate's fingerprint by its name and paths relative to the crate, not by
+    where the crate is: a second crate of the same name (a service made from the template and
+    an example called alike, two services called `hello`) found the first one's build "fresh"
+    and got its module, even one build after the other."""
+    manifest = manifest.resolve()
+    name = _crate_name(manifest)
+    owners = TARGET_DIR / "owners"
+    owners.mkdir(parents=True, exist_ok=True)
+    owner = owners / name
+    recorded = owner.read_text() if owner.exists() else ""
+    if recorded == str(manifest):
+        return TARGET_DIR
+    if not recorded or not Path(recorded).exists():
+        # the name is free (or its crate is gone): take it, and forget the old crate's build
+        fingerprints = TARGET_DIR / TARGET / "release" / ".fingerprint"
+        for pattern in {f"{name}-*", f"{name.replace('_', '-')}-*"}:
+            for stale in fingerprints.glob(pattern):
+                shutil.rmtree(stale, ignore_errors=True)
+        owner.write_text(str(manifest))
+        return TARGET_DIR
+    digest = hashlib.sha256(str(manifest).encode()).hexdigest()[:16]
+    return TARGET_DIR / "by-path" / f"{name}-{digest}"
+
+
 def build(args: Args, tc: Toolchain) -> Path:
     """Build the crate for wasm32-wasip1; the path of the .wasm cargo made."""
     sysroot = None
     if tc.std_from_source is not None:
         sysroot = rust_std.ensure(tc.cargo, DEBIAN_RUSTC, tc.std_from_source)
     manifest = args.manifest.resolve()
+    where = target_dir(manifest)
     cmd = [tc.cargo, "build", "--release", "--target", TARGET, "--manifest-path", str(manifest),
-           "--target-dir", str(TARGET_DIR), *rustc_config(tc), *sdk_patch(), *args.cargo_flags]
+           "--target-dir", str(where), *rustc_config(tc), *sdk_patch(), *args.cargo_flags]
     try:
         # in the crate's directory: its .cargo/config.toml (e.g. vendored sources) applies
         proc = subprocess.run(cmd, env=_cargo_env(tc, sysroot), cwd=manifest.parent)
@@ -244,7 +291,7 @@ def build(args: Args, tc: Toolchain) -> Path:
         raise BuildError(f"cannot run {tc.cargo}: {exc}") from None
     if proc.returncode != 0:
         raise BuildError(f"cargo build failed (exit {proc.returncode}) for {args.manifest}")
-    built = TARGET_DIR / TARGET / "release" / f"{_crate_name(manifest)}.wasm"
+    built = where / TARGET / "release" / f"{_crate_name(manifest)}.wasm"
     if not built.exists():
         raise BuildError(f"cargo did not produce {built} (is crate-type = [\"cdylib\"] set in [lib]?)")
     return built
@@ -286,9 +333,10 @@ def main(argv: list[str]) -> int:
         return 0
     assert args.out is not None
     started = time.monotonic()
-    built = build(args, tc)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(built, args.out)
+    with _output_lock(args.manifest):
+        built = build(args, tc)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(built, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size} bytes) in {time.monotonic() - started:.1f} s",
           file=sys.stderr)
     return 0
