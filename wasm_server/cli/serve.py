@@ -79,13 +79,15 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *,
             from ..net.tls import Redirect
 
             plain = HttpServer(Redirect(https[0].port), limits, access)
+        # raw TCP/UDP listeners first: once the HTTP port answers, every listener is up (a
+        # probe or a client that waits for the HTTP port found the TCP one still closed)
+        raw_services = (await open_raw_listeners(app, spec, binds, reuse_port=config.workers > 1)
+                        if app is not None and spec is not None else [])
         for addr in http:
             try:
                 await plain.listen(addr.host, addr.port, reuse_port=config.workers > 1)
             except OSError as exc:
                 raise WasmServerError(f"cannot listen on {addr.url()}: {exc.strerror}") from None
-        raw_services = (await open_raw_listeners(app, spec, binds, reuse_port=config.workers > 1)
-                        if app is not None and spec is not None else [])
         if config.admin is not None or config.cluster_redis:
             from .control import ControlPlane
 
