@@ -244,6 +244,30 @@ test('a WAGI program runs CGI style, once per request; it takes no connections',
   }
 });
 
+test('sse-clock: a streamed response comes back whole, marked streamed, with the ticks a second apart', needs, async () => {
+  const runner = await loaded('sse-clock-c.wasm', { name: 'sse-clock-c', routes: ['/clock'], timeout_ms: 3600000 });
+  const res = await runner.handle(get('/clock?n=3'));
+  assert.deepEqual([res.type, res.status, res.streamed], ['response', 200, true]);
+  const times = text(res.body).split('\n\n').filter(Boolean).map((e) => Date.parse(e.match(/data: (.*)/)[1]));
+  assert.deepEqual([times.length, times[1] - times[0], times[2] - times[1]], [3, 1000, 1000]);
+  assert.equal((await runner.handle(get('/clock?n=0'))).streamed, false);
+});
+
+test('dns: UDP datagrams in, udp_send answers out, using the mocked variables', needs, async () => {
+  const runner = await loaded('dns-c.wasm', { name: 'dns-c', kind: 'udp', stores: ['default'], variables: { 'hello.wasm.test A': '192.0.2.10' } },
+    { variables: { 'hello.wasm.test A': '198.51.100.7' } });
+  assert.deepEqual((await runner.handle({ type: 'open', kind: 'udp' })).closed, false);
+  const name = ['hello', 'wasm', 'test'].flatMap((l) => [l.length, ...Buffer.from(l)]);
+  const query = Uint8Array.of(0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name, 0, 0, 1, 0, 1);
+  const out = await runner.handle({ type: 'send', data: query, binary: true });
+  assert.equal(out.output.length, 1);
+  const answer = Buffer.from(out.output[0].data);
+  assert.equal(out.output[0].binary, true);
+  assert.equal(answer.readUInt16BE(0), 0xabcd);
+  assert.ok(answer.includes(Buffer.from([198, 51, 100, 7])));
+  assert.deepEqual((await runner.handle({ type: 'close' })).closed, true);
+});
+
 test('Go: time.Sleep (poll_oneoff) works and fmt output arrives as whole log lines', needs, async () => {
   const runner = await loaded('sleeper-go.wasm', { name: 'sleeper-go' });
   const res = await runner.handle(get('/nap'));
