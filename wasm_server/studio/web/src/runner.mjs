@@ -132,8 +132,14 @@ function checkMocks(mocks) {
   if (!isObject(variables) || !Object.values(variables).every((v) => typeof v === 'string')) {
     throw new LoadError('mocks.variables must be {"name": "value"} with string values');
   }
-  if (!Array.isArray(fetch) || !fetch.every((r) => isObject(r) && typeof r.url === 'string')) {
-    throw new LoadError('mocks.fetch must be a list of {"url": "https://host/*", "method"?, "status", "headers", "body"}');
+  const goodRule = (r) => isObject(r) && typeof r.url === 'string'
+    && (r.method === undefined || typeof r.method === 'string')
+    && (r.status === undefined || (Number.isInteger(r.status) && r.status >= 100 && r.status <= 999))
+    && (r.headers === undefined || (isObject(r.headers) && Object.values(r.headers).every((v) => typeof v === 'string')))
+    && (r.body === undefined || typeof r.body === 'string');
+  if (!Array.isArray(fetch) || !fetch.every(goodRule)) {
+    throw new LoadError('mocks.fetch must be a list of {"url": "https://host/*", "method"?: "GET", "status"?: 200, '
+      + '"headers"?: {"name": "value"}, "body"?: "text"}');
   }
   return { kv, variables, fetch };
 }

@@ -212,6 +212,10 @@ test('load errors: wasi-http components, non-wasm bytes, modules without the ABI
   assert.match(badKv.message, /mocks.kv must be/);
   const badFetch = await runner.handle({ type: 'load', wasm: wasm('hello-c.wasm'), component: {}, mocks: { fetch: {} } });
   assert.match(badFetch.message, /mocks.fetch must be a list/);
+  for (const rule of [{ url: 'x', status: 42 }, { url: 'x', body: { a: 1 } }, { url: 'x', headers: { a: 1 } }, { status: 200 }]) {
+    const bad = await runner.handle({ type: 'load', wasm: wasm('hello-c.wasm'), component: {}, mocks: { fetch: [rule] } });
+    assert.deepEqual([bad.kind, /mocks.fetch must be a list/.test(bad.message)], ['load', true], JSON.stringify(rule));
+  }
   // nothing is loaded after a failed load
   assert.deepEqual(await runner.handle(get('/')), { type: 'error', kind: 'load', message: 'no module is loaded: build the service, then run it' });
 });
