@@ -3,7 +3,7 @@
 // Worker (worker.mjs) and in Node's tests alike.
 //
 // Messages in and out (the studio's worker protocol):
-//   load {wasm, component, mocks}   → loaded | error (kind 'load')
+//   load {wasm, component, mocks}   → loaded {warnings?: [mocks the guest cannot see]} | error (kind 'load')
 //   http {request}                  → response {status, headers, body, ms, streamed, log, kv, fetches} | error
 //   open {kind, path}               → opened {output, closed, close, log, kv} | error
 //                                     (kind 'websocket' | 'tcp' | 'udp': each send is a datagram)
@@ -269,7 +269,8 @@ export class Runner {
       }
       this.guest = guest;
       this.pending = { log: [], fetches: [] };
-      return { type: 'loaded' };
+      const warnings = mockWarnings(stores, component.variables, kv, variables);
+      return warnings.length ? { type: 'loaded', warnings } : { type: 'loaded' };
     } catch (err) {
       if (err instanceof LoadError) return { type: 'error', kind: 'load', message: err.message };
       return this.failure(err);
@@ -419,6 +420,20 @@ export class Runner {
     else if (err instanceof RangeError) message = `the guest's response does not decode: ${message}`;
     return { type: 'error', kind: 'guest', message, ...extra };
   }
+}
+
+/** Mocks the guest cannot see (a store or variable its manifest does not declare): said at load. */
+function mockWarnings(stores, declared, kv, variables) {
+  const out = [];
+  for (const label of Object.keys(kv)) {
+    if (!stores.includes(label)) out.push(`mocks.kv: store '${label}' is not in the component's key_value_stores, so the guest cannot use it`);
+  }
+  if (isObject(declared)) {
+    for (const name of Object.keys(variables)) {
+      if (!Object.prototype.hasOwnProperty.call(declared, name)) out.push(`mocks.variables: '${name}' is not a variable of the component, so the guest cannot read it`);
+    }
+  }
+  return out;
 }
 
 /** The variables a guest sees: the manifest's names, each mocked or its default (none if neither). */

@@ -51,7 +51,9 @@ test('kv-counter uses the mocked KV value and the KV after shows the increment',
 });
 
 test('the KV is limited to the component\'s stores: an undeclared one is denied', needs, async () => {
-  const runner = await loaded('kv-counter-c.wasm', { ...KV(), stores: [] }, { kv: { default: { counter: '41' } } });
+  const runner = new Runner();
+  const answer = await runner.handle({ type: 'load', wasm: wasm('kv-counter-c.wasm'), component: { ...KV(), stores: [] }, mocks: { kv: { default: { counter: '41' } } } });
+  assert.deepEqual(answer, { type: 'loaded', warnings: ["mocks.kv: store 'default' is not in the component's key_value_stores, so the guest cannot use it"] });
   const res = await runner.handle(post('/count'));
   assert.equal(res.status, 503);
   assert.match(res.log.map((l) => l.message).join('\n'), /store 'default' is not declared/);
@@ -63,7 +65,9 @@ test('variables: the mock wins over the manifest default; undeclared names are n
   assert.equal(text((await mocked.handle(get('/'))).body), 'mocked hi');
   const byDefault = await loaded('var.wasm', { variables: { greeting: 'default hi' } }, { variables: {} });
   assert.equal(text((await byDefault.handle(get('/'))).body), 'default hi');
-  const undeclared = await loaded('var.wasm', { variables: {} }, { variables: { greeting: 'mocked hi' } });
+  const undeclared = new Runner();
+  assert.deepEqual((await undeclared.handle({ type: 'load', wasm: wasm('var.wasm'), component: { variables: {} }, mocks: { variables: { greeting: 'mocked hi' } } })).warnings,
+    ["mocks.variables: 'greeting' is not a variable of the component, so the guest cannot read it"]);
   assert.equal((await undeclared.handle(get('/'))).status, 404);
   const required = await loaded('var.wasm', { variables: { greeting: null } }, {});
   assert.equal((await required.handle(get('/'))).status, 404);
