@@ -14,7 +14,9 @@ from tests.e2e.conftest import CLI, EXAMPLES, ROOT, free_port
 from tests.guests.wat_js import conn_guest, stdio_guest
 
 HOST = ROOT / "hosts" / "js"
-pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+# the first test builds eight C examples (module fixture): more than the default 120 s on a cold cache
+pytestmark = [pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed"),
+              pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
