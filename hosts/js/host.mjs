@@ -18,9 +18,15 @@
 //   conn.take();   // → [{ data: Uint8Array, binary: false }]; conn.closed, conn.closeCode
 //   conn.instance.closeConnection(conn, 1000, 'bye');
 //
+// UDP: instance.datagram(socket, peer, data) sends UDP_DATAGRAM and returns
+// what the guest sent back with udp_send. A streamed response (stream_start,
+// stream_write) comes back whole, its body read up to `streamLimit` bytes
+// (default 1 MiB; past it stream_write answers IO, as when a client left).
+//
 // Calls are synchronous: a host import returns at once (mocked KV, a
-// synchronous fetch mock, sleep_ms returns without waiting). Imports that
-// need a real network (streaming responses, UDP, outbound sockets) answer
+// synchronous fetch mock). Nothing waits: sleep_ms and WASI poll_oneoff
+// return at once and advance the instance's clock instead, so a guest that
+// sleeps between events sees the time it expects. Outbound sockets answer
 // IO unless mocked. publish reaches the subscribed connections of the same
 // GuestModule (the server's per-component channels, in one process).
 
@@ -75,6 +81,7 @@ export class MemoryKv {
 
 const MAX_MESSAGE = 1024 * 1024;
 const STDIO_MAX = 64 * 1024;
+const STREAM_LIMIT = 1024 * 1024;
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
 const fatalText = new TextDecoder('utf-8', { fatal: true });
 
@@ -107,6 +114,11 @@ export class Connection {
     const out = this.output;
     this.output = [];
     return out;
+  }
+
+  /** The peer closes: `instance.closeConnection(this, code, reason)`. */
+  close(code = 1000, reason = '') {
+    return this.instance.closeConnection(this, code, reason);
   }
 
   /** Queue a message for the peer; false once the connection is closing. */
@@ -165,6 +177,12 @@ export class GuestInstance {
     this.bufferPtr = 0;
     this.bufferCap = 0;
     this.logLines = [];
+    /** nothing waits here: sleeps advance this instance's clock instead (sleep_ms, WASI poll_oneoff) */
+    this.sleptNs = 0n;
+    /** the streamed response of the running HTTP request: {status, headers, chunks, size} */
+    this.stream = null;
+    /** what the guest sent with udp_send: [{socket, peer, data}] (take with takeDatagrams()) */
+    this.datagrams = [];
     const imports = { wasm_server: {}, wasi_snapshot_preview1: {} };
     const caps = hostImports(this);
     /** the `wasm_server` import functions bound to this instance (what the guest calls) */
@@ -172,6 +190,8 @@ export class GuestInstance {
     const wasi = wasiImports(() => this.memory, {
       env: guest.options.env, args: guest.options.args,
       stdout: (b) => this.stdioWrite(1, b), stderr: (b) => this.stdioWrite(2, b),
+      now: () => BigInt(Date.now()) * 1000000n + this.sleptNs,
+      sleep: (ns) => { this.sleptNs += ns; },
     });
     // stdout/stderr become log lines as in the server: whole lines, at most
     // STDIO_MAX bytes per event, a last line without its newline at its end
@@ -281,16 +301,46 @@ export class GuestInstance {
    * params, headers, body}); returns {status, headers (strings), body}.
    */
   handleHttp(request) {
-    const ret = this.event(Kind.HTTP_REQUEST, encodeRequest(request, this.writer));
-    if (ret < 0n) throw new GuestError(`${this.guest.name}: the guest failed (returned ${ret})`);
-    const ptr = Number(ret >> 32n), len = Number(ret & 0xffffffffn);
-    const res = decodeResponse(this.read(ptr, len));
-    return {
-      status: res.status,
-      streamed: (res.flags & 1) === 1,
-      headers: res.headers.map(([n, v]) => [text(n), text(v)]),
-      body: res.body.slice(),
-    };
+    this.stream = { started: false, status: 0, headers: [], chunks: [], size: 0, gone: false };
+    try {
+      const ret = this.event(Kind.HTTP_REQUEST, encodeRequest(request, this.writer));
+      if (ret < 0n) throw new GuestError(`${this.guest.name}: the guest failed (returned ${ret})`);
+      const ptr = Number(ret >> 32n), len = Number(ret & 0xffffffffn);
+      const res = decodeResponse(this.read(ptr, len));
+      const stream = this.stream;
+      if (res.flags & 1) {
+        // a streamed response: the head came with stream_start, the body in stream_write chunks
+        if (!stream.started) throw new GuestError(`${this.guest.name}: a streamed response without stream_start`);
+        const body = new Uint8Array(stream.size);
+        let at = 0;
+        for (const chunk of stream.chunks) { body.set(chunk, at); at += chunk.length; }
+        return { status: stream.status, streamed: true, headers: stream.headers, body };
+      }
+      return {
+        status: res.status,
+        streamed: false,
+        headers: res.headers.map(([n, v]) => [text(n), text(v)]),
+        body: res.body.slice(),
+      };
+    } finally {
+      this.stream = null;
+    }
+  }
+
+  /**
+   * A datagram from `peer` ("ip:port") on UDP listener `socket` (UDP_DATAGRAM);
+   * returns what the guest sent back with udp_send: [{socket, peer, data}].
+   */
+  datagram(socket, peer, data) {
+    this.event(Kind.UDP_DATAGRAM, new Writer(64).u32(socket).bytes(peer).bytes(bytes(data)).done());
+    return this.takeDatagrams();
+  }
+
+  /** The datagrams the guest sent since the last take, and forget them. */
+  takeDatagrams() {
+    const out = this.datagrams;
+    this.datagrams = [];
+    return out;
   }
 
   /**
@@ -446,7 +496,10 @@ function hostImports(inst) {
       return 0;
     }),
     conn_peer: big(guarded((id) => setSlot(bytes(connection(id).peer)))),
-    udp_send: unsupported('UDP'),
+    udp_send: guarded((socket, pp, pl, dp, dl) => {
+      inst.datagrams.push({ socket, peer: text(inst.read(pp, pl)), data: inst.read(dp, dl).slice() });
+      return 0;
+    }),
     publish: guarded((cp, cl, dp, dl) => {
       const channel = channelName(cp, cl);
       if (dl > MAX_MESSAGE) throw new HostError(ErrorCode.TOO_LARGE, `message of ${dl} bytes is over the ${MAX_MESSAGE} limit`);
@@ -463,9 +516,32 @@ function hostImports(inst) {
       conn.channels.add(channel);
       return 0;
     }),
-    sleep_ms: guarded(() => 0),
-    stream_start: unsupported('streaming'),
-    stream_write: unsupported('streaming'),
+    sleep_ms: guarded((ms) => { inst.sleptNs += BigInt(Math.max(ms, 0)) * 1000000n; return 0; }),
+    stream_start: guarded((ptr, len) => {
+      const stream = inst.stream;
+      if (!stream) throw new HostError(ErrorCode.INVALID, 'stream_start is only available while handling an HTTP request');
+      if (stream.started) throw new HostError(ErrorCode.INVALID, 'the response has already started');
+      let head;
+      try {
+        head = decodeResponse(inst.read(ptr, len).slice());
+      } catch (err) {
+        throw new HostError(ErrorCode.INVALID, `malformed response head: ${err.message}`);
+      }
+      Object.assign(stream, { started: true, status: head.status, headers: head.headers.map(([n, v]) => [text(n), text(v)]) });
+      return 0;
+    }),
+    stream_write: guarded((ptr, len) => {
+      const stream = inst.stream;
+      if (!stream || !stream.started) throw new HostError(ErrorCode.INVALID, 'call stream_start first');
+      // the embedder reads at most streamLimit bytes, then acts as a client that left
+      if (stream.gone || stream.size + len > (g.options.streamLimit ?? STREAM_LIMIT)) {
+        stream.gone = true;
+        throw new HostError(ErrorCode.IO, 'the client has gone away');
+      }
+      stream.chunks.push(inst.read(ptr, len).slice());
+      stream.size += len;
+      return 0;
+    }),
     tcp_connect: big(unsupported('outbound sockets')),
     udp_connect: big(unsupported('outbound sockets')),
     sock_send: unsupported('outbound sockets'),

@@ -19,7 +19,8 @@ export class WasiExit extends Error {
  * Build the `wasi_snapshot_preview1` import object for `memory()` (a
  * function returning the guest's current Memory, which exists only after
  * instantiation). Options: args, env ({NAME: value}), stdout(bytes),
- * stderr(bytes), stdin (bytes), now() in ns (BigInt).
+ * stderr(bytes), stdin (bytes), now() in ns (BigInt), sleep(ns) called for
+ * a clock subscription of poll_oneoff (which never waits: see below).
  */
 export function wasiImports(memory, options = {}) {
   const args = (options.args || ['guest']).map((a) => utf8.encode(`${a}\0`));
@@ -27,6 +28,7 @@ export function wasiImports(memory, options = {}) {
   const out = { 1: options.stdout || (() => {}), 2: options.stderr || (() => {}) };
   let stdin = options.stdin || new Uint8Array(0);
   const now = options.now || (() => BigInt(Date.now()) * 1000000n);
+  const sleep = options.sleep || (() => {});
   const view = () => new DataView(memory().buffer);
   const u8 = () => new Uint8Array(memory().buffer);
 
@@ -103,12 +105,23 @@ export function wasiImports(memory, options = {}) {
     sched_yield: () => ERRNO.SUCCESS,
     poll_oneoff: (inPtr, outPtr, count, neventsPtr) => {
       // Calls are synchronous here, so nothing can be waited for: every
-      // subscription is reported ready at once (a clock one as elapsed; the
-      // server makes fd ones ready at once too). Go's runtime sleeps with this.
+      // subscription is reported ready at once (the server makes fd ones
+      // ready at once too), and a clock-only poll advances the embedder's
+      // clock by its shortest timeout (sleep), as if that time had passed.
+      // Go's runtime sleeps with this.
       const dv = view();
+      let shortest = null, fds = false;
       for (let i = 0; i < count; i++) {
         const sub = inPtr + i * 48, ev = outPtr + i * 32;
         const tag = dv.getUint8(sub + 8);
+        if (tag === 0) {
+          // relative timeout, or absolute (flags bit 0) against this clock
+          const timeout = dv.getBigUint64(sub + 24, true);
+          const wait = dv.getUint16(sub + 40, true) & 1 ? timeout - now() : timeout;
+          if (shortest === null || wait < shortest) shortest = wait;
+        } else {
+          fds = true;
+        }
         dv.setBigUint64(ev, dv.getBigUint64(sub, true), true); // userdata
         dv.setUint16(ev + 8, tag <= 2 ? ERRNO.SUCCESS : ERRNO.INVAL, true);
         dv.setUint8(ev + 10, tag);
@@ -116,6 +129,7 @@ export function wasiImports(memory, options = {}) {
         dv.setUint16(ev + 24, 0, true);
       }
       dv.setUint32(neventsPtr, count, true);
+      if (!fds && shortest !== null && shortest > 0n) sleep(shortest);
       return count === 0 ? ERRNO.INVAL : ERRNO.SUCCESS;
     },
     proc_exit: (code) => { throw new WasiExit(code); },

@@ -1,6 +1,7 @@
 // The JS host running real guest modules with mocked capabilities.
 // WASM_SERVER_TEST_MODULES names a directory with hello.wasm, kv-counter.wasm,
-// echo.wasm, tcp-echo.wasm and ws-chat.wasm built from the C examples, and the
+// echo.wasm, tcp-echo.wasm, ws-chat.wasm, wagi-hello.wasm, sse-clock.wasm and
+// dns.wasm built from the C examples, and the
 // WAT guests conn.wasm and stdio.wasm (tests/hosts/test_js_host.py makes them).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -77,4 +78,40 @@ test('stdout and stderr become whole log lines; a line without its newline is lo
   const inst = (await load('stdio.wasm', { log: (level, message) => lines.push([level, message]) })).instantiate();
   assert.equal(text(inst.handleHttp({ method: 'GET', url: '/' }).body), 'hi');
   assert.deepEqual(lines, [['info', 'one'], ['info', 'two'], ['warn', 'no newline']]);
+});
+
+test('a streamed response (sse-clock) comes back whole; sleep_ms advances the guest\'s clock, not the wall clock', { skip: !dir }, async () => {
+  const inst = (await load('sse-clock.wasm')).instantiate();
+  const res = inst.handleHttp({ method: 'GET', url: '/clock?n=3&ms=60000', route: '/clock' });
+  assert.equal(res.status, 200);
+  assert.equal(res.streamed, true);
+  assert.deepEqual(res.headers.find(([n]) => n === 'content-type'), ['content-type', 'text/event-stream']);
+  const events = text(res.body).split('\n\n').filter(Boolean);
+  assert.equal(events.length, 3);
+  const times = events.map((e) => Date.parse(e.match(/data: (.*)/)[1]));
+  // a minute between ticks, in the guest's view
+  assert.deepEqual([times[1] - times[0], times[2] - times[1]], [60000, 60000]);
+});
+
+test('a stream is read up to streamLimit bytes; then stream_write answers IO like a client that left', { skip: !dir }, async () => {
+  const inst = (await load('sse-clock.wasm', { streamLimit: 60 })).instantiate();
+  const res = inst.handleHttp({ method: 'GET', url: '/clock?n=50&ms=0', route: '/clock' });
+  assert.equal(res.streamed, true);
+  // one ~55-byte event fits; the guest stopped at the second instead of writing 50
+  assert.equal(text(res.body).split('\n\n').filter(Boolean).length, 1);
+  assert.ok(res.body.length <= 60);
+});
+
+test('UDP: a datagram goes in (UDP_DATAGRAM), the udp_send answers come back (dns)', { skip: !dir }, async () => {
+  const variables = { 'hello.wasm.test A': '192.0.2.10' };
+  const inst = (await load('dns.wasm', { variables })).instantiate();
+  // a DNS query for hello.wasm.test, type A, class IN, id 0x1234
+  const name = ['hello', 'wasm', 'test'].flatMap((l) => [l.length, ...Buffer.from(l)]);
+  const query = Uint8Array.of(0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name, 0, 0, 1, 0, 1);
+  const sent = inst.datagram(3, '10.0.0.9:5353', query);
+  assert.equal(sent.length, 1);
+  assert.deepEqual([sent[0].socket, sent[0].peer], [3, '10.0.0.9:5353']);
+  const answer = Buffer.from(sent[0].data);
+  assert.equal(answer.readUInt16BE(0), 0x1234);
+  assert.ok(answer.includes(Buffer.from([192, 0, 2, 10])));
 });

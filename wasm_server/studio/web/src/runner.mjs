@@ -3,9 +3,10 @@
 // Worker (worker.mjs) and in Node's tests alike.
 //
 // Messages in and out (the studio's worker protocol):
-//   load {wasm, component, mocks}   → loaded | error (kind 'load')
-//   http {request}                  → response {status, headers, body, ms, log, kv, fetches} | error
+//   load {wasm, component, mocks}   → loaded {warnings?: [mocks the guest cannot see]} | error (kind 'load')
+//   http {request}                  → response {status, headers, body, ms, streamed, log, kv, fetches} | error
 //   open {kind, path}               → opened {output, closed, close, log, kv} | error
+//                                     (kind 'websocket' | 'tcp' | 'udp': each send is a datagram)
 //   send {data, binary}             → output {output, closed, close, log, kv} | error
 //   close {}                        → output {output: [], closed: true, ...}
 // Errors: {type: 'error', kind: 'load' | 'trap' | 'guest', message, log, kv}, and
@@ -131,8 +132,14 @@ function checkMocks(mocks) {
   if (!isObject(variables) || !Object.values(variables).every((v) => typeof v === 'string')) {
     throw new LoadError('mocks.variables must be {"name": "value"} with string values');
   }
-  if (!Array.isArray(fetch) || !fetch.every((r) => isObject(r) && typeof r.url === 'string')) {
-    throw new LoadError('mocks.fetch must be a list of {"url": "https://host/*", "method"?, "status", "headers", "body"}');
+  const goodRule = (r) => isObject(r) && typeof r.url === 'string'
+    && (r.method === undefined || typeof r.method === 'string')
+    && (r.status === undefined || (Number.isInteger(r.status) && r.status >= 100 && r.status <= 999))
+    && (r.headers === undefined || (isObject(r.headers) && Object.values(r.headers).every((v) => typeof v === 'string')))
+    && (r.body === undefined || typeof r.body === 'string');
+  if (!Array.isArray(fetch) || !fetch.every(goodRule)) {
+    throw new LoadError('mocks.fetch must be a list of {"url": "https://host/*", "method"?: "GET", "status"?: 200, '
+      + '"headers"?: {"name": "value"}, "body"?: "text"}');
   }
   return { kv, variables, fetch };
 }
@@ -141,6 +148,46 @@ function checkMocks(mocks) {
 function wasmKind(b) {
   if (b.length < 8 || b[0] !== 0 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d) return null;
   return b[4] === 1 && b[5] === 0 && b[6] === 0 && b[7] === 0 ? 'module' : 'component';
+}
+
+/**
+ * The peer of a UDP listener: each send is one datagram (UDP_DATAGRAM); what
+ * the guest sends back with udp_send is the output. One instance serves every
+ * datagram, as in the server; a datagram that traps is dropped and the next
+ * gets a fresh instance.
+ */
+class UdpPeer {
+  constructor(guest) {
+    this.guest = guest;
+    this.kind = 'udp';
+    this.instance = guest.instantiate();
+    this.output = [];
+    this.closed = false;
+    this.closeCode = null;
+    this.closeReason = '';
+    this.closedBy = null;
+  }
+
+  send(data) {
+    if (!this.instance) this.instance = this.guest.instantiate();
+    try {
+      for (const sent of this.instance.datagram(1, PEER, data)) this.output.push({ data: sent.data, binary: true });
+    } catch (err) {
+      this.instance = null;
+      throw err;
+    }
+  }
+
+  close() {
+    this.closed = true;
+    this.closedBy = 'peer';
+  }
+
+  take() {
+    const out = this.output;
+    this.output = [];
+    return out;
+  }
 }
 
 /** The runner: one loaded component, its mocked KV, at most one open connection. */
@@ -222,7 +269,8 @@ export class Runner {
       }
       this.guest = guest;
       this.pending = { log: [], fetches: [] };
-      return { type: 'loaded' };
+      const warnings = mockWarnings(stores, component.variables, kv, variables);
+      return warnings.length ? { type: 'loaded', warnings } : { type: 'loaded' };
     } catch (err) {
       if (err instanceof LoadError) return { type: 'error', kind: 'load', message: err.message };
       return this.failure(err);
@@ -287,7 +335,8 @@ export class Runner {
       client: PEER, headers, body: toBytes(request.body),
     });
     const ms = performance.now() - started;
-    return { type: 'response', status: res.status, headers: res.headers, body: res.body, ms, ...this.take() };
+    const streamed = res.streamed === true; // stream_start/stream_write: the body as far as it was read
+    return { type: 'response', status: res.status, headers: res.headers, body: res.body, ms, streamed, ...this.take() };
   }
 
   notFound(message) {
@@ -298,11 +347,15 @@ export class Runner {
   /** A peer connects (TCP or WebSocket upgrade of `path`); any earlier connection is closed first. */
   open(kind, path = '/') {
     this.requireLoaded();
-    if (kind !== 'tcp' && kind !== 'websocket') throw new LoadError(`the runner opens 'websocket' or 'tcp' connections, not '${kind}'`);
+    if (!['tcp', 'websocket', 'udp'].includes(kind)) throw new LoadError(`the runner opens 'websocket', 'tcp' or 'udp', not '${kind}'`);
     if (this.guest instanceof WagiModule) throw new LoadError(`${this.guest.name} is a WAGI program: it answers HTTP requests only`);
-    if (this.conn && !this.conn.closed) this.conn.instance.closeConnection(this.conn, 1001, 'reopened');
+    if (this.conn && !this.conn.closed) this.conn.close(1001, 'reopened');
     this.conn = null;
     this.pending = { log: [], fetches: [] };
+    if (kind === 'udp') {
+      this.conn = new UdpPeer(this.guest);
+      return { type: 'opened', ...this.output() };
+    }
     const instance = this.guest.instantiate();
     if (kind === 'tcp') {
       this.conn = instance.openConnection('tcp', { peer: PEER, local: '127.0.0.1:7' });
@@ -331,7 +384,8 @@ export class Runner {
     this.requireLoaded();
     const conn = this.conn;
     if (conn && !conn.closed) {
-      if (conn.kind === 'tcp') conn.instance.connectionData(conn, toBytes(data));
+      if (conn.kind === 'udp') conn.send(toBytes(data));
+      else if (conn.kind === 'tcp') conn.instance.connectionData(conn, toBytes(data));
       else conn.instance.wsMessage(conn, typeof data === 'string' ? data : toBytes(data), Boolean(binary ?? typeof data !== 'string'));
     }
     return { type: 'output', ...this.output() };
@@ -340,7 +394,7 @@ export class Runner {
   /** The peer closes (WebSocket code 1000). */
   close() {
     const conn = this.conn;
-    if (conn && !conn.closed) conn.instance.closeConnection(conn, 1000, '');
+    if (conn && !conn.closed) conn.close(1000, '');
     return { type: 'output', ...this.output() };
   }
 
@@ -366,6 +420,20 @@ export class Runner {
     else if (err instanceof RangeError) message = `the guest's response does not decode: ${message}`;
     return { type: 'error', kind: 'guest', message, ...extra };
   }
+}
+
+/** Mocks the guest cannot see (a store or variable its manifest does not declare): said at load. */
+function mockWarnings(stores, declared, kv, variables) {
+  const out = [];
+  for (const label of Object.keys(kv)) {
+    if (!stores.includes(label)) out.push(`mocks.kv: store '${label}' is not in the component's key_value_stores, so the guest cannot use it`);
+  }
+  if (isObject(declared)) {
+    for (const name of Object.keys(variables)) {
+      if (!Object.prototype.hasOwnProperty.call(declared, name)) out.push(`mocks.variables: '${name}' is not a variable of the component, so the guest cannot read it`);
+    }
+  }
+  return out;
 }
 
 /** The variables a guest sees: the manifest's names, each mocked or its default (none if neither). */

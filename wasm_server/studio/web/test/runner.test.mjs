@@ -51,7 +51,9 @@ test('kv-counter uses the mocked KV value and the KV after shows the increment',
 });
 
 test('the KV is limited to the component\'s stores: an undeclared one is denied', needs, async () => {
-  const runner = await loaded('kv-counter-c.wasm', { ...KV(), stores: [] }, { kv: { default: { counter: '41' } } });
+  const runner = new Runner();
+  const answer = await runner.handle({ type: 'load', wasm: wasm('kv-counter-c.wasm'), component: { ...KV(), stores: [] }, mocks: { kv: { default: { counter: '41' } } } });
+  assert.deepEqual(answer, { type: 'loaded', warnings: ["mocks.kv: store 'default' is not in the component's key_value_stores, so the guest cannot use it"] });
   const res = await runner.handle(post('/count'));
   assert.equal(res.status, 503);
   assert.match(res.log.map((l) => l.message).join('\n'), /store 'default' is not declared/);
@@ -63,7 +65,9 @@ test('variables: the mock wins over the manifest default; undeclared names are n
   assert.equal(text((await mocked.handle(get('/'))).body), 'mocked hi');
   const byDefault = await loaded('var.wasm', { variables: { greeting: 'default hi' } }, { variables: {} });
   assert.equal(text((await byDefault.handle(get('/'))).body), 'default hi');
-  const undeclared = await loaded('var.wasm', { variables: {} }, { variables: { greeting: 'mocked hi' } });
+  const undeclared = new Runner();
+  assert.deepEqual((await undeclared.handle({ type: 'load', wasm: wasm('var.wasm'), component: { variables: {} }, mocks: { variables: { greeting: 'mocked hi' } } })).warnings,
+    ["mocks.variables: 'greeting' is not a variable of the component, so the guest cannot read it"]);
   assert.equal((await undeclared.handle(get('/'))).status, 404);
   const required = await loaded('var.wasm', { variables: { greeting: null } }, {});
   assert.equal((await required.handle(get('/'))).status, 404);
@@ -212,6 +216,10 @@ test('load errors: wasi-http components, non-wasm bytes, modules without the ABI
   assert.match(badKv.message, /mocks.kv must be/);
   const badFetch = await runner.handle({ type: 'load', wasm: wasm('hello-c.wasm'), component: {}, mocks: { fetch: {} } });
   assert.match(badFetch.message, /mocks.fetch must be a list/);
+  for (const rule of [{ url: 'x', status: 42 }, { url: 'x', body: { a: 1 } }, { url: 'x', headers: { a: 1 } }, { status: 200 }]) {
+    const bad = await runner.handle({ type: 'load', wasm: wasm('hello-c.wasm'), component: {}, mocks: { fetch: [rule] } });
+    assert.deepEqual([bad.kind, /mocks.fetch must be a list/.test(bad.message)], ['load', true], JSON.stringify(rule));
+  }
   // nothing is loaded after a failed load
   assert.deepEqual(await runner.handle(get('/')), { type: 'error', kind: 'load', message: 'no module is loaded: build the service, then run it' });
 });
@@ -242,6 +250,30 @@ test('a WAGI program runs CGI style, once per request; it takes no connections',
     assert.deepEqual([conn.type, conn.kind], ['error', 'load']);
     assert.match(conn.message, /is a WAGI program: it answers HTTP requests only/);
   }
+});
+
+test('sse-clock: a streamed response comes back whole, marked streamed, with the ticks a second apart', needs, async () => {
+  const runner = await loaded('sse-clock-c.wasm', { name: 'sse-clock-c', routes: ['/clock'], timeout_ms: 3600000 });
+  const res = await runner.handle(get('/clock?n=3'));
+  assert.deepEqual([res.type, res.status, res.streamed], ['response', 200, true]);
+  const times = text(res.body).split('\n\n').filter(Boolean).map((e) => Date.parse(e.match(/data: (.*)/)[1]));
+  assert.deepEqual([times.length, times[1] - times[0], times[2] - times[1]], [3, 1000, 1000]);
+  assert.equal((await runner.handle(get('/clock?n=0'))).streamed, false);
+});
+
+test('dns: UDP datagrams in, udp_send answers out, using the mocked variables', needs, async () => {
+  const runner = await loaded('dns-c.wasm', { name: 'dns-c', kind: 'udp', stores: ['default'], variables: { 'hello.wasm.test A': '192.0.2.10' } },
+    { variables: { 'hello.wasm.test A': '198.51.100.7' } });
+  assert.deepEqual((await runner.handle({ type: 'open', kind: 'udp' })).closed, false);
+  const name = ['hello', 'wasm', 'test'].flatMap((l) => [l.length, ...Buffer.from(l)]);
+  const query = Uint8Array.of(0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...name, 0, 0, 1, 0, 1);
+  const out = await runner.handle({ type: 'send', data: query, binary: true });
+  assert.equal(out.output.length, 1);
+  const answer = Buffer.from(out.output[0].data);
+  assert.equal(out.output[0].binary, true);
+  assert.equal(answer.readUInt16BE(0), 0xabcd);
+  assert.ok(answer.includes(Buffer.from([198, 51, 100, 7])));
+  assert.deepEqual((await runner.handle({ type: 'close' })).closed, true);
 });
 
 test('Go: time.Sleep (poll_oneoff) works and fmt output arrives as whole log lines', needs, async () => {
