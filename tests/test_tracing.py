@@ -17,7 +17,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode, format_span_id, format_trace_id
 
-from tests.e2e.conftest import CLI, EXAMPLES, ROOT
+from tests.e2e import conftest as e2e
+from tests.e2e.conftest import CLI, EXAMPLES, ROOT, Upstream
 from tests.e2e.wasi_http_guests import python_guest
 from wasm_server import tracing
 from wasm_server.app import App
@@ -46,29 +47,7 @@ class Sink:
         return True
 
 
-class Upstream(BaseHTTPRequestHandler):
-    """Records the traceparent each request brought."""
-
-    seen: list[str | None] = []
-
-    def do_GET(self) -> None:
-        Upstream.seen.append(self.headers.get("traceparent"))
-        self.send_response(200)
-        self.send_header("content-length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield int(server.server_address[1])
-    server.shutdown()
-    server.server_close()
+upstream = e2e.upstream  # the shared outbound destination (a fixture of tests/e2e); records traceparents
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +131,7 @@ async def test_a_request_is_a_server_span_with_its_kv_calls_as_children(c_app: A
 
 async def test_outbound_requests_are_children_and_carry_their_traceparent(c_app: App, spans: InMemorySpanExporter,
                                                                           upstream: int) -> None:
-    Upstream.seen.clear()
+    Upstream.traceparents.clear()
     resp = await _get(c_app, "/fetch", (b"x-fetch-url", f"http://127.0.0.1:{upstream}/x".encode()))
     assert resp.status == 200, resp.body
     finished = list(spans.get_finished_spans())
@@ -161,7 +140,7 @@ async def test_outbound_requests_are_children_and_carry_their_traceparent(c_app:
     outbound = _one(finished, SpanKind.CLIENT)
     assert outbound.name == "GET" and _parent_id(outbound) == server.context.span_id
     assert dict(outbound.attributes or {})["http.response.status_code"] == 200
-    assert Upstream.seen == [_traceparent(outbound)]
+    assert Upstream.traceparents == [_traceparent(outbound)]
 
 
 async def test_a_failing_guest_marks_its_span_as_an_error(c_app: App, spans: InMemorySpanExporter) -> None:
@@ -188,22 +167,22 @@ async def test_components_kv_and_outbound_spans(tmp_path: Path, spans: InMemoryS
         assert [s.name for s in kv] == ["kv.incr", "kv.set", "kv.get"]
         assert all(_parent_id(s) == server.context.span_id for s in kv)
         spans.clear()
-        Upstream.seen.clear()
+        Upstream.traceparents.clear()
         assert (await _get(app, f"/fetch?127.0.0.1:{upstream}/y")).status == 200
         finished = list(spans.get_finished_spans())
         outbound = _one(finished, SpanKind.CLIENT)
         assert _parent_id(outbound) == _one(finished, SpanKind.SERVER).context.span_id
-        assert Upstream.seen == [_traceparent(outbound)]
+        assert Upstream.traceparents == [_traceparent(outbound)]
     finally:
         await app.close()
 
 
 async def test_no_spans_and_no_traceparent_when_off(c_app: App, upstream: int) -> None:
     assert tracing.TRACER is None
-    Upstream.seen.clear()
+    Upstream.traceparents.clear()
     resp = await _get(c_app, "/fetch", (b"x-fetch-url", f"http://127.0.0.1:{upstream}/z".encode()))
     assert resp.status == 200
-    assert Upstream.seen == [None]
+    assert Upstream.traceparents == [None]
 
 
 def test_off_by_default_imports_nothing(c_examples: Path) -> None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -16,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.asgi.conftest import hypercorn_serving, uvicorn_serving
-from tests.e2e.conftest import Upstream
+from tests.e2e import conftest as e2e
 from wasm_server.asgi import AsgiApp, create_app
 from wasm_server.config import RuntimeConfig
 
@@ -33,13 +31,7 @@ async def served(asgi_server: Serving, asgi_manifest: Path, tmp_path: Path) -> A
         yield where, app
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield int(server.server_address[1])
-    server.shutdown()
-    server.server_close()
+upstream = e2e.upstream  # the shared outbound destination (a fixture of tests/e2e)
 
 
 async def test_hello_with_the_path_below_its_mount(served: tuple[str, AsgiApp]) -> None:

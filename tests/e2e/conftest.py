@@ -148,7 +148,11 @@ def server_factory(tmp_path: Path) -> Iterator[object]:
 class Upstream(BaseHTTPRequestHandler):
     """An outbound destination for guests: ``upstream saw <path>`` on every GET."""
 
+    #: the ``traceparent`` header of each request, in order (None when it had none)
+    traceparents: list[str | None] = []
+
     def do_GET(self) -> None:
+        Upstream.traceparents.append(self.headers.get("traceparent"))
         body = f"upstream saw {self.path}\n".encode()
         self.send_response(200)
         self.send_header("content-length", str(len(body)))
