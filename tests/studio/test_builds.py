@@ -174,6 +174,21 @@ async def test_closing_the_builder_kills_running_builds_and_reports_them(tmp_pat
     assert [e.kind for e in queued.events] == ["queued"]
 
 
+async def test_a_compilers_colours_are_taken_out_of_the_log_and_its_diagnostics_found(tmp_path: Path) -> None:
+    # asc colours whatever it prints when CI is set: the log shows text and the marker is found
+    code = ("import sys; print('\\x1b[91mERROR\\x1b[0m TS2304: Cannot find name \\'x\\'.'); "
+            "print('    \\u2514\\u2500 in assembly/index.ts(4,2)'); sys.exit(1)")
+    s = service(tmp_path)
+    (s.path / "assembly").mkdir()
+    (s.path / "assembly" / "index.ts").write_text("source\n")
+    evs = await events(Builder(command_for=lambda comp, root: python(code)).submit(s)[0])
+    lines = [str(e.data["line"]) for e in evs if e.kind == "log"]
+    assert "ERROR TS2304: Cannot find name 'x'." in lines
+    assert not any("\x1b" in line for line in lines)
+    assert evs[-1].data["diagnostics"] == [{"file": "assembly/index.ts", "line": 4, "column": 2, "severity": "error",
+                                            "message": "TS2304: Cannot find name 'x'."}]
+
+
 async def test_the_log_is_capped_with_one_line_saying_so(tmp_path: Path) -> None:
     code = "import sys\nfor i in range(5000): print('line %05d' % i + 'x' * 90)\nopen('app.wasm','wb').write(b'x')"
     builder = Builder(log_cap=100_000, command_for=lambda comp, root: python(code))

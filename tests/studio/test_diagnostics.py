@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wasm_server.studio.diagnostics import Diagnostic, parse
+from wasm_server.studio.diagnostics import Diagnostic, parse, plain
 
 # `wasm-server cc -o hello.wasm main.c`, main.c line 6 without its ';'
 C = """\
@@ -68,6 +68,20 @@ ERROR TS2304: Cannot find name 'logx'.
     └─ in assembly/index.ts(27,3)
 
 FAILURE 1 compile error(s)
+error: asc failed (exit 1) for assembly/index.ts
+"""
+
+# the same build with ``CI`` set in the environment: asc colours its output then, into a pipe
+# too (what CI's build log held when the studio's TypeScript marker was missing)
+TS_COLOURED = """\
+compiling assembly/index.ts with AssemblyScript ({service}/node_modules/.bin/asc) …
+\x1b[91mERROR\x1b[0m TS2304: Cannot find name 'undefinedName'.
+    :
+ 44 │ export const broken: i32 = undefinedName;
+    │                            \x1b[91m~~~~~~~~~~~~~\x1b[0m
+    └─ in assembly/index.ts(44,28)
+
+\x1b[91mFAILURE \x1b[0m1 compile error(s)
 error: asc failed (exit 1) for assembly/index.ts
 """
 
@@ -132,6 +146,8 @@ CASES = {
     "go": (GO, ["main.go"], [Diagnostic("main.go", 17, 2, "error", "undefined: undefinedFn")]),
     "ts": (TS, ["assembly/index.ts"],
            [Diagnostic("assembly/index.ts", 27, 3, "error", "TS2304: Cannot find name 'logx'.")]),
+    "ts-coloured": (TS_COLOURED, ["assembly/index.ts"],
+                    [Diagnostic("assembly/index.ts", 44, 28, "error", "TS2304: Cannot find name 'undefinedName'.")]),
     "python-syntax": (PYTHON_SYNTAX, ["app.py"], [Diagnostic("app.py", 10, 37, "error", "expected ':'")]),
     "python-import": (PYTHON_IMPORT, ["app.py"],
                       [Diagnostic("app.py", 4, 1, "error",
@@ -180,3 +196,10 @@ def test_a_build_in_a_subdirectory_names_files_from_the_service(tmp_path: Path) 
         Diagnostic("guest/main.c", 1, 2, "error", "e")]
     assert Diagnostic("a.c", 1, 2, "note", "m").as_json() == {"file": "a.c", "line": 1, "column": 2,
                                                                 "severity": "note", "message": "m"}
+
+
+def test_terminal_escapes_are_removed_and_plain_text_is_kept() -> None:
+    assert plain("\x1b[91mERROR\x1b[0m TS2304: x") == "ERROR TS2304: x"
+    assert plain("\x1b[1m\x1b[38;5;9merror[E0425]\x1b[0m\x1b[1m: cannot find\x1b[0m") == "error[E0425]: cannot find"
+    assert plain("see \x1b]8;;https://example.invalid/\x1b\\docs\x1b]8;;\x1b\\ here") == "see docs here"
+    assert plain("main.c:3:1: error: [x] (y) ~ ^") == "main.c:3:1: error: [x] (y) ~ ^"

@@ -31,7 +31,7 @@ from ..build import build_env, build_lock
 from ..errors import ConfigError
 from ..manifest import AppSpec, ComponentSpec, load_manifest
 from .buildpolicy import PolicyError, argv_for
-from .diagnostics import parse
+from .diagnostics import parse, plain
 from .workspace import Service, StudioError
 
 DEFAULT_TIMEOUT = 600.0
@@ -273,7 +273,7 @@ class Builder:
 
 
 def _text(line: bytes) -> str:
-    return line[:LINE_CAP].rstrip(b"\r").decode("utf-8", "replace")
+    return plain(line[:LINE_CAP].rstrip(b"\r").decode("utf-8", "replace"))
 
 
 @contextlib.asynccontextmanager

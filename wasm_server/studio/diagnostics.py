@@ -47,6 +47,10 @@ _NODE_AT = re.compile(r"^(?P<file>\S+\.m?js):(?P<line>\d+)$")
 _NODE_ERROR = re.compile(r"^(?P<name>\w*Error): (?P<msg>.*)$")
 #: a JavaScript location ``app.js:3:5`` anywhere in a line (componentize-js, esbuild-like)
 _JS_AT = re.compile(r"(?P<file>[\w./-]+\.m?js):(?P<line>\d+):(?P<col>\d+)")
+#: a terminal escape: CSI (colours, cursor) or OSC (titles, links). Compilers colour their
+#: output on their own terms (asc whenever ``CI`` is set, even into a pipe); the log and the
+#: parser want the text.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?)")
 #: lines that only repeat a failure already reported (rustc, cargo)
 _RUST_SUMMARY = ("could not compile", "aborting due to", "Some errors have", "For more information")
 
@@ -110,6 +114,11 @@ class _Collector:
         return None
 
 
+def plain(line: str) -> str:
+    """``line`` without terminal escape sequences (colour codes, hyperlinks)."""
+    return _ESCAPE.sub("", line) if "\x1b" in line else line
+
+
 def parse(lines: Iterable[str], service: Path, workdirs: Iterable[Path] = ()) -> list[Diagnostic]:
     """Every diagnostic in a build log; relative file names are tried from each of
     ``workdirs`` (the components' build directories) and from the service directory."""
@@ -120,7 +129,7 @@ def parse(lines: Iterable[str], service: Path, workdirs: Iterable[Path] = ()) ->
     node: tuple[str, str, int] | None = None  # (file, line, column) of node's syntax error
     node_left = 0  # node's error line comes within a few lines of the location, or never
     for raw in lines:
-        line = raw.rstrip()
+        line = plain(raw).rstrip()
         if m := _NODE_AT.match(line):
             node, node_left = (m["file"], m["line"], 1), 5
             continue
