@@ -78,15 +78,20 @@ func blocked(dl time.Time) func() {
 	return func() { waits.Lock(); delete(waits.deadlines, w); waits.Unlock() }
 }
 
-// settle runs what is runnable, then asks for the next wake-up (see above).
-func settle() {
-	n := -1
+// drain yields until no goroutine is runnable (a few times where the runtime
+// cannot tell).
+func drain() {
 	for i := 0; i < maxYields; i++ {
 		runtime.Gosched()
-		if n = runnable(); n == 0 || (n < 0 && i >= 3) {
-			break
+		if n := runnable(); n == 0 || (n < 0 && i >= 3) {
+			return
 		}
 	}
+}
+
+// settle runs what is runnable, then asks for the next wake-up (see above).
+func settle() {
+	drain()
 	next := nextWake()
 	ms := int32(-1)
 	if next >= 0 {

@@ -15,14 +15,17 @@ Factory = Callable[..., Server]
 
 
 def loopback_ports() -> list[str]:
-    """--map-port flags keeping the gallery's raw listeners (7, 53) on loopback test ports."""
+    """--map-port flags keeping the gallery's raw listeners (7, 53, 6379, 3478) on loopback test ports."""
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         udp = s.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        stun = s.getsockname()[1]
     return ["--map-port", f"7=127.0.0.1:{free_port()}", "--map-port", f"53=127.0.0.1:{udp}",
-            "--map-port", f"6379=127.0.0.1:{free_port()}"]
+            "--map-port", f"6379=127.0.0.1:{free_port()}", "--map-port", f"3478=127.0.0.1:{stun}"]
 
 
 @pytest.fixture
