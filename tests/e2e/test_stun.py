@@ -86,7 +86,7 @@ def test_the_examples_manifest_with_its_port_mapped(client: Path, wasm: Path, tm
     s: Server = start_server(STUN / "go", tmp_path / "data", "--map-port", f"3478=127.0.0.1:{port}",
                              listen_check=None)
     try:
-        assert "udp://127.0.0.1:%d" % port in s.log() and "(manifest: udp://0.0.0.0:3478)" in s.log()
+        assert f"udp://127.0.0.1:{port}" in s.log() and "(manifest: udp://0.0.0.0:3478)" in s.log()
         out = ask(client, f"127.0.0.1:{port}")
         assert out["mapped"] == out["local"]
     finally:
