@@ -121,3 +121,35 @@ func TestWriteToWithoutAHostFails(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestHandlePacketConnRunsSetupOnTheFirstDatagramWhichItHolds(t *testing.T) {
+	packetConn = nil
+	t.Cleanup(func() { packetConn, settleHook, packetSetup = nil, nil, nil })
+	calls := 0
+	var got string
+	HandlePacketConn(func(pc *PacketConn) {
+		calls++
+		buf := make([]byte, 10)
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			t.Error(err)
+		}
+		got = string(buf[:n])
+	})
+	datagram := func(data string) []byte {
+		peer := "127.0.0.1:9"
+		b := []byte{1, 0, 0, 0, byte(len(peer)), 0, 0, 0}
+		b = append(b, peer...)
+		b = append(b, byte(len(data)), 0, 0, 0)
+		return append(b, data...)
+	}
+	if rc := udpEvent(datagram("first")); rc != 0 || calls != 1 || got != "first" {
+		t.Fatalf("rc %d, %d calls, read %q", rc, calls, got)
+	}
+	if rc := udpEvent(datagram("second")); rc != 0 || calls != 1 {
+		t.Fatalf("rc %d, %d calls", rc, calls)
+	}
+	if n, _, _ := packetConn.ReadFrom(make([]byte, 10)); n != len("second") {
+		t.Fatalf("the second datagram is queued for ReadFrom, read %d", n)
+	}
+}
