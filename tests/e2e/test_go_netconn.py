@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import CLI, ROOT, Server, free_port, start_server
@@ -26,7 +27,7 @@ def netconn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
     u4, u6, tcp = free_port(), free_port("::1"), free_port()
     tmp = tmp_path_factory.mktemp("netconn")
     server = start_server(GUEST, tmp / "data", "--map-port", f"40001={u4}", "--map-port", f"40003={u6}",
-                          "--map-port", f"40002={tcp}", listen_check=tcp)
+                          "--map-port", f"40002={tcp}")
     yield server, u4, u6, tcp
     server.stop()
 
@@ -74,6 +75,12 @@ def test_a_read_deadline_fires_between_datagrams(netconn: tuple[Server, int, int
         s.sendto(b"watch", ("127.0.0.1", u4))
         assert s.recv(100) == b"idle"  # the server loop's 300 ms read deadline passed
         assert time.monotonic() - start >= 0.3
+
+
+def test_an_http_instance_learns_the_udp_listeners_addresses(netconn: tuple[Server, int, int, int]) -> None:
+    server, u4, u6, _ = netconn
+    r = httpx.get(server.url + "/addrs")
+    assert r.text.splitlines() == [f"127.0.0.1:{u4}", f"[::1]:{u6}"]
 
 
 def test_listener_accepts_tcp_connections_as_net_conns(netconn: tuple[Server, int, int, int]) -> None:

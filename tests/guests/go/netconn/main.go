@@ -9,6 +9,9 @@
 //	            datagram (a deadline between events: an exact wake-up)
 //	"addr"    → the PacketConn's LocalAddr and the peer as ReadFrom saw it
 //
+// HTTP: GET /addrs lists the UDP listeners' addresses (wasmserver.UDPAddrs from
+// an HTTP instance, which never saw a datagram).
+//
 // TCP: every connection is greeted with "hi <RemoteAddr> <LocalAddr>\n", then
 // echoed by io.Copy until the peer closes.
 package main
@@ -18,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -26,6 +30,16 @@ import (
 )
 
 func main() {
+	wasmserver.HandleFunc(func(w http.ResponseWriter, r *http.Request) {
+		addrs, err := wasmserver.UDPAddrs()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		for _, a := range addrs {
+			fmt.Fprintln(w, a)
+		}
+	})
 	// the UDP side exists only in the listener's instance, from its first datagram on
 	wasmserver.HandlePacketConn(func(pc *wasmserver.PacketConn) { go serveUDP(pc) })
 	ln := wasmserver.Listen()
