@@ -184,7 +184,7 @@ func udpEvent(payload []byte) int64 {
 	if packetConn == nil && packetSetup != nil {
 		setup := packetSetup
 		packetSetup = nil // once: the first datagram, in the listener's instance
-		pc := ListenPacket()
+		pc := openPacketConn() // HandlePacketConn set settleHook
 		pc.deliver(s.id, peer, data)
 		_ = guard("the PacketConn setup", func() error { setup(pc); return nil })
 		return 0

@@ -52,9 +52,16 @@ var packetConn *PacketConn
 // call returns the same one until it is closed). Once it exists, datagrams go
 // to it and not to a HandleUDP handler.
 func ListenPacket() *PacketConn {
+	settleHook = settle
+	return openPacketConn()
+}
+
+// openPacketConn is ListenPacket without naming settle: the SDK's event code
+// calls it, and a module that never uses the sockets must not link settle
+// (nor import wake_after and udp_listeners, which older hosts lack).
+func openPacketConn() *PacketConn {
 	if packetConn == nil || packetConn.q.closed {
 		packetConn = &PacketConn{q: newQueue[datagram](1024), peers: map[netip.AddrPort]route{}}
-		settleHook = settle
 	}
 	return packetConn
 }
@@ -69,7 +76,7 @@ var packetSetup func(pc *PacketConn)
 // the socket's users (pion's ICE mux, a server loop) must exist only in the
 // UDP listener's instance and not in the component's HTTP or connection
 // instances, which run main too.
-func HandlePacketConn(setup func(pc *PacketConn)) { packetSetup = setup }
+func HandlePacketConn(setup func(pc *PacketConn)) { packetSetup, settleHook = setup, settle }
 
 // UDPAddrs lists the bound addresses of the component's UDP listeners (after
 // --map-port), from any instance of the component — an HTTP handler too,

@@ -149,6 +149,14 @@ def test_modules_are_reactors_that_fit_the_default_memory_limit(modules: dict[st
     assert ("wasm_server", "kv_incr") in shape(modules["kv-counter"]).imports
 
 
+def test_only_modules_using_the_sdk_sockets_import_the_wake_up_imports(modules: dict[str, Path]) -> None:
+    # ABI v1 additions (wake_after, udp_listeners): a service that does not call ListenPacket,
+    # HandlePacketConn or Listen must load on a host that predates them, as before
+    for name in ("hello", "kv-counter", "template"):
+        imports = {n for m, n in shape(modules[name]).imports if m == "wasm_server"}
+        assert not imports & {"wake_after", "udp_listeners"}, f"{name}: {sorted(imports)}"
+
+
 def test_wagi_builds_a_plain_wasi_command(modules: dict[str, Path], tmp_path: Path) -> None:
     exports = shape(modules["wagi"]).exports
     assert "_start" in exports and "wasm_server_handle" not in exports
