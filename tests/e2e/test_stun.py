@@ -38,15 +38,17 @@ def wasm() -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(wasm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
-    """The example's module on two listeners, 127.0.0.1 and ::1: (IPv4 port, IPv6 port)."""
+def server(wasm: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int, int]]:
+    """The example's module on three listeners, 127.0.0.1, ::1 and a dual-stack [::]:
+    (IPv4 port, IPv6 port, dual-stack port)."""
     app = tmp_path_factory.mktemp("stun-app")
-    p4, p6 = free_udp_port("127.0.0.1"), free_udp_port("::1")
+    p4, p6, dual = free_udp_port("127.0.0.1"), free_udp_port("::1"), free_udp_port("::")
     (app / "wasm-server.toml").write_text(
         f'[[component]]\nname = "stun-go"\nsource = "{wasm}"\n'
-        f'[[component.udp]]\nlisten = "127.0.0.1:{p4}"\n[[component.udp]]\nlisten = "[::1]:{p6}"\n')
+        f'[[component.udp]]\nlisten = "127.0.0.1:{p4}"\n[[component.udp]]\nlisten = "[::1]:{p6}"\n'
+        f'[[component.udp]]\nlisten = "[::]:{dual}"\n')
     s = start_server(app, app / "data", listen_check=None)
-    yield p4, p6
+    yield p4, p6, dual
     s.stop()
 
 
@@ -63,8 +65,15 @@ def ask(client: Path, target: str, n: int = 1) -> dict[str, object]:
     return out
 
 
+def test_an_ipv4_client_of_a_dual_stack_listener_is_mapped_as_ipv4(client: Path,
+                                                                  server: tuple[int, int, int]) -> None:
+    # the host sees [::ffff:127.0.0.1]:port; the answer must carry the IPv4 address (family 1)
+    out = ask(client, f"127.0.0.1:{server[2]}", n=20)
+    assert out["mapped"] == out["local"] and str(out["local"]).startswith("127.0.0.1:")
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
-def test_binding_answers_the_clients_own_address(client: Path, server: tuple[int, int], host: str) -> None:
+def test_binding_answers_the_clients_own_address(client: Path, server: tuple[int, int, int], host: str) -> None:
     port = server[1] if ":" in host else server[0]
     shown = f"[{host}]" if ":" in host else host
     out = ask(client, f"{shown}:{port}", n=200)
@@ -72,7 +81,7 @@ def test_binding_answers_the_clients_own_address(client: Path, server: tuple[int
     assert out["mapped"] == out["local"] and str(out["local"]).startswith(f"{shown}:")
 
 
-def test_what_is_not_a_binding_request_gets_no_answer(client: Path, server: tuple[int, int]) -> None:
+def test_what_is_not_a_binding_request_gets_no_answer(client: Path, server: tuple[int, int, int]) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(0.5)
         s.sendto(b"not stun at all", ("127.0.0.1", server[0]))
