@@ -115,3 +115,34 @@ STDIO_WAT = r"""
 def stdio_guest() -> bytes:
     """The compiled STDIO_WAT module."""
     return bytes(wasmtime.wat2wasm(STDIO_WAT))
+
+
+# UDP_DATAGRAM asks for a wake-up in 25 ms (wake_after) and checks that udp_listeners answers a
+# list (4 bytes: this host has none; anything else traps); TIMER sends "tick" to 10.0.0.9:5353.
+TIMER_WAT = r"""
+(module
+  (import "wasm_server" "wake_after" (func $wake (param i32) (result i32)))
+  (import "wasm_server" "udp_listeners" (func $listeners (result i64)))
+  (import "wasm_server" "udp_send" (func $send (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "10.0.0.9:5353")
+  (data (i32.const 32) "tick")
+  (func (export "wasm_server_abi_version") (result i32) (i32.const 1))
+  (func (export "wasm_server_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "wasm_server_handle") (param $kind i32) (param $ptr i32) (param $len i32) (result i64)
+    (if (i32.eq (local.get $kind) (i32.const 5))
+      (then
+        (drop (call $wake (i32.const 25)))
+        (if (i64.ne (call $listeners) (i64.const 4)) (then (unreachable)))
+        (return (i64.const 0))))
+    (if (i32.eq (local.get $kind) (i32.const 9))
+      (then
+        (drop (call $send (i32.const 3) (i32.const 16) (i32.const 13) (i32.const 32) (i32.const 4)))
+        (return (i64.const 0))))
+    (i64.const -1)))
+"""
+
+
+def timer_guest() -> bytes:
+    """The compiled TIMER_WAT module."""
+    return bytes(wasmtime.wat2wasm(TIMER_WAT))

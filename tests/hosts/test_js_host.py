@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import CLI, EXAMPLES, ROOT, free_port
-from tests.guests.wat_js import conn_guest, stdio_guest
+from tests.guests.wat_js import conn_guest, stdio_guest, timer_guest
 
 HOST = ROOT / "hosts" / "js"
 # the first test builds eight C examples (module fixture): more than the default 120 s on a cold cache
@@ -21,10 +21,11 @@ pytestmark = [pytest.mark.skipif(shutil.which("node") is None, reason="Node.js i
 
 @pytest.fixture(scope="module")
 def modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Eight C examples (see the loop) and two WAT guests, in one directory."""
+    """Eight C examples (see the loop) and three WAT guests, in one directory."""
     out = tmp_path_factory.mktemp("js-modules")
     (out / "conn.wasm").write_bytes(conn_guest())
     (out / "stdio.wasm").write_bytes(stdio_guest())
+    (out / "timer.wasm").write_bytes(timer_guest())
     for name in ("hello", "kv-counter", "echo", "tcp-echo", "ws-chat", "wagi-hello", "sse-clock", "dns"):
         built = subprocess.run([*CLI, "build", str(EXAMPLES / name / "c")], cwd=ROOT, capture_output=True, text=True,
                                timeout=600)

@@ -2,7 +2,7 @@
 // WASM_SERVER_TEST_MODULES names a directory with hello.wasm, kv-counter.wasm,
 // echo.wasm, tcp-echo.wasm, ws-chat.wasm, wagi-hello.wasm, sse-clock.wasm and
 // dns.wasm built from the C examples, and the
-// WAT guests conn.wasm and stdio.wasm (tests/hosts/test_js_host.py makes them).
+// WAT guests conn.wasm, stdio.wasm and timer.wasm (tests/hosts/test_js_host.py makes them).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -114,4 +114,13 @@ test('UDP: a datagram goes in (UDP_DATAGRAM), the udp_send answers come back (dn
   const answer = Buffer.from(sent[0].data);
   assert.equal(answer.readUInt16BE(0), 0x1234);
   assert.ok(answer.includes(Buffer.from([192, 0, 2, 10])));
+});
+
+test('wake_after: the guest asks for a TIMER event, timer() delivers it when the embedder says', { skip: !dir }, async () => {
+  const inst = (await load('timer.wasm')).instantiate();
+  assert.deepEqual(inst.datagram(3, '10.0.0.9:5353', Uint8Array.of(1)), []);
+  assert.equal(inst.wakeAfterMs, 25);
+  const sent = inst.timer();
+  assert.equal(inst.wakeAfterMs, null);
+  assert.deepEqual(sent.map((d) => [d.socket, d.peer, text(d.data)]), [[3, '10.0.0.9:5353', 'tick']]);
 });
