@@ -1,0 +1,128 @@
+"""The WebRTC data-channel echo (examples/webrtc-echo/go: pion/webrtc in a wasm guest) with
+real peers on loopback: a native pion peer (tests/e2e/webrtc_peer, built with the machine's Go)
+and headless Chromium (tests/browser/webrtc_echo.mjs) on the example's own page.
+
+One server for the module. Each peer POSTs its offer, connects over ICE/DTLS/SCTP to the
+guest's UDP listener (remapped with --map-port, as scripts/up does) and checks every echo.
+Set-up time and echoes per second are printed (pytest -s), never asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import CLI, EXAMPLES, ROOT, Server, start_server
+
+EXAMPLE = EXAMPLES / "webrtc-echo" / "go"
+PEER = Path(__file__).parent / "webrtc_peer"
+BROWSER = ROOT / "tests" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+# first builds: the example (pion, about a minute of Go and a minute of Cranelift on 2 cores)
+# and the native peer
+pytestmark = pytest.mark.timeout(900)
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _go() -> str:
+    go = shutil.which("go") or "/usr/local/go/bin/go"
+    assert Path(go).exists(), "no Go: scripts/setup installs it"
+    return go
+
+
+@pytest.fixture(scope="module")
+def peer_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The native pion peer, built for this machine (modules from the Go proxy, as go build fetches them)."""
+    out = tmp_path_factory.mktemp("webrtc-peer") / "webrtc_peer"
+    proc = subprocess.run([_go(), "build", "-o", str(out), "."], cwd=PEER, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "CGO_ENABLED": "0"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    proc = subprocess.run([*CLI, "build", str(EXAMPLE)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    where = tmp_path_factory.mktemp("webrtc")
+    s = start_server(EXAMPLE, where / "data", "--map-port", f"3479=127.0.0.1:{_free_udp_port()}")
+    yield s
+    s.stop()
+
+
+def _peer(binary: Path, server: Server, *args: str) -> dict[str, float]:
+    proc = subprocess.run([str(binary), "-url", f"{server.url}/offer", "-timeout", "60s", *args],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, f"{proc.stderr}\nserver log:\n{server.log()[-4000:]}"
+    report: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"native pion peer {' '.join(args)}: {json.dumps(report)}")
+    return report
+
+
+def test_native_pion_peer_gets_every_message_back(peer_binary: Path, server: Server) -> None:
+    report = _peer(peer_binary, server, "-n", "200")
+    assert report["n"] == 200  # the peer itself checked each echo, in order, byte for byte
+    # pipelined: 16 in flight, larger messages (SCTP carries several per packet)
+    _peer(peer_binary, server, "-n", "1000", "-window", "16", "-size", "1024")
+
+
+def test_two_peers_at_once_share_the_udp_port(peer_binary: Path, server: Server) -> None:
+    """One UDP instance, one port: two sessions in flight together, each with its own echoes."""
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: _peer(peer_binary, server, "-n", "100"), range(2)))
+    assert [r["n"] for r in reports] == [100, 100]
+
+
+def test_chromium_page_gets_every_message_back(server: Server) -> None:
+    assert shutil.which(CHROMIUM), f"{CHROMIUM} is missing: scripts/setup installs Debian's chromium"
+    assert (BROWSER / "node_modules" / "playwright-core").is_dir(), "run scripts/setup (npm ci in tests/browser)"
+    env = {**os.environ, "PAGE_URL": f"{server.url}/", "MESSAGES": "200", "CHROMIUM": CHROMIUM}
+    proc = subprocess.run(["node", "webrtc_echo.mjs"], cwd=BROWSER, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, f"{proc.stderr[-4000:]}\nserver log:\n{server.log()[-4000:]}"
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"chromium: {json.dumps(report)}")
+    assert report["n"] == 200  # the page checked each echo
+
+
+def test_bad_offers_get_a_clear_error(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        r = client.post("/offer", content=b"not json")
+        assert r.status_code == 400 and "expected JSON" in r.text
+        r = client.post("/offer", json={"type": "offer", "sdp": "v=0\r\nnonsense\r\n"})
+        assert r.status_code == 400 and "cannot answer this offer" in r.text
+        r = client.get("/offer")
+        assert r.status_code == 405 and r.headers["allow"] == "POST"
+        page = client.get("/")
+        assert page.status_code == 200 and "runEcho" in page.text
+
+
+def test_a_stray_ice_check_is_dropped_and_the_service_lives(peer_binary: Path, server: Server) -> None:
+    """A STUN Binding request naming a ufrag no offer made: no session, no answer, no harm."""
+    port = int(server.log().split("udp://127.0.0.1:")[1].split()[0])
+    # a Binding request (RFC 5389 header) with USERNAME "nosuchufrag:x"; integrity is not checked
+    # before the session lookup, which finds nothing
+    user = b"nosuchufrag:x"
+    attr = b"\x00\x06" + len(user).to_bytes(2, "big") + user + b"\x00" * (-len(user) % 4)
+    msg = b"\x00\x01" + len(attr).to_bytes(2, "big") + b"\x21\x12\xa4\x42" + os.urandom(12) + attr
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(1.0)
+        s.sendto(msg, ("127.0.0.1", port))
+        with pytest.raises(TimeoutError):
+            s.recvfrom(2048)
+    assert _peer(peer_binary, server, "-n", "20")["n"] == 20
