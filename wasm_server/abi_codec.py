@@ -231,6 +231,8 @@ KIND_UDP_DATAGRAM = 5
 KIND_WS_OPEN = 6
 KIND_WS_MESSAGE = 7
 KIND_WS_CLOSE = 8
+#: TIMER: the wake-up a session's guest asked for with ``wake_after`` (empty payload)
+KIND_TIMER = 9
 
 
 def encode_connect(conn_id: int, peer: bytes, local: bytes) -> bytes:

@@ -116,6 +116,11 @@ func guard(what string, f func() error) (err error) {
 }
 
 func tcpEvent(kind int32, payload []byte) int64 {
+	if listener != nil {
+		if rc, ok := tcpListenerEvent(kind, payload); ok {
+			return rc
+		}
+	}
 	if tcp.data == nil && tcp.connect == nil && tcp.close == nil {
 		return rcNotHandled
 	}
@@ -148,8 +153,26 @@ func tcpEvent(kind int32, payload []byte) int64 {
 	}
 }
 
+// tcpListenerEvent decodes a TCP event for the Listener (false: no Listener is open).
+func tcpListenerEvent(kind int32, payload []byte) (int64, bool) {
+	r := abi.NewReader(payload)
+	id := r.U32()
+	var peer, local string
+	var data []byte
+	switch kind {
+	case kindTCPConnect:
+		peer, local = string(r.Bytes()), string(r.Bytes())
+	case kindTCPData:
+		data = r.Bytes()
+	}
+	if r.Err() != nil {
+		return rcMalformed, true
+	}
+	return listenerEvent(kind, id, peer, local, data)
+}
+
 func udpEvent(payload []byte) int64 {
-	if udp == nil {
+	if udp == nil && (packetConn == nil || packetConn.q.closed) {
 		return rcNotHandled
 	}
 	r := abi.NewReader(payload)
@@ -157,6 +180,10 @@ func udpEvent(payload []byte) int64 {
 	peer, data := string(r.Bytes()), r.Bytes()
 	if r.Err() != nil {
 		return rcMalformed
+	}
+	if packetConn != nil && !packetConn.q.closed {
+		packetConn.deliver(s.id, peer, data)
+		return 0
 	}
 	_ = guard("a UDP datagram", func() error { udp(s, peer, data); return nil })
 	return 0

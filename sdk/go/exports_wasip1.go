@@ -63,6 +63,9 @@ func wasmServerHandle(kind, ptr, n int32) int64 {
 		return rcMalformed
 	}
 	resp, rc := dispatch(kind, payload[:n])
+	if kind != kindHTTPRequest && settleHook != nil {
+		settleHook() // goroutines this event woke run before it returns (settle.go)
+	}
 	if resp == nil {
 		return rc
 	}

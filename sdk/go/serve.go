@@ -20,6 +20,7 @@ const (
 	kindWSOpen      = 6
 	kindWSMessage   = 7
 	kindWSClose     = 8
+	kindTimer       = 9 // the wake-up settle asked for (settle.go)
 )
 
 // What wasm_server_handle returns when it cannot answer.
@@ -58,6 +59,10 @@ func dispatch(kind int32, payload []byte) ([]byte, int64) {
 		return nil, udpEvent(payload)
 	case kindWSOpen, kindWSMessage, kindWSClose:
 		return nil, wsEvent(kind, payload)
+	case kindTimer:
+		if settleHook != nil {
+			return nil, 0 // wasm_server_handle settles: due timers fire, their goroutines run
+		}
 	}
 	return nil, rcNotHandled
 }

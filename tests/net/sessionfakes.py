@@ -4,11 +4,13 @@ is told, and an event target that records events (and can answer, fail or refuse
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 from collections.abc import Callable
 from typing import Any
 
 from wasm_server.abi_codec import KIND_WS_CLOSE, KIND_WS_MESSAGE
+from wasm_server.capabilities import ComponentHost, GuestCall
 from wasm_server.errors import GuestError
 
 
@@ -51,13 +53,16 @@ class FakeTransport(asyncio.Transport):
 
 
 class FakeInstance:
-    """Stands for a GuestInstance: only release() matters to sessions."""
+    """Stands for a GuestInstance: release() and its host state (where a session puts
+    itself as the ``wake_after`` waker) are what sessions use."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "comp") -> None:
         self.released = False
+        self.state = GuestCall(ComponentHost(name, logging.getLogger("test")))
 
     def release(self) -> None:
         self.released = True
+        self.state.release()
 
 
 class FakeTarget:
@@ -73,7 +78,7 @@ class FakeTarget:
         self.gate: asyncio.Event | None = None
 
     async def new_instance(self) -> FakeInstance:
-        inst = FakeInstance()
+        inst = FakeInstance(self.name)
         self.instances.append(inst)
         return inst
 

@@ -22,6 +22,7 @@ from . import (
     sockets,
     stdio,
     streams,
+    timers,
     variables,
     wasi_poll,
 )
@@ -40,6 +41,7 @@ ALL_IMPORTS: tuple[HostImport, ...] = (
     *fenced(sockets.IMPORTS),
     *fenced(pubsub.IMPORTS),
     *clock.IMPORTS,
+    *timers.IMPORTS,
     *fenced(streams.IMPORTS),
     *wasi_poll.IMPORTS,  # replaces Wasmtime's blocking poll_oneoff (see wasi_poll.py)
     *stdio.IMPORTS,  # replaces Wasmtime's fd_write: guest stdout/stderr into the log (see stdio.py)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..engine import HostCall
 from ..protocol.response import ResponseSink
@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 Headers = Sequence[tuple[bytes, bytes]]
 
 
+class Waker(Protocol):
+    """The session an instance serves (a UDP listener, a TCP or WebSocket connection):
+    what ``wake_after`` asks for a TIMER event (capabilities/timers.py)."""
+
+    def wake_after(self, delay: float | None) -> None:
+        """Deliver one TIMER event after ``delay`` seconds (replacing any earlier request);
+        None cancels."""
+
+
 class GuestCall(HostCall):
     """One instance of a component, as its host imports see it (see lifecycle.py).
 
@@ -23,7 +32,7 @@ class GuestCall(HostCall):
     ``sockets`` to outbound_sockets.py, ``output`` and ``stdout`` to stdio.py.
     """
 
-    __slots__ = ("headers", "host", "output", "sink", "sockets", "stdout")
+    __slots__ = ("headers", "host", "output", "sink", "sockets", "stdout", "waker")
 
     def __init__(self, host: ComponentHost) -> None:
         super().__init__()
@@ -36,6 +45,8 @@ class GuestCall(HostCall):
         self.output: GuestOutput | None = None
         #: WAGI: stdout is the CGI response, collected here instead of logged
         self.stdout: bytearray | None = None
+        #: the session this instance serves (None for HTTP instances): timers.py
+        self.waker: Waker | None = None
 
     def begin_request(self, headers: Headers, sink: ResponseSink | None) -> None:
         """An HTTP request is about to be handled by this instance."""
@@ -52,6 +63,9 @@ class GuestCall(HostCall):
     def release(self) -> None:
         """The instance is discarded: every capability releases its state."""
         self.sink = None
+        if self.waker is not None:
+            self.waker.wake_after(None)  # a discarded instance is never woken
+            self.waker = None
         states = (self.sockets, self.output)
         self.sockets = self.output = None
         for state in states:

@@ -59,6 +59,10 @@ class UdpReplier(Protocol):
     def component(self) -> str:
         """The component the listener belongs to."""
 
+    @property
+    def local(self) -> str:
+        """The address it is bound to, ``ip:port``."""
+
     def sendto(self, peer: str, data: bytes) -> bool:
         """Send a datagram to ``peer`` (``ip:port``); False if the socket is closed."""
 

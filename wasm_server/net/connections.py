@@ -32,6 +32,8 @@ class DatagramSocket(Protocol):
     """What ``udp_send`` needs from a UDP listener."""
 
     component: str
+    #: the bound address ``ip:port`` (``udp_listeners``)
+    local: str
 
     def sendto(self, peer: str, data: bytes) -> bool:
         """Send one datagram to ``peer`` ("ip:port"); False if the socket is closed."""

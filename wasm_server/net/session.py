@@ -10,6 +10,8 @@ owns that, once, for every transport:
 - the event pump: one event at a time, in order (:class:`EventPump`);
 - flow control: reading pauses while the guest is behind or the peer does
   not read (:class:`~wasm_server.net.flow.FlowControl`);
+- wake-ups the guest asked for with ``wake_after``: one TIMER event, queued in
+  order with the others (:meth:`GuestSession.wake_after`);
 - limits of connection-like sessions: ``connections.max`` live sessions per
   component and ``connections.idle_timeout`` (:class:`ConnectionSession`,
   :class:`SessionGroup`).
@@ -29,6 +31,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
+from ..abi_codec import KIND_TIMER
+from ..capabilities import GuestCall
 from ..engine import GuestInstance
 from ..errors import GuestError, Overloaded
 from .connections import ConnectionRegistry
@@ -150,6 +154,10 @@ class GuestSession(ABC):
         self.last_active = time.monotonic()
         #: set once the end event is queued: nothing may follow it
         self.ended = False
+        #: the wake-up the guest asked for (``wake_after``), until it fires
+        self._timer: asyncio.TimerHandle | None = None
+        #: a TIMER event is queued and has not run yet (one is enough)
+        self._timer_queued = False
 
     def attach(self, transport: StreamTransport) -> None:
         """Flow control on ``transport`` from now on (see :class:`FlowControl`)."""
@@ -181,19 +189,45 @@ class GuestSession(ABC):
         if self.flow is not None:
             self.flow.resume_writing()
 
+    # -- wake-ups (capabilities/timers.py) -------------------------------------------
+
+    def wake_after(self, delay: float | None) -> None:
+        """Queue one TIMER event for the current instance after ``delay`` seconds,
+        replacing an earlier request; None cancels."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if delay is not None and not self.ended:
+            self._timer = asyncio.get_running_loop().call_later(delay, self._wake)
+
+    def _wake(self) -> None:
+        self._timer = None
+        # a timer is not traffic: it must not keep an idle connection alive (no touch())
+        if self.ended or self.instance is None or self._timer_queued:
+            return
+        self._timer_queued = True
+        self.pump.push(KIND_TIMER, b"")
+
     # -- the guest side --------------------------------------------------------------
 
     async def _run_event(self, kind: int, payload: bytes) -> int:
+        if kind == KIND_TIMER:
+            self._timer_queued = False
+            if self.instance is None:
+                return 0  # the instance that asked is gone (it failed): nothing to wake
         if self.instance is None:
             if kind == self.end_kind:
                 return 0  # the guest never saw this session: nothing to tell it
             self.instance = await self.target.new_instance()
+            if isinstance(self.instance.state, GuestCall):
+                self.instance.state.waker = self
         ret = await self.target.deliver(self.instance, kind, payload)
         if kind == self.end_kind:
             self._release()
-        else:
+        elif kind != KIND_TIMER:
             self.event_done(kind, ret)
-        self.last_active = time.monotonic()
+        if kind != KIND_TIMER:
+            self.last_active = time.monotonic()
         if self.flow is not None and self.pump.drained():
             self.flow.queue_drained()
         return ret

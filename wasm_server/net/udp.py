@@ -44,6 +44,8 @@ class UdpSession(GuestSession, asyncio.DatagramProtocol):
         self.registry = registry
         self.socket_id = registry.next_id()
         self.transport: asyncio.DatagramTransport | None = None
+        #: the bound address ``ip:port`` once listening
+        self.local = ""
         #: datagrams dropped because the queue was full
         self.dropped = 0
 
@@ -53,6 +55,8 @@ class UdpSession(GuestSession, asyncio.DatagramProtocol):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         await loop.create_datagram_endpoint(lambda: self, local_addr=(host, port), family=family,
                                             reuse_port=reuse_port or None)
+        if self.transport is not None:
+            self.local = format_addr(self.transport.get_extra_info("sockname"))
         self.registry.udp[self.socket_id] = self
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

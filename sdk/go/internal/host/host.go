@@ -188,3 +188,27 @@ func SockRecv(sock int32, buf []byte, timeoutMs int32) (int, error) {
 
 // SockClose closes an outbound socket.
 func SockClose(sock int32) error { return check32("sock_close", sockClose(sock)) }
+
+// WakeAfter asks the host for one TIMER event after ms milliseconds (ms < 0 cancels).
+func WakeAfter(ms int32) error { return check32("wake_after", wakeAfter(ms)) }
+
+// Listener is one of the component's UDP listeners: its socket id and bound address.
+type Listener struct {
+	Socket uint32
+	Local  string
+}
+
+// UDPListeners lists the component's UDP listeners in this process.
+func UDPListeners() ([]Listener, error) {
+	raw, err := data("udp_listeners", udpListeners())
+	if err != nil {
+		return nil, err
+	}
+	r := abi.NewReader(raw)
+	n := r.U32()
+	out := make([]Listener, 0, min(n, 64))
+	for i := uint32(0); i < n && r.Err() == nil; i++ {
+		out = append(out, Listener{Socket: r.U32(), Local: string(r.Bytes())})
+	}
+	return out, r.Err()
+}

@@ -55,3 +55,5 @@ func udpConnect(unsafe.Pointer, int32, int32) int64              { return int64(
 func sockSend(int32, unsafe.Pointer, int32) int32                { return unavailable() }
 func sockRecv(int32, int32, int32) int64                         { return int64(unavailable()) }
 func sockClose(int32) int32                                      { return unavailable() }
+func wakeAfter(int32) int32                                      { return unavailable() }
+func udpListeners() int64                                        { return int64(unavailable()) }

@@ -80,3 +80,9 @@ func sockRecv(sock int32, max int32, timeoutMs int32) int64
 
 //go:wasmimport wasm_server sock_close
 func sockClose(sock int32) int32
+
+//go:wasmimport wasm_server wake_after
+func wakeAfter(ms int32) int32
+
+//go:wasmimport wasm_server udp_listeners
+func udpListeners() int64
