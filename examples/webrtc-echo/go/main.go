@@ -10,6 +10,7 @@ package main
 import (
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -64,23 +65,39 @@ func offer(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer})
 }
 
-// iceAddress is the host candidate the answer names: the manifest variable
-// ice_address ("ip:port"); a wildcard or empty ip there means the address the
-// client reached this server at (the Host header), so one manifest serves
-// 127.0.0.1 and ::1 alike.
+// iceAddress is the host candidate the answer names: the component's UDP
+// listener as bound (after any --map-port), of the request's address family
+// when there are several; a wildcard listener is named by the IP the client
+// reached this server at (the Host header). The manifest variable ice_address
+// ("ip:port") overrides it, for peers that reach the listener at another
+// address (a NAT's port forwarding).
 func iceAddress(r *http.Request) (string, error) {
-	configured, err := variables.Get("ice_address")
-	if err != nil {
-		return "", fmt.Errorf("the manifest sets no variable ice_address (the UDP listener's address): %w", err)
+	if configured, err := variables.Get("ice_address"); err == nil && configured != "" {
+		if _, _, err := net.SplitHostPort(configured); err != nil {
+			return "", fmt.Errorf("variable ice_address %q: %w", configured, err)
+		}
+		return configured, nil
 	}
-	host, port, err := net.SplitHostPort(configured)
-	if err != nil {
-		return "", fmt.Errorf("variable ice_address %q: %w", configured, err)
+	// udp_listeners answers in any instance, so the HTTP one learns the
+	// listener's address although the UDP instance may not exist yet
+	addrs := wasmserver.ListenPacket().LocalAddrs()
+	if len(addrs) == 0 {
+		return "", errors.New("this component has no UDP listener for ICE (add [[component.udp]])")
 	}
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
-		host = requestIP(r)
+	clientIP := requestIP(r)
+	v6 := strings.Contains(clientIP, ":")
+	chosen := addrs[0].(*net.UDPAddr)
+	for _, a := range addrs {
+		if u := a.(*net.UDPAddr); (u.IP.To4() == nil) == v6 {
+			chosen = u
+			break
+		}
 	}
-	return net.JoinHostPort(host, port), nil
+	ip := chosen.IP.String()
+	if chosen.IP.IsUnspecified() {
+		ip = clientIP
+	}
+	return net.JoinHostPort(ip, fmt.Sprint(chosen.Port)), nil
 }
 
 // requestIP is the IP literal of the Host header, else 127.0.0.1.

@@ -12,7 +12,7 @@ import (
 // connection that carries traffic.
 type answerMux struct{ addr *net.UDPAddr }
 
-func (m answerMux) GetListenAddresses() []net.Addr                    { return []net.Addr{m.addr} }
+func (m answerMux) GetListenAddresses() []net.Addr                   { return []net.Addr{m.addr} }
 func (m answerMux) GetConn(string, net.Addr) (net.PacketConn, error) { return newIdleConn(m.addr), nil }
 func (m answerMux) RemoveConnByUfrag(string)                         {}
 func (m answerMux) Close() error                                     { return nil }
