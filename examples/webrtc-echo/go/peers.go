@@ -133,14 +133,22 @@ func (p *peers) open(ufrag string) {
 	}
 	p.mu.Lock()
 	p.conns[ufrag] = pc
+	live := len(p.conns)
 	p.mu.Unlock()
+	slog.Info("webrtc-echo: peer checking in", "ufrag", ufrag, "live", live)
 	pc.OnDataChannel(echo)
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
-		if state == webrtc.PeerConnectionStateFailed || state == webrtc.PeerConnectionStateClosed {
+		switch state {
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			p.mu.Lock()
+			_, was := p.conns[ufrag]
 			delete(p.conns, ufrag)
+			live := len(p.conns)
 			p.mu.Unlock()
-			go pc.Close()
+			if was {
+				slog.Info("webrtc-echo: peer gone", "ufrag", ufrag, "state", state.String(), "live", live)
+				go pc.Close()
+			}
 		}
 	})
 }

@@ -134,11 +134,12 @@ func (s *session) api(mux ice.UDPMux, logs logging.LoggerFactory) (*webrtc.API, 
 	return webrtc.NewAPI(webrtc.WithSettingEngine(e)), nil
 }
 
-// pion's log lines reach the server log through stderr: warnings and errors
-// from the UDP instance; only errors from the HTTP instance, whose connection
-// is closed as soon as it has written the answer (pion warns that the
-// transports it was starting were cancelled).
-var logFactory, answerLogFactory = pionLogs(logging.LogLevelWarn), pionLogs(logging.LogLevelError)
+// pion's log lines reach the server log through stderr, errors only: pion
+// warns on every ordinary close (a DTLS alert after its endpoint closed, a
+// read on a closed candidate), and the HTTP instance closes its connection as
+// soon as the answer is written (pion warns the transports it was starting
+// were cancelled).
+var logFactory, answerLogFactory = pionLogs(logging.LogLevelError), pionLogs(logging.LogLevelError)
 
 func pionLogs(level logging.LogLevel) *logging.DefaultLoggerFactory {
 	f := logging.NewDefaultLoggerFactory()

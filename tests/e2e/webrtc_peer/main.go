@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -25,6 +26,8 @@ type report struct {
 	N         int     `json:"n"`
 	Window    int     `json:"window"`
 	Size      int     `json:"size"`
+	// ms after the offer POST: answer, ICE connected, DTLS+SCTP connected
+	Phases map[string]float64 `json:"phases"`
 }
 
 func main() {
@@ -62,7 +65,19 @@ func run(url string, n, window, size int, timeout time.Duration) (*report, error
 	dc.OnOpen(func() { close(opened) })
 	dc.OnMessage(func(m webrtc.DataChannelMessage) { echoes <- m.Data })
 	failed := make(chan struct{})
+	var t0 time.Time
+	var phaseMu sync.Mutex
+	phases := map[string]float64{}
+	phase := func(name string) {
+		phaseMu.Lock()
+		defer phaseMu.Unlock()
+		if _, seen := phases[name]; !seen && !t0.IsZero() {
+			phases[name] = float64(time.Since(t0).Microseconds()) / 1000
+		}
+	}
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) { phase("ice_" + st.String()) })
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		phase("pc_" + st.String())
 		if st == webrtc.PeerConnectionStateFailed {
 			close(failed)
 		}
@@ -77,11 +92,14 @@ func run(url string, n, window, size int, timeout time.Duration) (*report, error
 	}
 	<-gathered
 	deadline := time.After(timeout)
-	t0 := time.Now()
+	phaseMu.Lock()
+	t0 = time.Now()
+	phaseMu.Unlock()
 	answer, err := post(url, *pc.LocalDescription())
 	if err != nil {
 		return nil, err
 	}
+	phase("answer")
 	if os.Getenv("WEBRTC_PEER_DEBUG") != "" {
 		fmt.Fprintf(os.Stderr, "answer after %v:\n%s\n", time.Since(t0), answer.SDP)
 	}
@@ -123,7 +141,7 @@ func run(url string, n, window, size int, timeout time.Duration) (*report, error
 	}
 	elapsed := time.Since(t1)
 	return &report{SetupMs: float64(setup.Microseconds()) / 1000, PerSecond: float64(n) / elapsed.Seconds(),
-		N: n, Window: window, Size: size}, nil
+		N: n, Window: window, Size: size, Phases: phases}, nil
 }
 
 func post(url string, offer webrtc.SessionDescription) (*webrtc.SessionDescription, error) {
