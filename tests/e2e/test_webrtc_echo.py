@@ -14,14 +14,15 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import CLI, EXAMPLES, ROOT, Server, start_server
+from tests.e2e.conftest import CLI, EXAMPLES, ROOT, Server, free_port, start_server
 
 EXAMPLE = EXAMPLES / "webrtc-echo" / "go"
 PEER = Path(__file__).parent / "webrtc_peer"
@@ -33,9 +34,9 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.timeout(900)
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
+def _free_udp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -69,18 +70,29 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     s.stop()
 
 
-def _peer(binary: Path, server: Server, *args: str) -> dict[str, float]:
-    proc = subprocess.run([str(binary), "-url", f"{server.url}/offer", "-timeout", "60s", *args],
+def _peer(binary: Path, server: Server, *args: str) -> dict[str, Any]:
+    return _peer_at(binary, server.url, server, *args)
+
+
+def _peer_at(binary: Path, url: str, server: Server, *args: str) -> dict[str, Any]:
+    proc = subprocess.run([str(binary), "-url", f"{url}/offer", "-timeout", "60s", *args],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"{proc.stderr}\nserver log:\n{server.log()[-4000:]}"
-    report: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"native pion peer {' '.join(args)}: {json.dumps(report)}")
     return report
+
+
+def _udp_port(server: Server) -> int:
+    """The UDP listener's port, from the start-up line ``udp://127.0.0.1:PORT -> webrtc-echo-go``."""
+    return int(server.log().split("udp://127.0.0.1:")[1].split()[0])
 
 
 def test_native_pion_peer_gets_every_message_back(peer_binary: Path, server: Server) -> None:
     report = _peer(peer_binary, server, "-n", "200")
     assert report["n"] == 200  # the peer itself checked each echo, in order, byte for byte
+    # the answer named the UDP listener as bound (after --map-port), not the manifest's 3479
+    assert report["remote"] == f"127.0.0.1:{_udp_port(server)}"
     # pipelined: 16 in flight, larger messages (SCTP carries several per packet)
     _peer(peer_binary, server, "-n", "1000", "-window", "16", "-size", "1024")
 
@@ -90,6 +102,15 @@ def test_two_peers_at_once_share_the_udp_port(peer_binary: Path, server: Server)
     with ThreadPoolExecutor(2) as pool:
         reports = list(pool.map(lambda _: _peer(peer_binary, server, "-n", "100"), range(2)))
     assert [r["n"] for r in reports] == [100, 100]
+
+
+def test_ipv6_peer_gets_an_ipv6_candidate(peer_binary: Path, server_factory: Callable[..., Server]) -> None:
+    """Listener and HTTP on ::1: the answer names [::1]:port, ICE runs over IPv6."""
+    http = f"[::1]:{free_port('::1')}"
+    udp = _free_udp_port("::1")
+    s = server_factory(EXAMPLE, "--map-port", f"3479=[::1]:{udp}", listen=[http])
+    report = _peer_at(peer_binary, f"http://{http}", s, "-n", "50")
+    assert (report["n"], report["remote"]) == (50, f"[::1]:{udp}")
 
 
 def test_chromium_page_gets_every_message_back(server: Server) -> None:
@@ -118,7 +139,7 @@ def test_bad_offers_get_a_clear_error(server: Server) -> None:
 
 def test_a_stray_ice_check_is_dropped_and_the_service_lives(peer_binary: Path, server: Server) -> None:
     """A STUN Binding request naming a ufrag no offer made: no session, no answer, no harm."""
-    port = int(server.log().split("udp://127.0.0.1:")[1].split()[0])
+    port = _udp_port(server)
     # a Binding request (RFC 5389 header) with USERNAME "nosuchufrag:x"; integrity is not checked
     # before the session lookup, which finds nothing
     user = b"nosuchufrag:x"

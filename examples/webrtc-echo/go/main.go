@@ -96,6 +96,9 @@ func iceAddress(r *http.Request) (string, error) {
 	ip := chosen.IP.String()
 	if chosen.IP.IsUnspecified() {
 		ip = clientIP
+		if v6 != (chosen.IP.To4() == nil) { // an IPv4 wildcard listener, a client over IPv6
+			ip = "127.0.0.1"
+		}
 	}
 	return net.JoinHostPort(ip, fmt.Sprint(chosen.Port)), nil
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -28,6 +29,8 @@ type report struct {
 	Size      int     `json:"size"`
 	// ms after the offer POST: answer, ICE connected, DTLS+SCTP connected
 	Phases map[string]float64 `json:"phases"`
+	// the service's side of the selected ICE candidate pair, "ip:port"
+	Remote string `json:"remote"`
 }
 
 func main() {
@@ -115,6 +118,10 @@ func run(url string, n, window, size int, timeout time.Duration) (*report, error
 			pc.ICEConnectionState(), pc.ConnectionState())
 	}
 	setup := time.Since(t0)
+	remote := ""
+	if pair, err := pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
+		remote = net.JoinHostPort(pair.Remote.Address, fmt.Sprint(pair.Remote.Port))
+	}
 	t1 := time.Now()
 	msg := func(i int) []byte {
 		b := bytes.Repeat([]byte{byte(i)}, size)
@@ -141,7 +148,7 @@ func run(url string, n, window, size int, timeout time.Duration) (*report, error
 	}
 	elapsed := time.Since(t1)
 	return &report{SetupMs: float64(setup.Microseconds()) / 1000, PerSecond: float64(n) / elapsed.Seconds(),
-		N: n, Window: window, Size: size, Phases: phases}, nil
+		N: n, Window: window, Size: size, Phases: phases, Remote: remote}, nil
 }
 
 func post(url string, offer webrtc.SessionDescription) (*webrtc.SessionDescription, error) {
