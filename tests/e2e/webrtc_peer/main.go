@@ -39,8 +39,9 @@ func main() {
 	window := flag.Int("window", 1, "messages in flight at most")
 	size := flag.Int("size", 32, "bytes per message (binary)")
 	timeout := flag.Duration("timeout", 30*time.Second, "for the whole run")
+	hold := flag.Duration("hold", 0, "keep the connection open this long after the echoes (idle cost)")
 	flag.Parse()
-	r, err := run(*url, *n, *window, *size, *timeout)
+	r, err := run(*url, *n, *window, *size, *timeout, *hold)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "webrtc_peer:", err)
 		os.Exit(1)
@@ -49,7 +50,7 @@ func main() {
 	fmt.Println(string(out))
 }
 
-func run(url string, n, window, size int, timeout time.Duration) (*report, error) {
+func run(url string, n, window, size int, timeout, hold time.Duration) (*report, error) {
 	var s webrtc.SettingEngine
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	s.SetIncludeLoopbackCandidate(true) // the service is on loopback
@@ -147,6 +148,7 @@ func run(url string, n, window, size int, timeout time.Duration) (*report, error
 		}
 	}
 	elapsed := time.Since(t1)
+	time.Sleep(hold)
 	return &report{SetupMs: float64(setup.Microseconds()) / 1000, PerSecond: float64(n) / elapsed.Seconds(),
 		N: n, Window: window, Size: size, Phases: phases, Remote: remote}, nil
 }
