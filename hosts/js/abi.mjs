@@ -12,7 +12,7 @@ export const ErrorCode = Object.freeze({
 /** Event kinds of wasm_server_handle. */
 export const Kind = Object.freeze({
   HTTP_REQUEST: 1, TCP_CONNECT: 2, TCP_DATA: 3, TCP_CLOSE: 4, UDP_DATAGRAM: 5,
-  WS_OPEN: 6, WS_MESSAGE: 7, WS_CLOSE: 8,
+  WS_OPEN: 6, WS_MESSAGE: 7, WS_CLOSE: 8, TIMER: 9,
 });
 
 /** Bytes of a string (UTF-8) or a byte array as it is. */

@@ -183,6 +183,8 @@ export class GuestInstance {
     this.stream = null;
     /** what the guest sent with udp_send: [{socket, peer, data}] (take with takeDatagrams()) */
     this.datagrams = [];
+    /** the wake-up the guest asked for with wake_after (ms), or null; deliver it with timer() */
+    this.wakeAfterMs = null;
     const imports = { wasm_server: {}, wasi_snapshot_preview1: {} };
     const caps = hostImports(this);
     /** the `wasm_server` import functions bound to this instance (what the guest calls) */
@@ -333,6 +335,14 @@ export class GuestInstance {
    */
   datagram(socket, peer, data) {
     this.event(Kind.UDP_DATAGRAM, new Writer(64).u32(socket).bytes(peer).bytes(bytes(data)).done());
+    return this.takeDatagrams();
+  }
+
+  /** Deliver the TIMER event the guest asked for with wake_after (nothing waits here: the
+   * embedder decides when); returns what the guest sent with udp_send meanwhile. */
+  timer() {
+    this.wakeAfterMs = null;
+    this.event(Kind.TIMER, new Uint8Array(0));
     return this.takeDatagrams();
   }
 
@@ -516,6 +526,9 @@ function hostImports(inst) {
       conn.channels.add(channel);
       return 0;
     }),
+    wake_after: guarded((ms) => { inst.wakeAfterMs = ms < 0 ? null : Math.max(ms, 1); return 0; }),
+    // this host has no sockets: a guest's UDP listeners are the sockets it was sent datagrams on
+    udp_listeners: big(guarded(() => setSlot(new Writer(8).u32(0).done()))),
     sleep_ms: guarded((ms) => { inst.sleptNs += BigInt(Math.max(ms, 0)) * 1000000n; return 0; }),
     stream_start: guarded((ptr, len) => {
       const stream = inst.stream;

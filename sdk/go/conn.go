@@ -172,7 +172,7 @@ func tcpListenerEvent(kind int32, payload []byte) (int64, bool) {
 }
 
 func udpEvent(payload []byte) int64 {
-	if udp == nil && (packetConn == nil || packetConn.q.closed) {
+	if udp == nil && (packetConn == nil || packetConn.q.closed) && packetSetup == nil {
 		return rcNotHandled
 	}
 	r := abi.NewReader(payload)
@@ -180,6 +180,14 @@ func udpEvent(payload []byte) int64 {
 	peer, data := string(r.Bytes()), r.Bytes()
 	if r.Err() != nil {
 		return rcMalformed
+	}
+	if packetConn == nil && packetSetup != nil {
+		setup := packetSetup
+		packetSetup = nil // once: the first datagram, in the listener's instance
+		pc := ListenPacket()
+		pc.deliver(s.id, peer, data)
+		_ = guard("the PacketConn setup", func() error { setup(pc); return nil })
+		return 0
 	}
 	if packetConn != nil && !packetConn.q.closed {
 		packetConn.deliver(s.id, peer, data)

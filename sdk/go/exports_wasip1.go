@@ -93,5 +93,8 @@ func runMain() {
 	if !mainRan {
 		mainRan = true
 		mainMain()
+		// goroutines main started (a server loop that calls ListenPacket and blocks in
+		// ReadFrom) run until they block, so what they set up exists before the first event
+		drain()
 	}
 }

@@ -61,6 +61,33 @@ func ListenPacket() *PacketConn {
 
 var _ net.PacketConn = (*PacketConn)(nil)
 
+var packetSetup func(pc *PacketConn)
+
+// HandlePacketConn registers setup, which runs once, in the UDP listener's
+// instance, when its first datagram arrives: the PacketConn it gets already
+// holds that datagram. Use it instead of calling ListenPacket in main when
+// the socket's users (pion's ICE mux, a server loop) must exist only in the
+// UDP listener's instance and not in the component's HTTP or connection
+// instances, which run main too.
+func HandlePacketConn(setup func(pc *PacketConn)) { packetSetup = setup }
+
+// UDPAddrs lists the bound addresses of the component's UDP listeners (after
+// --map-port), from any instance of the component — an HTTP handler too,
+// e.g. to put an ICE host candidate in an SDP answer. It asks the host each time.
+func UDPAddrs() ([]net.Addr, error) {
+	socks, err := host.UDPListeners()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]net.Addr, 0, len(socks))
+	for _, l := range socks {
+		if ap, err := netip.ParseAddrPort(l.Local); err == nil {
+			out = append(out, net.UDPAddrFromAddrPort(ap))
+		}
+	}
+	return out, nil
+}
+
 func (c *PacketConn) deliver(socket uint32, peer string, data []byte) {
 	ap, err := netip.ParseAddrPort(peer)
 	if err != nil {

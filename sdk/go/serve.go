@@ -60,9 +60,7 @@ func dispatch(kind int32, payload []byte) ([]byte, int64) {
 	case kindWSOpen, kindWSMessage, kindWSClose:
 		return nil, wsEvent(kind, payload)
 	case kindTimer:
-		if settleHook != nil {
-			return nil, 0 // wasm_server_handle settles: due timers fire, their goroutines run
-		}
+		return nil, timerEvent() // wasm_server_handle settles: due timers fire, their goroutines run
 	}
 	return nil, rcNotHandled
 }

@@ -78,21 +78,42 @@ func blocked(dl time.Time) func() {
 	return func() { waits.Lock(); delete(waits.deadlines, w); waits.Unlock() }
 }
 
-// settle runs what is runnable, then asks for the next wake-up (see above).
-func settle() {
-	n := -1
+// drain yields until no goroutine is runnable (a few times where the runtime
+// cannot tell).
+func drain() {
 	for i := 0; i < maxYields; i++ {
 		runtime.Gosched()
-		if n = runnable(); n == 0 || (n < 0 && i >= 3) {
-			break
+		if n := runnable(); n == 0 || (n < 0 && i >= 3) {
+			return
 		}
 	}
+}
+
+// settle runs what is runnable, then asks for the next wake-up (see above).
+func settle() {
+	drain()
 	next := nextWake()
 	ms := int32(-1)
 	if next >= 0 {
 		ms = int32(min(max((next+time.Millisecond-1)/time.Millisecond, 1), 1<<30))
 	}
+	if ms < 0 && !wakePending {
+		return // nothing to cancel: no host call (the common case of a server blocked in ReadFrom)
+	}
+	wakePending = ms >= 0
 	_ = host.WakeAfter(ms)
+}
+
+// wakePending: the host holds a wake-up request of this instance (cleared when its TIMER runs).
+var wakePending bool
+
+// timerEvent is the TIMER event: the host's request is used up; wasm_server_handle settles.
+func timerEvent() int64 {
+	if settleHook == nil {
+		return rcNotHandled
+	}
+	wakePending = false
+	return 0
 }
 
 // nextWake is how long until the guest must run again (-1: not before the next event).

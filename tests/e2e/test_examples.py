@@ -15,7 +15,7 @@ Factory = Callable[..., Server]
 
 
 def loopback_ports() -> list[str]:
-    """--map-port flags keeping the gallery's raw listeners (7, 53, 6379, 3479) on loopback test ports."""
+    """--map-port flags keeping the gallery's raw listeners (7, 53, 6379, 3478, 3479) on loopback test ports."""
     import socket
 
     def udp() -> int:
@@ -24,7 +24,8 @@ def loopback_ports() -> list[str]:
             return int(s.getsockname()[1])
 
     return ["--map-port", f"7=127.0.0.1:{free_port()}", "--map-port", f"53=127.0.0.1:{udp()}",
-            "--map-port", f"6379=127.0.0.1:{free_port()}", "--map-port", f"3479=127.0.0.1:{udp()}"]
+            "--map-port", f"6379=127.0.0.1:{free_port()}", "--map-port", f"3478=127.0.0.1:{udp()}",
+            "--map-port", f"3479=127.0.0.1:{udp()}"]
 
 
 @pytest.fixture

@@ -277,6 +277,7 @@ def test_workers_share_tcp_and_http_ports(built_examples: Path, server_factory: 
     port = free_port()
     s = server_factory(EXAMPLES / "gallery", "--workers", "2", "--map-port", f"7=127.0.0.1:{port}",
                        "--map-port", f"53=127.0.0.1:{free_udp_port()}", "--map-port", f"6379=127.0.0.1:{free_port()}",
+                       "--map-port", f"3478=127.0.0.1:{free_udp_port()}",
                        "--map-port", f"3479=127.0.0.1:{free_udp_port()}")
     pids = set()
     for _ in range(40):

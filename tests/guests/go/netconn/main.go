@@ -1,5 +1,6 @@
 // A test guest for the Go SDK's net.PacketConn and net.Listener
-// (tests/e2e/test_go_netconn.py). UDP, one instance for every datagram:
+// (tests/e2e/test_go_netconn.py). UDP, one instance for every datagram (the
+// PacketConn made by HandlePacketConn on the first one):
 //
 //	"echo:X"  → "X" from a server loop blocked in ReadFrom
 //	"later:X" → "late:X" 150 ms later, from a goroutine in time.Sleep (a timer
@@ -25,8 +26,8 @@ import (
 )
 
 func main() {
-	pc := wasmserver.ListenPacket()
-	go serveUDP(pc)
+	// the UDP side exists only in the listener's instance, from its first datagram on
+	wasmserver.HandlePacketConn(func(pc *wasmserver.PacketConn) { go serveUDP(pc) })
 	ln := wasmserver.Listen()
 	go func() {
 		for {
