@@ -83,9 +83,12 @@ func iceAddress(r *http.Request) (string, error) {
 		}
 		return configured, nil
 	}
-	// udp_listeners answers in any instance, so the HTTP one learns the
+	// the host answers this in any instance, so the HTTP one learns the
 	// listener's address although the UDP instance may not exist yet
-	addrs := wasmserver.ListenPacket().LocalAddrs()
+	addrs, err := wasmserver.UDPAddrs()
+	if err != nil {
+		return "", err
+	}
 	if len(addrs) == 0 {
 		return "", errors.New("this component has no UDP listener for ICE (add [[component.udp]])")
 	}

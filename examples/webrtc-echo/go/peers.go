@@ -29,10 +29,9 @@ type listenerMux struct {
 func (m *listenerMux) GetListenAddresses() []net.Addr { return m.addrs }
 
 // serve runs ICE, DTLS, SCTP and the echo over conn, the UDP listener.
-// first is a datagram that arrived before conn existed.
-func serve(conn net.PacketConn, first *datagram) *peers {
+func serve(conn net.PacketConn) *peers {
 	p := &peers{conns: map[string]*webrtc.PeerConnection{}}
-	watched := &watchConn{PacketConn: conn, peers: p, pending: first}
+	watched := &watchConn{PacketConn: conn, peers: p}
 	p.mux = &listenerMux{
 		UDPMuxDefault: ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: watched, Logger: logFactory.NewLogger("ice-mux")}),
 		addrs:         localAddrs(conn.LocalAddr()),
@@ -67,17 +66,11 @@ func localAddrs(a net.Addr) []net.Addr {
 // the mux sees the request, so the first ICE check is answered, not dropped.
 type watchConn struct {
 	net.PacketConn
-	peers   *peers
-	pending *datagram // read before conn
+	peers *peers
 }
 
-func (c *watchConn) ReadFrom(b []byte) (n int, from net.Addr, err error) {
-	if d := c.pending; d != nil {
-		c.pending = nil // only the mux's one goroutine reads
-		n, from = copy(b, d.data), d.from
-	} else {
-		n, from, err = c.PacketConn.ReadFrom(b)
-	}
+func (c *watchConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, from, err := c.PacketConn.ReadFrom(b)
 	if err == nil {
 		if ufrag, ok := bindingUfrag(b[:n]); ok {
 			c.peers.open(ufrag)

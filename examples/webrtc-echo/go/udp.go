@@ -1,34 +1,11 @@
 package main
 
-import (
-	"net"
-	"net/netip"
+import wasmserver "github.com/wasm-server/wasm-server/sdk/go"
 
-	wasmserver "github.com/wasm-server/wasm-server/sdk/go"
-)
-
-// running is the UDP instance's state, made on its first datagram.
-var running *peers
-
-// serveUDP starts pion in the UDP instance only: main runs in every instance,
-// and the HTTP ones have no use for an ICE mux. The first datagram reaches the
-// HandleUDP handler, which opens the PacketConn (every later datagram goes to
-// it) and hands it the first one too.
+// serveUDP starts pion in the UDP listener's instance only: main runs in
+// every instance, and the HTTP ones have no use for an ICE mux. The SDK runs
+// the setup on that instance's first datagram, with the datagram already
+// queued in the PacketConn.
 func serveUDP() {
-	wasmserver.HandleUDP(func(_ wasmserver.UDPSocket, peer string, data []byte) {
-		if running != nil {
-			return
-		}
-		ap, err := netip.ParseAddrPort(peer)
-		if err != nil {
-			return
-		}
-		first := &datagram{data: data, from: net.UDPAddrFromAddrPort(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))}
-		running = serve(wasmserver.ListenPacket(), first)
-	})
-}
-
-type datagram struct {
-	data []byte
-	from net.Addr
+	wasmserver.HandlePacketConn(func(pc *wasmserver.PacketConn) { serve(pc) })
 }
