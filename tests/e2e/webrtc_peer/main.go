@@ -1,7 +1,8 @@
 // webrtc_peer is a native pion/webrtc peer for tests/e2e/test_webrtc_echo.py:
 // it POSTs its offer to the echo service, opens a data channel, sends n
 // messages (at most -window unanswered at a time) and checks that each comes
-// back in order. It prints one JSON line: set-up time (offer POST to channel
+// back in order (-serve: the echo service itself, natively, as a benchmark
+// baseline). It prints one JSON line: set-up time (offer POST to channel
 // open) and echoes per second. Exit status 1 and a message on any failure.
 package main
 
@@ -40,7 +41,13 @@ func main() {
 	size := flag.Int("size", 32, "bytes per message (binary)")
 	timeout := flag.Duration("timeout", 30*time.Second, "for the whole run")
 	hold := flag.Duration("hold", 0, "keep the connection open this long after the echoes (idle cost)")
+	serve := flag.String("serve", "", "instead: serve the echo natively, HTTP on this address (a baseline)")
+	udp := flag.String("udp", "127.0.0.1:0", "with -serve: the ICE UDP address")
 	flag.Parse()
+	if *serve != "" {
+		fmt.Fprintln(os.Stderr, "webrtc_peer:", serveNative(*serve, *udp))
+		os.Exit(1)
+	}
 	r, err := run(*url, *n, *window, *size, *timeout, *hold)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "webrtc_peer:", err)
