@@ -138,7 +138,8 @@ def main() -> int:
                 rows["wasm-server (pion in wasm), Chromium"] = browser(url, runs, n // 2)
         port, udp = free_port(), free_udp_port()
         url = f"http://127.0.0.1:{port}"
-        with serving([str(binary), "-serve", f"127.0.0.1:{port}", "-udp", f"127.0.0.1:{udp}"], port) as proc:
+        with serving([str(binary), "-serve", f"127.0.0.1:{port}", "-udp", f"127.0.0.1:{udp}",
+                      "-page", str(EXAMPLE / "index.html")], port) as proc:
             rows["native pion, native peer"] = measure(binary, url, proc.pid, runs, n)
             if not args.no_browser:
                 rows["native pion, Chromium"] = browser(url, runs, n // 2)

@@ -43,9 +43,10 @@ func main() {
 	hold := flag.Duration("hold", 0, "keep the connection open this long after the echoes (idle cost)")
 	serve := flag.String("serve", "", "instead: serve the echo natively, HTTP on this address (a baseline)")
 	udp := flag.String("udp", "127.0.0.1:0", "with -serve: the ICE UDP address")
+	page := flag.String("page", "", "with -serve: an HTML file to serve at /")
 	flag.Parse()
 	if *serve != "" {
-		fmt.Fprintln(os.Stderr, "webrtc_peer:", serveNative(*serve, *udp))
+		fmt.Fprintln(os.Stderr, "webrtc_peer:", serveNative(*serve, *udp, *page))
 		os.Exit(1)
 	}
 	r, err := run(*url, *n, *window, *size, *timeout, *hold)

@@ -12,7 +12,7 @@ import (
 // serveNative is the echo service built natively, for benchmarks/webrtc_echo.py's
 // baseline: the same pion settings as examples/webrtc-echo/go (ICE lite, one UDP
 // mux on one port, mDNS off), one process, no wasm and no KV session.
-func serveNative(httpAddr, udpAddr string) error {
+func serveNative(httpAddr, udpAddr, page string) error {
 	conn, err := net.ListenPacket("udp", udpAddr)
 	if err != nil {
 		return err
@@ -25,6 +25,9 @@ func serveNative(httpAddr, udpAddr string) error {
 	s.SetIncludeLoopbackCandidate(true)
 	s.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(s))
+	if page != "" { // the example's page, for Chromium
+		http.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.ServeFile(w, r, page) })
+	}
 	http.HandleFunc("POST /offer", func(w http.ResponseWriter, r *http.Request) {
 		var offer webrtc.SessionDescription
 		if err := json.NewDecoder(r.Body).Decode(&offer); err != nil {
