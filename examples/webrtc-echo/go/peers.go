@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/stun/v4"
@@ -114,7 +115,7 @@ func (p *peers) open(ufrag string) {
 	if known {
 		return
 	}
-	s, err := takeSession(ufrag)
+	s, err := loadSession(ufrag)
 	if err != nil {
 		return // a stray or stale check: the mux drops it
 	}
@@ -132,18 +133,35 @@ func (p *peers) open(ufrag string) {
 	pc.OnDataChannel(echo)
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		switch state {
+		case webrtc.PeerConnectionStateConnected:
+			dropSession(ufrag) // the pair is chosen; see loadSession
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			p.mu.Lock()
-			_, was := p.conns[ufrag]
-			delete(p.conns, ufrag)
-			live := len(p.conns)
-			p.mu.Unlock()
-			if was {
-				slog.Info("webrtc-echo: peer gone", "ufrag", ufrag, "state", state.String(), "live", live)
-				go pc.Close()
-			}
+			p.forget(ufrag, pc, state.String())
 		}
 	})
+	// a connection that is not up within the session's lifetime never will
+	// be (e.g. its checks went to another worker); ICE lite has no timeout
+	// of its own for a pair that is never selected
+	time.AfterFunc(sessionTTL, func() {
+		if pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			p.forget(ufrag, pc, "never connected")
+		}
+	})
+}
+
+// forget drops ufrag's connection and closes it, once.
+func (p *peers) forget(ufrag string, pc *webrtc.PeerConnection, why string) {
+	p.mu.Lock()
+	current, was := p.conns[ufrag]
+	if was && current == pc {
+		delete(p.conns, ufrag)
+	}
+	live := len(p.conns)
+	p.mu.Unlock()
+	if was && current == pc {
+		slog.Info("webrtc-echo: peer gone", "ufrag", ufrag, "why", why, "live", live)
+		go pc.Close()
+	}
 }
 
 // echo sends every message of d back on d, text as text.

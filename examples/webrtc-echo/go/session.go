@@ -68,21 +68,39 @@ func (s *session) save() error {
 	return store.Set(sessionKey(s.Ufrag), data)
 }
 
-// takeSession reads and deletes the session of ufrag; a stale one is an error.
-func takeSession(ufrag string) (*session, error) {
+// loadSession reads the session of ufrag. It stays in the store until a
+// connection is up: with --workers N, checks from a peer's several candidates
+// may reach several workers, and the one on the pair ICE selects must find it
+// too. A stale one is deleted and an error.
+func loadSession(ufrag string) (*session, error) {
 	data, err := store.Get(sessionKey(ufrag))
 	if err != nil {
 		return nil, err
 	}
-	_ = store.Delete(sessionKey(ufrag))
 	var s session
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, err
 	}
 	if time.Since(s.Created) > sessionTTL {
-		return nil, errors.New("session expired before its first ICE check")
+		dropSession(ufrag)
+		return nil, errors.New("session expired before its connection was up")
 	}
 	return &s, nil
+}
+
+func dropSession(ufrag string) { _ = store.Delete(sessionKey(ufrag)) }
+
+// sweepSessions deletes the sessions whose peer never connected (the HTTP
+// handler runs it before adding one, so the store holds at most the offers
+// of the last sessionTTL).
+func sweepSessions() {
+	keys, err := store.Keys(sessionKey(""))
+	if err != nil {
+		return
+	}
+	for _, k := range keys {
+		_, _ = loadSession(k[len(sessionKey("")):])
+	}
 }
 
 const iceChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"

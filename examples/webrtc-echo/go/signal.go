@@ -40,6 +40,7 @@ func (c *idleConn) SetWriteDeadline(time.Time) error          { return nil }
 // answerOffer makes a session for offer, saves it for the UDP instance and
 // returns the SDP answer.
 func answerOffer(offer, address string) (string, error) {
+	sweepSessions()
 	s, err := newSession(offer, address)
 	if err != nil {
 		return "", err

@@ -61,7 +61,10 @@ func main() {
 func run(url string, n, window, size int, timeout, hold time.Duration) (*report, error) {
 	var s webrtc.SettingEngine
 	s.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	s.SetIncludeLoopbackCandidate(true) // the service is on loopback
+	// the service is on loopback: gather loopback candidates only, so every ICE check
+	// and its answer stay on 127.0.0.1 / ::1
+	s.SetIncludeLoopbackCandidate(true)
+	s.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(s)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
