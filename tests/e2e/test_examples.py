@@ -13,6 +13,10 @@ from tests.e2e.conftest import CLI, ROOT, Server, free_port, start_server
 
 Factory = Callable[..., Server]
 
+# the first test here builds every example (built_examples): cold, pion's (webrtc-echo/go) and
+# the gallery's componentize-py/-js modules alone take minutes on 2 cores
+pytestmark = pytest.mark.timeout(900)
+
 
 def loopback_ports() -> list[str]:
     """--map-port flags keeping the gallery's raw listeners (7, 53, 6379, 3478, 3479) on loopback test ports."""

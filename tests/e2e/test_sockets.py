@@ -14,6 +14,10 @@ from tests.e2e.conftest import EXAMPLES, Server, free_port
 
 Factory = Callable[..., Server]
 
+# the first test here builds every example (built_examples): cold, pion's (webrtc-echo/go) and
+# the gallery's componentize-py/-js modules alone take minutes on 2 cores
+pytestmark = pytest.mark.timeout(900)
+
 
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
