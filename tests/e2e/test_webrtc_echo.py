@@ -79,6 +79,14 @@ def _peer(binary: Path, server: Server, *args: str) -> dict[str, Any]:
     return report
 
 
+def test_two_builds_of_one_session_write_the_same_answer() -> None:
+    """The example's own Go tests, natively: the HTTP instance's answer and the UDP instance's
+    rebuild of it (after the KV round trip) agree on ufrag, pwd, fingerprint, setup, SCTP port."""
+    proc = subprocess.run([_go(), "test", "-count=1", "./..."], cwd=EXAMPLE, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "CGO_ENABLED": "0"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def _udp_port(server: Server) -> int:
     """The UDP listener's port, from the start-up line ``udp://127.0.0.1:PORT -> webrtc-echo-go``."""
     return int(server.log().split("udp://127.0.0.1:")[1].split()[0])
