@@ -13,19 +13,23 @@ from tests.e2e.conftest import CLI, ROOT, Server, free_port, start_server
 
 Factory = Callable[..., Server]
 
+# the first test here builds every example (built_examples): cold, pion's (webrtc-echo/go) and
+# the gallery's componentize-py/-js modules alone take minutes on 2 cores
+pytestmark = pytest.mark.timeout(900)
+
 
 def loopback_ports() -> list[str]:
-    """--map-port flags keeping the gallery's raw listeners (7, 53, 6379, 3478) on loopback test ports."""
+    """--map-port flags keeping the gallery's raw listeners (7, 53, 6379, 3478, 3479) on loopback test ports."""
     import socket
 
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        udp = s.getsockname()[1]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        stun = s.getsockname()[1]
-    return ["--map-port", f"7=127.0.0.1:{free_port()}", "--map-port", f"53=127.0.0.1:{udp}",
-            "--map-port", f"6379=127.0.0.1:{free_port()}", "--map-port", f"3478=127.0.0.1:{stun}"]
+    def udp() -> int:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    return ["--map-port", f"7=127.0.0.1:{free_port()}", "--map-port", f"53=127.0.0.1:{udp()}",
+            "--map-port", f"6379=127.0.0.1:{free_port()}", "--map-port", f"3478=127.0.0.1:{udp()}",
+            "--map-port", f"3479=127.0.0.1:{udp()}"]
 
 
 @pytest.fixture
@@ -39,7 +43,7 @@ def test_index_lists_every_example(gallery: Server) -> None:
     for path in ("/hello/c", "/hello/cpp", "/hello/rust", "/hello/go", "/hello/ts", "/hello/python", "/hello/js",
                  "/count/c", "/count/cpp",
                  "/count/rust", "/count/go", "/count/ts", "/wagi/c", "/wagi/go",
-                 "/api/rust/items"):
+                 "/api/rust/items", "/webrtc"):
         assert f'href="{path}"' in r.text
 
 

@@ -14,6 +14,10 @@ from tests.e2e.conftest import EXAMPLES, Server, free_port
 
 Factory = Callable[..., Server]
 
+# the first test here builds every example (built_examples): cold, pion's (webrtc-echo/go) and
+# the gallery's componentize-py/-js modules alone take minutes on 2 cores
+pytestmark = pytest.mark.timeout(900)
+
 
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -277,7 +281,8 @@ def test_workers_share_tcp_and_http_ports(built_examples: Path, server_factory: 
     port = free_port()
     s = server_factory(EXAMPLES / "gallery", "--workers", "2", "--map-port", f"7=127.0.0.1:{port}",
                        "--map-port", f"53=127.0.0.1:{free_udp_port()}", "--map-port", f"6379=127.0.0.1:{free_port()}",
-                       "--map-port", f"3478=127.0.0.1:{free_udp_port()}")
+                       "--map-port", f"3478=127.0.0.1:{free_udp_port()}",
+                       "--map-port", f"3479=127.0.0.1:{free_udp_port()}")
     pids = set()
     for _ in range(40):
         with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
