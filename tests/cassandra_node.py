@@ -98,7 +98,8 @@ class CassandraNode:
 
     ``seeds`` are ``"HOST:STORAGE_PORT"`` strings (default: this node alone). ``dc`` and
     ``rack`` go to cassandra-rackdc.properties (GossipingPropertyFileSnitch). ``netns`` runs
-    the JVM inside that network namespace. ``auto_bootstrap`` stays False: nodes of the tests
+    the JVM inside that network namespace. ``yaml`` adds or replaces top-level cassandra.yaml
+    settings (``{"paxos_variant": "v1"}``). ``auto_bootstrap`` stays False: nodes of the tests
     start empty, and streaming data in on the first start would only slow them down.
     """
 
@@ -118,6 +119,7 @@ class CassandraNode:
         cluster_name: str = "wasm-server-test",
         num_tokens: int = 4,
         initial_token: str | None = None,
+        yaml: dict[str, str] | None = None,
     ) -> None:
         """Describe the node; nothing runs until :meth:`start`."""
         self.directory = Path(directory)
@@ -133,6 +135,7 @@ class CassandraNode:
         self.cluster_name = cluster_name
         self.num_tokens = num_tokens
         self.initial_token = initial_token
+        self.yaml = dict(yaml or {})
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid: int | None = None
         self.started_at = 0.0
@@ -211,6 +214,9 @@ class CassandraNode:
             "authenticator: AllowAllAuthenticator",
             "authorizer: AllowAllAuthorizer",
         ]
+        # the caller's settings replace ours key by key (top-level keys only)
+        lines = [line for line in lines if line.split(":", 1)[0] not in self.yaml or line.startswith(" ")]
+        lines += [f"{key}: {value}" for key, value in self.yaml.items()]
         return "\n".join(lines) + "\n"
 
     def command(self) -> list[str]:
