@@ -303,3 +303,18 @@ async def test_a_stalled_cassandra_is_a_timeout_and_the_loop_keeps_running(proxy
         ticker.cancel()
         assert info.value.code == -6 and "did not answer get within 1 s" in str(info.value), str(info.value)
         assert ticks > 10  # the event loop served others meanwhile
+
+
+async def test_a_call_cancelled_while_connecting_leaves_the_others_working() -> None:
+    # regression: asyncio.wrap_future cancelled the shared connection future along with the
+    # cancelled waiter (a client hanging up during the first request), and every other call
+    # waiting for the connection failed with CancelledError (the guest trapped: HTTP 500)
+    cfg = config(timeout=9.25)  # a timeout no other test uses: a session of its own, not connected yet
+    async with opened(cfg) as s:
+        first = asyncio.create_task(s.get(b"k"))
+        others = [asyncio.create_task(s.get(b"k")) for _ in range(3)]
+        await asyncio.sleep(0)
+        first.cancel()
+        assert await asyncio.gather(*others) == [None, None, None]
+        with pytest.raises(asyncio.CancelledError):
+            await first

@@ -211,7 +211,7 @@ def _acquire(config: StoreConfig) -> _Shared:
 
 
 def _failed(ready: concurrent.futures.Future[_Statements]) -> bool:
-    return ready.done() and ready.exception() is not None
+    return ready.done() and (ready.cancelled() or ready.exception() is not None)
 
 
 def _release(shared: _Shared) -> None:
@@ -259,6 +259,10 @@ def close_all() -> None:
 
 def _connect_in_thread(config: StoreConfig) -> concurrent.futures.Future[_Statements]:
     ready: concurrent.futures.Future[_Statements] = concurrent.futures.Future()
+    # running, so it cannot be cancelled: asyncio.wrap_future cancels the future it wraps when
+    # its waiter is cancelled (a guest whose client hung up while the session was connecting),
+    # and every other store call waiting for the same connection would get CancelledError
+    ready.set_running_or_notify_cancel()
 
     def work() -> None:
         try:
