@@ -234,10 +234,10 @@ def main() -> int:
                   "| backend | req/s (median) | p50 ms | p99 ms | non-2xx | runs (req/s) |",
                   "|---|---|---|---|---|---|"]
         for backend in BACKENDS:
-            results = [h[backend] for h in http]
-            lines.append(f"| {backend} | {median([r.rps for r in results]):.0f} | "
-                         f"{fmt(median([r.p50_ms for r in results]))} | {fmt(median([r.p99_ms for r in results]))} | "
-                         f"{sum(r.bad for r in results)} | {', '.join(f'{r.rps:.0f}' for r in results)} |")
+            served = [h[backend] for h in http]
+            lines.append(f"| {backend} | {median([r.rps for r in served]):.0f} | "
+                         f"{fmt(median([r.p50_ms for r in served]))} | {fmt(median([r.p99_ms for r in served]))} | "
+                         f"{sum(r.bad for r in served)} | {', '.join(f'{r.rps:.0f}' for r in served)} |")
     lines += ["", "No target in the issue; docs/operations.md (Key-value stores) compares the backends with these "
               "figures.", ""]
     section = "\n".join(lines)
