@@ -25,6 +25,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -419,6 +420,7 @@ def shared_node() -> str:
             _started.append(node)
             state = {"pid": node.pid, "cql_port": node.cql_port, "storage_port": node.storage_port,
                      "directory": str(directory), "started": time.time(), "users": []}
+            _spawn_watchdog(int(state["pid"]))
         state["users"] = [p for p in state["users"] if _alive(p) and p != os.getpid()] + [os.getpid()]
         state_file.write_text(json.dumps(state))
     if not _registered:
@@ -445,6 +447,29 @@ def _leave() -> None:
         state_file.unlink()
 
 
+def _spawn_watchdog(node_pid: int) -> None:
+    # pytest-xdist workers end with os._exit, so their atexit hooks (_leave) never run: a small
+    # process of its own stops the node once every user is gone, however they went
+    subprocess.Popen([sys.executable, __file__, "--watch", str(node_pid)], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _watch(node_pid: int, interval: float = 1.0) -> None:
+    """Stop the shared node ``node_pid`` once none of its users is alive (the watchdog's loop)."""
+    while True:
+        time.sleep(interval)
+        with _locked() as state_file:
+            state = json.loads(state_file.read_text()) if state_file.exists() else None
+            if state is None or state["pid"] != node_pid:
+                return  # stopped and perhaps replaced by someone else
+            if _alive(node_pid) and any(_alive(p) for p in state["users"]):
+                continue
+            _stop_pid(node_pid)
+            shutil.rmtree(state["directory"], ignore_errors=True)
+            state_file.unlink()
+            return
+
+
 def _stop_pid(pid: int) -> None:
     # the node runs in its own session (start_new_session), so its pid is its process group
     if not _alive(pid):
@@ -469,3 +494,7 @@ def cassandra_contact() -> str:
 def cassandra() -> str:
     """The test run's Cassandra contact point ``"127.0.0.1:PORT"`` (one node for every worker)."""
     return cassandra_contact()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--watch"]:
+    _watch(int(sys.argv[2]))
