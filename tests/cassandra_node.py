@@ -392,11 +392,16 @@ def _alive(pid: int) -> bool:
 
 _contact: str | None = None
 _started: list[CassandraNode] = []  # the node this process started: its Popen lives as long as the process
+_watchdogs: list[subprocess.Popen[bytes]] = []
 _registered: list[bool] = []  # whether _leave runs at exit
 
 
-def shared_node() -> str:
+def shared_node(*, wait: bool = True) -> str:
     """The contact point ``"127.0.0.1:PORT"`` of the test run's node, started on first use.
+
+    ``wait=False`` only makes sure the node is starting (and registers this process as a
+    user): the test session calls it once collection shows a Cassandra test, so the JVM
+    starts while other tests run instead of inside the first Cassandra test's time limit.
 
     Every process of the run (pytest-xdist workers) shares one node: the first starts it under
     a lock file and records it in node.json, the others find it there; each registers its pid
@@ -427,6 +432,8 @@ def shared_node() -> str:
         _registered.append(True)
         atexit.register(_leave)
     node = CassandraNode(Path(state["directory"]), cql_port=state["cql_port"], storage_port=state["storage_port"])
+    if not wait:
+        return node.contact()
     node.attach(state["pid"], time.monotonic() - (time.time() - state["started"]))
     node.wait_ready(240)
     _contact = node.contact()
@@ -450,8 +457,9 @@ def _leave() -> None:
 def _spawn_watchdog(node_pid: int) -> None:
     # pytest-xdist workers end with os._exit, so their atexit hooks (_leave) never run: a small
     # process of its own stops the node once every user is gone, however they went
-    subprocess.Popen([sys.executable, __file__, "--watch", str(node_pid)], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    watchdog = subprocess.Popen([sys.executable, __file__, "--watch", str(node_pid)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    _watchdogs.append(watchdog)  # never collected while this process runs (a ResourceWarning otherwise)
 
 
 def _watch(node_pid: int, interval: float = 1.0) -> None:
