@@ -61,6 +61,9 @@ log = logging.getLogger("wasm_server")
 
 BUCKETS = 16  # part of the on-disk layout: changing it hides every key already written
 PAGE_SIZE = 1000
+#: calls in flight per session and event loop: far below a connection's 32768 streams, because
+#: with none free the driver's execute_async waits for one on the calling thread, here the
+#: event loop (timed-out calls keep their stream until Cassandra answers)
 MAX_IN_FLIGHT = 256
 IDLE_CLOSE_SECONDS = 10.0  # a session nobody uses any more is closed after this (a reload takes it back)
 TABLE = "kv"
@@ -71,6 +74,7 @@ _TABLE_IDS = uuid.UUID("5a1e7a61-0000-4000-8000-00000000c0de")
 def table_id(keyspace: str) -> uuid.UUID:
     """The id of ``<keyspace>.kv``: the same on every node, so concurrent creators agree."""
     return uuid.uuid5(_TABLE_IDS, keyspace)
+
 
 #: Cassandra's result (``ResultSet``), session and prepared statements come from an untyped
 #: library; these aliases name what a value is where the type checker cannot.
