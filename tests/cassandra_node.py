@@ -366,7 +366,9 @@ _LOGBACK = """<configuration scan="false">
 
 # --- one node shared by the whole test run ------------------------------------------------------
 
-_SHARED_ROOT = Path(tempfile.gettempdir()) / f"wasm-server-cassandra-{os.getuid()}"
+# shared by every checkout on the machine (one node for all their test runs); the suffix is the
+# format of node.json, so a checkout with another format keeps to its own
+_SHARED_ROOT = Path(tempfile.gettempdir()) / f"wasm-server-cassandra-{os.getuid()}-v2"
 
 
 @contextlib.contextmanager
