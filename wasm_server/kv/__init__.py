@@ -2,7 +2,8 @@
 
 ``StoreManager(configs, data_dir).get(label)`` gives a :class:`Store`; backends
 are chosen by :attr:`StoreConfig.type` (``"sqlite"``, the default,
-``"memory"`` or ``"redis"``; kv/redis.py imports redis-py only when used).
+``"memory"``, ``"redis"`` or ``"cassandra"``; kv/redis.py and kv/cassandra.py import
+their client libraries only when used).
 Errors are :class:`KVError` carrying an ABI error code.
 """
 
