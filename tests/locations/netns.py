@@ -26,6 +26,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass, field
 
@@ -69,10 +70,18 @@ def remove_leftovers() -> list[str]:
         name = line.split()[0] if line.split() else ""
         match = _OURS.match(name)
         if match and not _alive(int(match.group(1))):
+            _kill_inside(name)  # a killed run's Cassandra or proxy would keep the namespace alive
             with contextlib.suppress(NetnsError):
                 _ip("netns", "del", name)
                 removed.append(name)
     return removed
+
+
+def _kill_inside(ns: str) -> None:
+    out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True, timeout=30)
+    for pid in out.stdout.split():
+        with contextlib.suppress(ProcessLookupError, ValueError):
+            os.kill(int(pid), signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:

@@ -101,10 +101,15 @@ def test_leftovers_of_a_dead_run_are_removed_and_live_ones_kept() -> None:
     stale = f"wl{dead.stdout.strip()}x0bad-wan"  # that pid has exited
     live = Network()
     subprocess.run(["ip", "netns", "add", stale], check=True)
+    orphan = subprocess.Popen(["ip", "netns", "exec", stale, "sleep", "600"])  # what a killed run left running
     live.create()
     try:
         assert stale in remove_leftovers()
         assert stale not in namespaces() and live.wan in namespaces()
+        assert orphan.wait(10) == -9  # killed, so the namespace really goes
     finally:
         live.close()
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait()
         subprocess.run(["ip", "netns", "del", stale], capture_output=True)
