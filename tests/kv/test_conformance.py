@@ -19,10 +19,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+from tests.cassandra_node import cassandra_contact
 from tests.kv.redis_server import redis_url
 from wasm_server.kv import KVError, SqliteStore, Store, StoreConfig, StoreManager
 
-VARIANTS = ["memory", "sqlite", "sqlite-pre-3.35", "redis"]
+VARIANTS = ["memory", "sqlite", "sqlite-pre-3.35", "redis", "cassandra"]
 I64_MAX = 2**63 - 1
 I64_MIN = -(2**63)
 SMALL_LIMIT = 1000
@@ -34,16 +35,20 @@ class Stores:
 
     def __init__(self, variant: str, data_dir: Path) -> None:
         self.variant = variant
-        self.kind: Literal["memory", "sqlite", "redis"] = (
-            "memory" if variant == "memory" else "redis" if variant == "redis" else "sqlite")
+        self.kind: Literal["memory", "sqlite", "redis", "cassandra"] = (
+            variant if variant in ("memory", "redis", "cassandra") else "sqlite")  # type: ignore[assignment]
         self.data_dir = data_dir
-        # every Stores gets its own key prefix, so tests sharing one Redis never meet
-        self.redis = {"url": redis_url(), "prefix": f"test:{uuid.uuid4().hex}:"} if self.kind == "redis" else {}
+        # every Stores gets its own key prefix, so tests sharing one Redis (or Cassandra) never meet
+        prefix = f"test:{uuid.uuid4().hex}:"
+        self.remote: dict[str, Any] = (
+            {"url": redis_url(), "prefix": prefix} if self.kind == "redis"
+            else {"hosts": (cassandra_contact(),), "prefix": prefix, "keyspace": "kv_conformance", "timeout": 10.0}
+            if self.kind == "cassandra" else {})
         self.manager = self._manager()
 
     def _manager(self) -> StoreManager:
-        a = StoreConfig("a", self.kind, max_value_size=SMALL_LIMIT, **self.redis)  # type: ignore[arg-type]
-        b = StoreConfig("b", self.kind, **self.redis)  # type: ignore[arg-type]
+        a = StoreConfig("a", self.kind, max_value_size=SMALL_LIMIT, **self.remote)
+        b = StoreConfig("b", self.kind, **self.remote)
         return StoreManager({"a": a, "b": b}, self.data_dir)
 
     def __call__(self, label: str) -> Store:

@@ -13,8 +13,12 @@ from urllib.parse import urlsplit
 from ..errors import CapabilityError, ConfigError, ErrorCode
 
 DEFAULT_MAX_VALUE = 1024 * 1024
-DEFAULT_TIMEOUT = 2.0  # seconds, redis stores
-BACKENDS = ("sqlite", "memory", "redis")
+DEFAULT_TIMEOUT = 2.0  # seconds, redis and cassandra stores
+BACKENDS = ("sqlite", "memory", "redis", "cassandra")
+CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_ONE", "LOCAL_QUORUM", "EACH_QUORUM")
+DEFAULT_KEYSPACE = "wasm_server"
+#: Cassandra refuses a mutation larger than half its commit log segment (32 MiB by default)
+CASSANDRA_MAX_VALUE = 16 * 1024 * 1024
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 # Strict on purpose: int() would also take " 42", "4_2" and non-ASCII digits,
@@ -38,7 +42,7 @@ class StoreConfig:
     """
 
     label: str
-    type: Literal["sqlite", "memory", "redis"] = "sqlite"
+    type: Literal["sqlite", "memory", "redis", "cassandra"] = "sqlite"
     path: Path | None = None
     max_value_size: int = DEFAULT_MAX_VALUE
     synchronous: Literal["normal", "full"] = "normal"
@@ -48,6 +52,17 @@ class StoreConfig:
     url: str | None = None
     prefix: str | None = None
     timeout: float = DEFAULT_TIMEOUT
+    #: cassandra only (kv/cassandra.py): contact points ``"HOST[:PORT]"`` (port 9042 if left
+    #: out), the datacenter whose nodes serve this process (None: the first contact point's),
+    #: the keyspace (created if absent with ``replication``: datacenter -> replicas, or
+    #: SimpleStrategy with one replica when empty) and the consistency level of reads and
+    #: writes; increments use LOCAL_SERIAL (SERIAL when the level is not a LOCAL_ one).
+    #: ``prefix`` then names the store in the table: ``<prefix><label>``.
+    hosts: tuple[str, ...] = ()
+    local_dc: str | None = None
+    keyspace: str = DEFAULT_KEYSPACE
+    replication: tuple[tuple[str, int], ...] = ()
+    consistency: str = "LOCAL_QUORUM"
 
     def __post_init__(self) -> None:
         where = f"key_value_store.{self.label}"
@@ -63,6 +78,54 @@ class StoreConfig:
             _check_redis_url(self.url, f"{where}.url")
         if not (self.timeout > 0 and math.isfinite(self.timeout)):
             raise ConfigError(f"must be a positive number of seconds, got {self.timeout}", field=f"{where}.timeout")
+        if self.type == "cassandra":
+            _check_cassandra(self, where)
+
+
+_KEYSPACE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
+_DC = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def _check_cassandra(cfg: StoreConfig, where: str) -> None:
+    if not cfg.hosts:
+        raise ConfigError('a cassandra store needs hosts = ["HOST:PORT", ...] (its contact points); none given',
+                          field=f"{where}.hosts")
+    for host in cfg.hosts:
+        split_host(host, f"{where}.hosts")
+    if not _KEYSPACE.fullmatch(cfg.keyspace):
+        raise ConfigError(f"'{cfg.keyspace}' is not a keyspace name (a letter, then letters, digits or _; "
+                          "48 at most)", field=f"{where}.keyspace")
+    if cfg.consistency not in CONSISTENCY_LEVELS:
+        raise ConfigError(f"unknown level '{cfg.consistency}' (choose {', '.join(CONSISTENCY_LEVELS)})",
+                          field=f"{where}.consistency")
+    for dc, replicas in cfg.replication:
+        if not _DC.fullmatch(dc):
+            raise ConfigError(f"'{dc}' is not a datacenter name (letters, digits, _ . -)", field=f"{where}.replication")
+        if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 1:
+            raise ConfigError(f"datacenter '{dc}' needs a positive number of replicas, got {replicas!r}",
+                              field=f"{where}.replication")
+    if cfg.local_dc is not None and not _DC.fullmatch(cfg.local_dc):
+        raise ConfigError(f"'{cfg.local_dc}' is not a datacenter name (letters, digits, _ . -)",
+                          field=f"{where}.local_dc")
+    if cfg.max_value_size > CASSANDRA_MAX_VALUE:
+        raise ConfigError(f"{cfg.max_value_size} is over what Cassandra takes in one write by default "
+                          f"({CASSANDRA_MAX_VALUE}: half its commitlog_segment_size)", field=f"{where}.max_value_size")
+
+
+def split_host(host: str, field: str = "hosts") -> tuple[str, int]:
+    """``"HOST"``, ``"HOST:PORT"`` or ``"[IPv6]:PORT"`` as (host, port); port 9042 when left out."""
+    usage = f'a contact point is "HOST" or "HOST:PORT" (IPv6: "[ADDR]:PORT"), got {host!r}'
+    name, port = host, "9042"
+    if host.startswith("["):
+        name, sep, rest = host[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ConfigError(usage, field=field)
+        port = rest[1:] or port
+    elif host.count(":") == 1:
+        name, port = host.split(":")
+    if not name or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(usage, field=field)
+    return name, int(port)
 
 
 def _check_redis_url(url: str | None, field: str) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ErrorCode
-from .base import DEFAULT_MAX_VALUE, DEFAULT_TIMEOUT, KVError, Store, StoreConfig
+from .base import DEFAULT_KEYSPACE, DEFAULT_MAX_VALUE, DEFAULT_TIMEOUT, KVError, Store, StoreConfig
 from .memory import MemoryStore
 from .sqlite import SqliteFile, SqliteStore
 
@@ -20,14 +21,22 @@ def default_configs() -> dict[str, StoreConfig]:
     return {DEFAULT_LABEL: StoreConfig(DEFAULT_LABEL, "sqlite")}
 
 
-_STORE_KEYS = {"type", "path", "max_value_size", "synchronous", "url", "prefix", "timeout"}
-#: keys that only make sense for one backend: writing them for another is a mistake
+_STORE_KEYS = {"type", "path", "max_value_size", "synchronous", "url", "prefix", "timeout",
+               "hosts", "local_dc", "keyspace", "replication", "consistency"}
+#: keys that only make sense for some backends: writing them for another is a mistake
 #: (``url`` without ``type = "redis"`` would otherwise quietly give a local SQLite store)
-_ONLY_FOR = {"path": "sqlite", "synchronous": "sqlite", "url": "redis", "prefix": "redis", "timeout": "redis"}
+_ONLY_FOR: dict[str, tuple[str, ...]] = {
+    "path": ("sqlite",), "synchronous": ("sqlite",), "url": ("redis",), "prefix": ("redis", "cassandra"),
+    "timeout": ("redis", "cassandra"), "hosts": ("cassandra",), "local_dc": ("cassandra",),
+    "keyspace": ("cassandra",), "replication": ("cassandra",), "consistency": ("cassandra",),
+}
 _TYPES: dict[str, tuple[type, ...]] = {
     "type": (str,), "path": (str,), "max_value_size": (int,), "synchronous": (str,),
-    "url": (str,), "prefix": (str,), "timeout": (int, float),
+    "url": (str,), "prefix": (str,), "timeout": (int, float), "hosts": (list,), "local_dc": (str,),
+    "keyspace": (str,), "replication": (dict,), "consistency": (str,),
 }
+_WANTED = {"timeout": "a number", "max_value_size": "an integer", "hosts": 'a list of "HOST:PORT" strings',
+           "replication": "a table of datacenter = replicas (e.g. { dc1 = 3, dc2 = 3 })"}
 
 
 def store_config(label: str, table: Mapping[str, Any]) -> StoreConfig:
@@ -39,14 +48,21 @@ def store_config(label: str, table: Mapping[str, Any]) -> StoreConfig:
                           field=where)
     for key, value in table.items():
         if isinstance(value, bool) or not isinstance(value, _TYPES[key]):
-            wanted = "a number" if key == "timeout" else "an integer" if key == "max_value_size" else "a string"
-            raise ConfigError(f"must be {wanted}, got {type(value).__name__}", field=f"{where}.{key}")
+            raise ConfigError(f"must be {_WANTED.get(key, 'a string')}, got {type(value).__name__}",
+                              field=f"{where}.{key}")
     kind = table.get("type", "sqlite")
     for key in sorted(table):
-        backend = _ONLY_FOR.get(key)
-        if backend is not None and kind != backend:
-            raise ConfigError(f"applies only to type = \"{backend}\" stores (this one is {kind})",
-                              field=f"{where}.{key}")
+        backends = _ONLY_FOR.get(key)
+        if backends is not None and kind not in backends:
+            names = " or ".join(f'type = "{b}"' for b in backends)
+            raise ConfigError(f"applies only to {names} stores (this one is {kind})", field=f"{where}.{key}")
+    if kind == "cassandra" and importlib.util.find_spec("cassandra") is None:
+        raise ConfigError("a cassandra store needs the cassandra-driver package: pip install 'wasm-server[cassandra]'",
+                          field=f"{where}.type")
+    hosts = table.get("hosts", [])
+    if not all(isinstance(h, str) for h in hosts):
+        raise ConfigError(f"must be {_WANTED['hosts']}", field=f"{where}.hosts")
+    replication = table.get("replication", {})
     path = table.get("path")
     return StoreConfig(
         label,
@@ -57,6 +73,11 @@ def store_config(label: str, table: Mapping[str, Any]) -> StoreConfig:
         table.get("url"),
         table.get("prefix"),
         float(table.get("timeout", DEFAULT_TIMEOUT)),
+        hosts=tuple(hosts),
+        local_dc=table.get("local_dc"),
+        keyspace=table.get("keyspace", DEFAULT_KEYSPACE),
+        replication=tuple(sorted(replication.items())),
+        consistency=table.get("consistency", "LOCAL_QUORUM"),
     )
 
 
@@ -119,6 +140,10 @@ class StoreManager:
             from .redis import RedisStore
 
             return RedisStore(cfg)
+        if cfg.type == "cassandra":
+            from .cassandra import CassandraStore  # imports cassandra-driver: only servers using it need it
+
+            return CassandraStore(cfg)
         path = self.path_of(cfg)
         file = self._files.get(path)
         if file is None:
