@@ -109,6 +109,8 @@ class World:
         self.control = root / "wan.sock"
         self.sites: dict[str, Site] = {}
         self.timings: dict[str, float] = {}
+        #: set by the test when it passed: the fixture then removes the logs
+        self.passed = False
 
     def site(self, name: str) -> Site:
         """Location ``a`` or ``b``."""
