@@ -82,6 +82,11 @@ class Site:
         """The balancer, as a client in the other location reaches it (through the wan)."""
         return f"http://{self.loc.face}:{BALANCER}"
 
+    @property
+    def node_urls(self) -> list[str]:
+        """Each node's own app port (what the balancer spreads requests over)."""
+        return [f"http://{self.loc.address}:{port}" for port, _ in NODE_PORTS]
+
     def admin_url(self, i: int = 0) -> str:
         """Node ``i``'s admin API."""
         return f"http://{self.loc.address}:{NODE_PORTS[i][1]}"
