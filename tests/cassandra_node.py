@@ -98,7 +98,8 @@ class CassandraNode:
 
     ``seeds`` are ``"HOST:STORAGE_PORT"`` strings (default: this node alone). ``dc`` and
     ``rack`` go to cassandra-rackdc.properties (GossipingPropertyFileSnitch). ``netns`` runs
-    the JVM inside that network namespace. ``auto_bootstrap`` stays False: nodes of the tests
+    the JVM inside that network namespace. ``yaml`` adds or replaces top-level cassandra.yaml
+    settings (``{"paxos_variant": "v1"}``). ``auto_bootstrap`` stays False: nodes of the tests
     start empty, and streaming data in on the first start would only slow them down.
     """
 
@@ -118,6 +119,7 @@ class CassandraNode:
         cluster_name: str = "wasm-server-test",
         num_tokens: int = 4,
         initial_token: str | None = None,
+        yaml: dict[str, str] | None = None,
     ) -> None:
         """Describe the node; nothing runs until :meth:`start`."""
         self.directory = Path(directory)
@@ -133,7 +135,10 @@ class CassandraNode:
         self.cluster_name = cluster_name
         self.num_tokens = num_tokens
         self.initial_token = initial_token
+        self.yaml = dict(yaml or {})
         self.proc: subprocess.Popen[bytes] | None = None
+        self.pid: int | None = None
+        self.started_at = 0.0
         self.log_path = self.directory / "logs" / "stdout.log"
 
     # --- config ---------------------------------------------------------------------------
@@ -209,6 +214,9 @@ class CassandraNode:
             "authenticator: AllowAllAuthenticator",
             "authorizer: AllowAllAuthorizer",
         ]
+        # the caller's settings replace ours key by key (top-level keys only)
+        lines = [line for line in lines if line.split(":", 1)[0] not in self.yaml or line.startswith(" ")]
+        lines += [f"{key}: {value}" for key, value in self.yaml.items()]
         return "\n".join(lines) + "\n"
 
     def command(self) -> list[str]:
@@ -257,6 +265,7 @@ class CassandraNode:
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          cwd=self.directory, start_new_session=True)
+        self.pid = self.proc.pid
 
     def wait_ready(self, timeout: float = 180.0) -> float:
         """Wait until the node serves CQL; the seconds since :meth:`start`.
@@ -265,13 +274,13 @@ class CassandraNode:
         namespace, the CQL port accepts. RuntimeError with the log's tail if the JVM exits or
         the time runs out.
         """
-        if self.proc is None:
+        if self.pid is None:
             raise RuntimeError("wait_ready() before start()")
         deadline = time.monotonic() + timeout
         while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"Cassandra in {self.directory} exited with {self.proc.returncode}:\n"
-                                   f"{self.log_tail()}")
+            if not self.running():
+                code = self.proc.returncode if self.proc is not None else "?"
+                raise RuntimeError(f"Cassandra in {self.directory} exited with {code}:\n{self.log_tail()}")
             if READY_LINE in self._log_text() and (self.netns or self._port_answers()):
                 return time.monotonic() - self.started_at
             if time.monotonic() > deadline:
@@ -298,7 +307,14 @@ class CassandraNode:
 
     def running(self) -> bool:
         """Whether the JVM is alive."""
-        return self.proc is not None and self.proc.poll() is None
+        if self.proc is not None:
+            return self.proc.poll() is None
+        return self.pid is not None and _alive(self.pid)
+
+    def attach(self, pid: int, started_at: float) -> None:
+        """Treat the running JVM ``pid`` (started by another process) as this node's."""
+        self.pid = pid
+        self.started_at = started_at
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM (Cassandra drains and exits), then SIGKILL if it is still there after ``timeout``."""
@@ -375,44 +391,43 @@ def _alive(pid: int) -> bool:
 
 _contact: str | None = None
 _started: list[CassandraNode] = []  # the node this process started: its Popen lives as long as the process
+_registered: list[bool] = []  # whether _leave runs at exit
 
 
 def shared_node() -> str:
     """The contact point ``"127.0.0.1:PORT"`` of the test run's node, started on first use.
 
     Every process of the run (pytest-xdist workers) shares one node: the first starts it under
-    a lock file, the others find it in node.json and register their pid; the last user alive
-    at exit stops it. A node whose users are all gone (a crashed run) is stopped and replaced.
+    a lock file and records it in node.json, the others find it there; each registers its pid
+    and waits until the node is ready; the last user alive at exit stops it. A node whose
+    users are all gone (a crashed run) is stopped and replaced. A caller interrupted while the
+    node starts (a test's timeout) leaves it starting: the next caller waits for the same node.
     """
     global _contact
     if _contact is not None:
         return _contact
     with _locked() as state_file:
         state = json.loads(state_file.read_text()) if state_file.exists() else None
-        if state is not None:
-            users = [p for p in state["users"] if _alive(p)]
-            if not users or not _alive(state["pid"]):
-                _stop_pid(state["pid"])
-                shutil.rmtree(state["directory"], ignore_errors=True)
-                state = None
+        if state is not None and not (_alive(state["pid"]) and any(_alive(p) for p in state["users"])):
+            _stop_pid(state["pid"])
+            shutil.rmtree(state["directory"], ignore_errors=True)
+            state = None
         if state is None:
             directory = Path(tempfile.mkdtemp(prefix="node-", dir=_SHARED_ROOT))
-            port, storage = free_port(), free_port()
-            node = CassandraNode(directory, cql_port=port, storage_port=storage, heap_mb=512)
+            node = CassandraNode(directory, cql_port=free_port(), storage_port=free_port(), heap_mb=512)
             node.start()
-            try:
-                seconds = node.wait_ready(240)
-            except RuntimeError:
-                node.kill()
-                raise
-            assert node.proc is not None
             _started.append(node)
-            state = {"pid": node.proc.pid, "contact": node.contact(), "directory": str(directory),
-                     "users": [], "ready_seconds": round(seconds, 1)}
-        state["users"] = [p for p in state["users"] if _alive(p)] + [os.getpid()]
+            state = {"pid": node.pid, "cql_port": node.cql_port, "storage_port": node.storage_port,
+                     "directory": str(directory), "started": time.time(), "users": []}
+        state["users"] = [p for p in state["users"] if _alive(p) and p != os.getpid()] + [os.getpid()]
         state_file.write_text(json.dumps(state))
-        _contact = str(state["contact"])
-    atexit.register(_leave)
+    if not _registered:
+        _registered.append(True)
+        atexit.register(_leave)
+    node = CassandraNode(Path(state["directory"]), cql_port=state["cql_port"], storage_port=state["storage_port"])
+    node.attach(state["pid"], time.monotonic() - (time.time() - state["started"]))
+    node.wait_ready(240)
+    _contact = node.contact()
     return _contact
 
 

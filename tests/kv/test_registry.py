@@ -64,7 +64,7 @@ def test_label_must_match_its_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"type": "mongo"}, "key_value_store.s.type: unknown type 'mongo' (choose sqlite, memory, redis)"),
+        ({"type": "mongo"}, "key_value_store.s.type: unknown type 'mongo' (choose sqlite, memory, redis, cassandra)"),
         ({"type": "redis"}, 'key_value_store.s.url: a redis store needs url = "redis://HOST:PORT/DB" '
                             "(or rediss://, unix://PATH); none given"),
         ({"max_value_size": 0}, "key_value_store.s.max_value_size: must be positive, got 0"),
@@ -147,8 +147,8 @@ REDIS_USAGE = 'a redis store needs url = "redis://HOST:PORT/DB" (or rediss://, u
         ({"type": 1}, f"{X}type: must be a string, got int"),
         # url without type = "redis" would otherwise quietly be a local SQLite store
         ({"url": "redis://h:6379/0"}, f'{X}url: applies only to type = "redis" stores (this one is sqlite)'),
-        ({"type": "memory", "timeout": 1}, f'{X}timeout: applies only to type = "redis" stores '
-                                           "(this one is memory)"),
+        ({"type": "memory", "timeout": 1}, f'{X}timeout: applies only to type = "redis" or type = "cassandra" '
+                                           "stores (this one is memory)"),
         ({"type": "redis", "url": "redis://h", "path": "kv.db"},
          f'{X}path: applies only to type = "sqlite" stores (this one is redis)'),
     ],
