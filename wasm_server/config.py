@@ -6,6 +6,7 @@ the manifest is the app author's (what runs and what it may touch).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -226,10 +227,14 @@ def _redis_url(value: object, base: Path) -> str:
 
 
 def _hosts(value: object, base: Path) -> tuple[str, ...]:
+    from .kv.base import split_host
+
     items = [x.strip() for x in value.split(",")] if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not items or not all(isinstance(x, str) and x for x in items):
         raise ValueError(f"expected a list of \"HOST\" or \"HOST:PORT\" (this location's Cassandra nodes), "
                          f"got {value!r}")
+    for host in items:
+        split_host(host, "cassandra_hosts")  # a ConfigError naming the expected form
     return tuple(items)
 
 
@@ -410,6 +415,9 @@ def _cassandra(values: dict[str, object], top: dict[str, object]) -> CassandraRe
         raise ConfigError("give either redis_url or cassandra_hosts, not both: the registry lives in one "
                           "of them (pubsub_redis_url names a Redis for pub/sub next to Cassandra)",
                           field="[cluster]")
+    if importlib.util.find_spec("cassandra") is None:
+        raise ConfigError("a Cassandra registry needs the cassandra-driver package: "
+                          "pip install 'wasm-server[cassandra]'", field="[cluster]")
     return CassandraRegistryConfig(**given)  # type: ignore[arg-type]
 
 

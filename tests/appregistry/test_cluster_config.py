@@ -38,6 +38,7 @@ def test_redis_alone_is_unchanged(tmp_path: Path) -> None:
     ('cassandra_hosts = ["c"]\n', "cassandra_hosts needs local_dc"),
     ('local_dc = "a"\nkeyspace = "k"\n', "keyspace, local_dc need cassandra_hosts"),
     ('cassandra_hosts = []\nlocal_dc = "a"\n', "this location's Cassandra nodes"),
+    ('cassandra_hosts = ["h:port"]\nlocal_dc = "a"\n', 'a contact point is "HOST" or "HOST:PORT"'),
     ('cassandra_hosts = ["c"]\nlocal_dc = "a"\nreplication = { a = 0 }\n', "datacenter = replicas"),
     ('cassandra_hosts = ["c"]\nlocal_dc = "a"\nkeyspace = "no-dashes"\n', "a Cassandra name"),
     ('redis_url = "redis://r:6379/0"\npubsub_redis_url = "redis://p:6379/0"\n', "goes with a Cassandra registry"),
@@ -52,3 +53,13 @@ def _write(tmp_path: Path, cluster: str) -> Path:
     cfg = tmp_path / "runtime.toml"
     cfg.write_text("[cluster]\n" + cluster)
     return cfg
+
+
+def test_without_the_driver_the_cassandra_registry_names_the_install(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "cassandra" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"pip install 'wasm-server\[cassandra\]'"):
+        load_runtime_config(_write(tmp_path, 'cassandra_hosts = ["c"]\nlocal_dc = "a"\n'), {})

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.kv.redis_server import redis_url
-from wasm_server.appregistry import Record, Registry
+from wasm_server.appregistry import Record, Registry, RegistryUnavailable
 from wasm_server.config import CassandraRegistryConfig
 
 
@@ -26,7 +26,6 @@ async def registry(request: pytest.FixtureRequest) -> AsyncIterator[Registry]:
         made = redis
     else:
         from tests.cassandra_node import cassandra_contact
-
         from wasm_server.appregistry.cassandra import CassandraRegistry
 
         # each test its own keyspace on the run's shared node (datacenter dc1)
@@ -67,3 +66,25 @@ async def test_blobs_come_back_whole(registry: Registry, size: int) -> None:
     await registry.put_blob(digest, data)
     await registry.put_blob(digest, data)  # a second publish of the same file is harmless
     assert await registry.get_blob(digest) == data
+
+
+async def test_a_missing_keyspace_without_replication_is_a_clear_error() -> None:
+    from tests.cassandra_node import cassandra_contact
+    from wasm_server.appregistry.base import ClusterError
+    from wasm_server.appregistry.cassandra import CassandraRegistry
+
+    registry = CassandraRegistry(CassandraRegistryConfig(hosts=(cassandra_contact(),), local_dc="dc1",
+                                                         keyspace=f"absent_{secrets.token_hex(4)}"))
+    with pytest.raises(ClusterError, match=r"keyspace 'absent_\w+' does not exist: create it, or set \[cluster\]"):
+        await registry.open()
+    await registry.close()
+
+
+async def test_cassandra_down_is_unavailable_not_a_crash() -> None:
+    from tests.e2e.conftest import free_port
+    from wasm_server.appregistry.cassandra import CassandraRegistry
+
+    registry = CassandraRegistry(CassandraRegistryConfig(hosts=(f"127.0.0.1:{free_port()}",), local_dc="dc1"))
+    with pytest.raises(RegistryUnavailable, match=r"the cluster registry \(Cassandra\) is unavailable"):
+        await registry.records()
+    await registry.close()

@@ -30,52 +30,34 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING
 
 from ..config import CassandraRegistryConfig
 from .base import ClusterError, Record, RegistryUnavailable
 
 if TYPE_CHECKING:
-    from cassandra.cluster import ResponseFuture, Session
+    from cassandra.cluster import Session
 
 CHUNK = 1024 * 1024
 #: seconds a statement may take before the registry counts as unavailable
 TIMEOUT = 5.0
-DEFAULT_PORT = 9042
-T = TypeVar("T")
-
-
-class _Row(Protocol):
-    """What the driver's default row factory yields: a named tuple."""
-
-    def __getitem__(self, index: int) -> object: ...
+#: a row as the driver gives it (kv/cassandra.open_session makes rows plain tuples)
+Row = tuple[object, ...]
 
 
 def _table_id(keyspace: str, table: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"wasm-server:{keyspace}.{table}"))
 
 
-def _contact_points(hosts: Sequence[str]) -> tuple[list[str], int]:
-    """Hosts and the one port the driver takes for all of them."""
-    names, ports = [], set()
-    for host in hosts:
-        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
-        names.append(name or host)
-        ports.add(int(port) if port else DEFAULT_PORT)
-    if len(ports) > 1:
-        raise ClusterError(f"cassandra_hosts must share one port, got {sorted(ports)}")
-    return names, ports.pop()
-
-
 class CassandraRegistry:
-    """A :class:`~wasm_server.appregistry.base.Registry` in Cassandra (the Python driver)."""
+    """A :class:`~wasm_server.appregistry.base.Registry` in Cassandra (the Python driver,
+    through the session helpers the Cassandra KV backend uses: kv/cassandra.py)."""
 
     kind = "Cassandra"
 
     def __init__(self, config: CassandraRegistryConfig) -> None:
         self.config = config
         self._session: Session | None = None
-        self._cluster: object | None = None
         self._opening = asyncio.Lock()
 
     def describe(self) -> str:
@@ -90,25 +72,17 @@ class CassandraRegistry:
                 self._session = await asyncio.to_thread(self._connect)
 
     def _connect(self) -> Session:
-        from cassandra import ConsistencyLevel
-        from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-        from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+        from ..kv.cassandra import open_session
 
-        names, port = _contact_points(self.config.hosts)
-        profile = ExecutionProfile(
-            # the local datacenter only: a remote one is never a coordinator, so a cut-off
-            # location costs nothing here (used_hosts_per_remote_dc defaults to 0)
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=self.config.local_dc)),
-            consistency_level=ConsistencyLevel.LOCAL_QUORUM, request_timeout=TIMEOUT)
-        cluster = Cluster(names, port=port, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-                          connect_timeout=TIMEOUT, control_connection_timeout=TIMEOUT)
         try:
-            session = cluster.connect()
+            session = open_session(self.config.hosts, self.config.local_dc, TIMEOUT)
+        except Exception as exc:
+            raise _unavailable(exc) from None
+        try:
             self._schema(session)
         except Exception as exc:
-            cluster.shutdown()
+            session.cluster.shutdown()
             raise _unavailable(exc) from None
-        self._cluster = cluster
         return session
 
     def _schema(self, session: Session) -> None:
@@ -125,32 +99,18 @@ class CassandraRegistry:
         session.execute(f"CREATE TABLE IF NOT EXISTS {ks}.blobs (digest text, chunk int, chunks int static, "
                         f"data blob, PRIMARY KEY (digest, chunk)) WITH id = {_table_id(ks, 'blobs')}")
 
-    async def _run(self, query: str, params: Sequence[object] = ()) -> list[_Row]:
-        """One statement through the driver's async API, awaited on this loop."""
+    async def _run(self, query: str, params: Sequence[object] = ()) -> list[Row]:
+        """One statement through the driver's async API, awaited on this loop (one page)."""
+        from ..kv.cassandra import run
+
         if self._session is None:
             await self.open()
         assert self._session is not None
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[list[_Row]] = loop.create_future()
-
-        def settle(outcome: list[_Row] | BaseException) -> None:
-            if done.done():
-                return
-            if isinstance(outcome, BaseException):
-                done.set_exception(outcome)
-            else:
-                done.set_result(outcome)
-
-        future: ResponseFuture = self._session.execute_async(query, params)
-        # the driver calls back on its own thread: hand the outcome to the loop
-        future.add_callbacks(lambda rows: loop.call_soon_threadsafe(settle, list(rows or [])),
-                             lambda exc: loop.call_soon_threadsafe(settle, exc))
         try:
-            return await done
-        except ClusterError:
-            raise
+            result = await run(self._session, query, params, timeout=TIMEOUT)
         except Exception as exc:
             raise _unavailable(exc) from None
+        return [tuple(row) for row in result.current_rows]
 
     async def new_version(self, name: str) -> int:
         """``max(now in µs, stored + 1)``: later by the clock, and always above what is stored."""
@@ -159,11 +119,12 @@ class CassandraRegistry:
         return max(int(time.time() * 1_000_000), stored + 1)
 
     async def put_blob(self, digest: str, data: bytes) -> None:
-        """Every chunk, each with the chunk count (the reader knows when it has them all)."""
+        """Every chunk, each with the chunk count (the reader knows when it has them all).
+        One at a time: megabyte statements in parallel overload a driver connection."""
         chunks = max(1, -(-len(data) // CHUNK))
-        await asyncio.gather(*(self._run(
-            f"INSERT INTO {self.config.keyspace}.blobs (digest, chunk, chunks, data) VALUES (%s, %s, %s, %s)",
-            (digest, i, chunks, data[i * CHUNK:(i + 1) * CHUNK])) for i in range(chunks)))
+        for i in range(chunks):
+            await self._run(f"INSERT INTO {self.config.keyspace}.blobs (digest, chunk, chunks, data) "
+                            "VALUES (%s, %s, %s, %s)", (digest, i, chunks, data[i * CHUNK:(i + 1) * CHUNK]))
 
     async def get_blob(self, digest: str) -> bytes | None:
         """The chunks in order; None when any is missing here (not replicated yet)."""
@@ -171,12 +132,13 @@ class CassandraRegistry:
         first = await self._run(f"SELECT chunks, data FROM {ks}.blobs WHERE digest = %s AND chunk = 0", (digest,))
         if not first or first[0][0] is None:
             return None
-        rest = await asyncio.gather(*(self._run(
-            f"SELECT data FROM {ks}.blobs WHERE digest = %s AND chunk = %s", (digest, i))
-            for i in range(1, _int(first[0][0]))))
-        if not all(rest):
-            return None
-        return b"".join(_bytes(data) for data in (first[0][1], *(rows[0][0] for rows in rest)))
+        parts = [_bytes(first[0][1])]
+        for i in range(1, _int(first[0][0])):
+            rows = await self._run(f"SELECT data FROM {ks}.blobs WHERE digest = %s AND chunk = %s", (digest, i))
+            if not rows:
+                return None
+            parts.append(_bytes(rows[0][0]))
+        return b"".join(parts)
 
     async def put_record(self, record: Record) -> None:
         """``USING TIMESTAMP version``: a lower version never overwrites a higher one."""
@@ -193,9 +155,9 @@ class CassandraRegistry:
 
     async def close(self) -> None:
         """Shut the driver down (its threads too)."""
-        cluster, self._cluster, self._session = self._cluster, None, None
-        if cluster is not None:
-            await asyncio.to_thread(cluster.shutdown)  # type: ignore[attr-defined]
+        session, self._session = self._session, None
+        if session is not None:
+            await asyncio.to_thread(session.cluster.shutdown)
 
 
 def _int(value: object) -> int:
