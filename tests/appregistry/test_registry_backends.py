@@ -88,3 +88,12 @@ async def test_cassandra_down_is_unavailable_not_a_crash() -> None:
     with pytest.raises(RegistryUnavailable, match=r"the cluster registry \(Cassandra\) is unavailable"):
         await registry.records()
     await registry.close()
+
+
+async def test_every_record_is_read_however_many_pages(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wasm_server.appregistry import cassandra
+
+    monkeypatch.setattr(cassandra, "PAGE_ROWS", 2)  # 7 records: 4 pages in Cassandra
+    for i in range(7):
+        await registry.put_record(Record(f"app{i}", i + 1, manifest=f"m{i}"))
+    assert sorted((r.name, r.version) for r in await registry.records()) == [(f"app{i}", i + 1) for i in range(7)]

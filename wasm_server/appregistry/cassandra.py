@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from cassandra.cluster import Session
 
 CHUNK = 1024 * 1024
+#: rows a page (records() reads every page)
+PAGE_ROWS = 1000
 #: seconds a statement may take before the registry counts as unavailable
 TIMEOUT = 5.0
 #: a row as the driver gives it (kv/cassandra.open_session makes rows plain tuples)
@@ -99,18 +101,28 @@ class CassandraRegistry:
         session.execute(f"CREATE TABLE IF NOT EXISTS {ks}.blobs (digest text, chunk int, chunks int static, "
                         f"data blob, PRIMARY KEY (digest, chunk)) WITH id = {_table_id(ks, 'blobs')}")
 
-    async def _run(self, query: str, params: Sequence[object] = ()) -> list[Row]:
-        """One statement through the driver's async API, awaited on this loop (one page)."""
+    async def _run(self, query: str, params: Sequence[object] = (), *, every_page: bool = False) -> list[Row]:
+        """One statement through the driver's async API, awaited on this loop: its first page
+        of rows, or with ``every_page`` all of them (a page at a time, never blocking)."""
+        from cassandra.query import SimpleStatement
+
         from ..kv.cassandra import run
 
         if self._session is None:
             await self.open()
         assert self._session is not None
-        try:
-            result = await run(self._session, query, params, timeout=TIMEOUT)
-        except Exception as exc:
-            raise _unavailable(exc) from None
-        return [tuple(row) for row in result.current_rows]
+        statement = SimpleStatement(query, fetch_size=PAGE_ROWS)
+        rows: list[Row] = []
+        paging_state: bytes | None = None
+        while True:
+            try:
+                result = await run(self._session, statement, params, timeout=TIMEOUT, paging_state=paging_state)
+            except Exception as exc:
+                raise _unavailable(exc) from None
+            rows += [tuple(row) for row in result.current_rows]
+            paging_state = result.paging_state
+            if not every_page or not paging_state:
+                return rows
 
     async def new_version(self, name: str) -> int:
         """``max(now in µs, stored + 1)``: later by the clock, and always above what is stored."""
@@ -146,8 +158,8 @@ class CassandraRegistry:
                         f"USING TIMESTAMP {int(record.version)}", (record.name, record.version, record.to_json()))
 
     async def records(self) -> list[Record]:
-        """Every app's record (a small table: one row per app)."""
-        rows = await self._run(f"SELECT record FROM {self.config.keyspace}.apps")
+        """Every app's record (one row per app, read page by page)."""
+        rows = await self._run(f"SELECT record FROM {self.config.keyspace}.apps", every_page=True)
         return [Record.from_json(str(row[0])) for row in rows if row[0] is not None]
 
     async def follow(self, wake: Callable[[], None]) -> None:
