@@ -9,6 +9,10 @@ of each kind — ``set`` (distinct keys, 100-byte values), ``get`` (of those key
 contended case). Each op's latency is timed around its ``await``. Rounds alternate the
 backends; figures are medians over rounds.
 
+Then through the server: examples/kv-counter/c under ``wasm-server up --config`` with its
+``default`` store on each backend (1 worker on core 0), ``POST /count`` (one ``kv_incr`` of
+one hot key per request) from wrk -c16 on core 1, ``--http-seconds`` per run.
+
 Backends: SQLite (kv/sqlite.py, synchronous = normal, a temporary data dir), Redis
 (Debian's redis-server on loopback, no persistence), Cassandra 5.0 (one node from
 tests/cassandra_node.py, 512 MB heap, consistency LOCAL_QUORUM of one replica). For
@@ -35,13 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import free_port, machine, wait_port, write_section
 from quiet import wait_quiet
-from suite import fmt, median
+from suite import HttpResult, fmt, median, server, wrk
 
 from tests.cassandra_node import shared_node
 from wasm_server.kv import Store, StoreConfig, StoreManager
 from wasm_server.kv.cassandra import close_all, open_session, run
 
 SECTION = "## KV backends: SQLite, Redis and Cassandra (issue 17)"
+CLI = str(Path(sys.executable).parent / "wasm-server")
+COUNTER = Path(__file__).resolve().parents[1] / "examples/kv-counter/c"
 BACKENDS = ("sqlite", "redis", "cassandra")
 OPS = ("set", "get", "incr", "incr, one key")
 VALUE = b"v" * 100
@@ -138,28 +144,66 @@ async def one_round(count: int, clients: int, redis_url: str, contact: str, tmp:
     return out
 
 
+def runtime_config(backend: str, redis_url: str, contact: str, tmp: Path) -> Path:
+    """The runtime config of kv-counter's server: its ``default`` store on ``backend``."""
+    prefix = f"http{uuid.uuid4().hex[:8]}:"
+    tables = {
+        "sqlite": [],
+        "redis": ['type = "redis"', f'url = "{redis_url}"', f'prefix = "{prefix}"', "timeout = 10.0"],
+        "cassandra": ['type = "cassandra"', f'hosts = ["{contact}"]', 'keyspace = "bench_kv"', f'prefix = "{prefix}"',
+                      "timeout = 10.0"],
+    }[backend]
+    path = tmp / f"{backend}-{prefix[4:-1]}.toml"
+    path.write_text("\n".join(["[key_value_store.default]", *tables] if tables else ["# SQLite"]) + "\n")
+    return path
+
+
+def http_round(seconds: int, redis_url: str, contact: str, tmp: Path) -> dict[str, HttpResult]:
+    """kv-counter's POST /count on every backend once: wrk -c16 against a fresh server."""
+    script = tmp / "post.lua"
+    script.write_text('wrk.method = "POST"\n')
+    out: dict[str, HttpResult] = {}
+    for backend in BACKENDS:
+        port = free_port()
+        cmd = [CLI, "up", str(COUNTER), "--no-build", "--data-dir", str(tmp / uuid.uuid4().hex), "--listen",
+               f"127.0.0.1:{port}", "--config", str(runtime_config(backend, redis_url, contact, tmp))]
+        with server(cmd, port):
+            url = f"http://127.0.0.1:{port}/count"
+            wrk(url, 1, 16, script=script)  # warm-up: the store connects, the schema is made
+            out[backend] = wrk(url, seconds, 16, script=script)
+    return out
+
+
 def main() -> int:
     """Run the benchmark and record it."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=2000, help="operations of each kind per backend and round")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="1 round of 500 operations")
+    ap.add_argument("--http-seconds", type=int, default=4, help="wrk's time per backend and run (0: skip)")
+    ap.add_argument("--quick", action="store_true", help="1 round of 500 operations, 2 s of wrk")
     args = ap.parse_args()
     if args.quick:
-        args.count, args.runs = 500, 1
+        args.count, args.runs, args.http_seconds = 500, 1, min(args.http_seconds, 2)
+    if args.http_seconds:
+        subprocess.run([CLI, "build", str(COUNTER)], check=True, stdout=subprocess.DEVNULL)
     started = time.monotonic()
     contact = shared_node()
     print(f"Cassandra ready at {contact} after {time.monotonic() - started:.0f} s", file=sys.stderr)
     redis, redis_url = start_redis()
     busy, waited = wait_quiet(60, 0.15)  # Cassandra's start-up has settled; others' work has not
     rounds: list[dict[str, dict[str, Result]]] = []
+    http: list[dict[str, HttpResult]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for n in range(args.runs):
                 rounds.append(asyncio.run(one_round(args.count, args.clients, redis_url, contact, Path(tmp))))
                 print(f"round {n + 1}: " + ", ".join(f"{b} {op} {r.ops_per_s:.0f}/s" for b, ops in rounds[-1].items()
                                                      for op, r in ops.items()), file=sys.stderr)
+                if args.http_seconds:
+                    http.append(http_round(args.http_seconds, redis_url, contact, Path(tmp)))
+                    print("POST /count: " + ", ".join(f"{b} {r.rps:.0f} req/s ({r.bad} bad)"
+                                                      for b, r in http[-1].items()), file=sys.stderr)
     finally:
         redis.kill()
         redis.wait()
@@ -183,6 +227,17 @@ def main() -> int:
             lines.append(f"| {backend} | {op} | {median([r.ops_per_s for r in results]):.0f} | "
                          f"{fmt(median([r.p50_ms for r in results]))} | {fmt(median([r.p99_ms for r in results]))} | "
                          f"{', '.join(f'{r.ops_per_s:.0f}' for r in results)} |")
+    if http:
+        lines += ["", f"Through the server: examples/kv-counter/c, `POST /count` (one `kv_incr` of one key per "
+                  f"request), `wasm-server up` (1 worker, core 0) with its default store on each backend, wrk -c16 "
+                  f"for {args.http_seconds} s on core 1, after a 1 s warm-up; {len(http)} run(s).", "",
+                  "| backend | req/s (median) | p50 ms | p99 ms | non-2xx | runs (req/s) |",
+                  "|---|---|---|---|---|---|"]
+        for backend in BACKENDS:
+            served = [h[backend] for h in http]
+            lines.append(f"| {backend} | {median([r.rps for r in served]):.0f} | "
+                         f"{fmt(median([r.p50_ms for r in served]))} | {fmt(median([r.p99_ms for r in served]))} | "
+                         f"{sum(r.bad for r in served)} | {', '.join(f'{r.rps:.0f}' for r in served)} |")
     lines += ["", "No target in the issue; docs/operations.md (Key-value stores) compares the backends with these "
               "figures.", ""]
     section = "\n".join(lines)

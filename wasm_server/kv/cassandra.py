@@ -26,8 +26,9 @@ own, cannot be set to a value (``set`` then ``incr`` must continue from what was
 silently past i64, and a retried increment whose reply was lost counts twice. The cost is
 Paxos: about four round trips to a quorum of the local datacenter's replicas, instead of one
 (benchmarks/kv_backends.py measures it; docs/operations.md has the figures). Increments of
-one key from one process queue behind each other locally, so Paxos only sees contention
-between processes.
+one key from one process are combined: those arriving while a compare-and-set is in flight
+go together in the next one, so a hot counter costs one Paxos round per batch, and Paxos
+only arbitrates between processes.
 
 Reads and writes use the store's consistency level (LOCAL_QUORUM by default: a location
 answers from its own replicas, and keeps serving when another location is cut off);
@@ -42,6 +43,7 @@ the driver reconnects by itself (every second) once a node is back.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import logging
 import threading
@@ -211,7 +213,7 @@ def _acquire(config: StoreConfig) -> _Shared:
 
 
 def _failed(ready: concurrent.futures.Future[_Statements]) -> bool:
-    return ready.done() and ready.exception() is not None
+    return ready.done() and (ready.cancelled() or ready.exception() is not None)
 
 
 def _release(shared: _Shared) -> None:
@@ -257,8 +259,20 @@ def close_all() -> None:
             log.debug("closing a Cassandra session: %s", exc)
 
 
+# Sessions still open when the interpreter exits are closed before the thread pools go: the
+# driver's scheduler thread submits to its executor until its cluster is shut down, and
+# concurrent.futures refuses new work once interpreter shutdown began ("cannot schedule new
+# futures after shutdown", printed from that thread). threading's exit hooks run before
+# concurrent.futures' own; plain atexit runs after, too late.
+getattr(threading, "_register_atexit", atexit.register)(close_all)
+
+
 def _connect_in_thread(config: StoreConfig) -> concurrent.futures.Future[_Statements]:
     ready: concurrent.futures.Future[_Statements] = concurrent.futures.Future()
+    # running, so it cannot be cancelled: asyncio.wrap_future cancels the future it wraps when
+    # its waiter is cancelled (a guest whose client hung up while the session was connecting),
+    # and every other store call waiting for the same connection would get CancelledError
+    ready.set_running_or_notify_cancel()
 
     def work() -> None:
         try:
@@ -333,7 +347,8 @@ class CassandraStore:
         serial = "LOCAL_SERIAL" if config.consistency.startswith("LOCAL_") else "SERIAL"
         self.serial = ConsistencyLevel.name_to_value[serial]
         self._shared = _acquire(config)
-        self._counting: dict[bytes, tuple[asyncio.Lock, int]] = {}  # key -> (its lock, increments using it)
+        self._queues: dict[bytes, list[tuple[int, asyncio.Future[int]]]] = {}  # increments waiting, per key
+        self._drainers: set[asyncio.Task[None]] = set()
         self._closed = False
 
     async def _statements(self) -> _Statements:
@@ -429,42 +444,88 @@ class CassandraStore:
                 return sorted(found)
 
     async def incr(self, key: bytes, delta: int) -> int:
-        """Add ``delta`` with a lightweight transaction (compare-and-set, retried on a lost race)."""
+        """Add ``delta`` with a lightweight transaction (compare-and-set, retried on a lost race).
+
+        Increments of one key in this process are combined: while one compare-and-set is in
+        flight, the next ones queue, and the following compare-and-set applies all of them,
+        each caller getting the value it would have had if they had run one after another
+        (one that would leave the i64 range fails alone, as it would have). A hot counter then
+        costs one Paxos round per batch instead of one per increment. A caller cancelled
+        before its batch is sent is left out.
+        """
         check_delta(self.config.label, delta)
         key = bytes(key)
-        lock, users = self._counting.get(key) or (asyncio.Lock(), 0)
-        self._counting[key] = (lock, users + 1)
-        try:
-            async with lock:
-                return await self._incr(key, delta)
-        finally:
-            lock, users = self._counting[key]
-            if users == 1:
-                del self._counting[key]
-            else:
-                self._counting[key] = (lock, users - 1)
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = []
+            task = asyncio.create_task(self._drain(key, queue))
+            self._drainers.add(task)  # a reference, until it is done
+            task.add_done_callback(self._drainers.discard)
+        queue.append((delta, waiter))
+        return await waiter
 
-    async def _incr(self, key: bytes, delta: int) -> int:
+    async def _drain(self, key: bytes, queue: list[tuple[int, asyncio.Future[int]]]) -> None:
+        try:
+            while queue:
+                batch = [(d, w) for d, w in queue if not w.done()]
+                queue.clear()
+                if not batch:
+                    continue
+                results: list[int | Exception]
+                try:
+                    results = list(await self._incr_all(key, [d for d, _ in batch]))
+                except Exception as exc:
+                    results = [_copy(exc) for _ in batch]
+                for (_, waiter), result in zip(batch, results, strict=True):
+                    if waiter.done():
+                        continue
+                    if isinstance(result, Exception):
+                        waiter.set_exception(result)
+                    else:
+                        waiter.set_result(result)
+        finally:
+            # no await since the last look at the queue: nothing was added after it
+            del self._queues[key]
+            for _, waiter in queue:
+                waiter.cancel()
+
+    async def _incr_all(self, key: bytes, deltas: list[int]) -> list[int | KVError]:
         where = self._where(key)
         rows = (await self._run("incr", lambda s: s.get, where)).current_rows
         raw: bytes | None = bytes(rows[0][0]) if rows else None
         deadline = time.monotonic() + self.config.timeout
         while True:
-            value = add_to_counter(self.config.label, key, raw, delta)
-            new = b"%d" % value
+            results, new = self._apply(key, raw, deltas)
+            if new is None:  # every one refused: nothing to write
+                return results
             if raw is None:
                 result = await self._run("incr", lambda s: s.put_if_absent, [*where, new], serial=True)
             else:
                 result = await self._run("incr", lambda s: s.swap, [new, *where, raw], serial=True)
             row = result.current_rows[0]
             if row[0]:  # [applied]
-                return value
+                return results
             # someone else wrote first: Cassandra sent the value it holds now; go again from there
             current = row[list(result.column_names).index("value")] if len(row) > 1 else None
             raw = None if current is None else bytes(current)
             if time.monotonic() > deadline:
                 raise KVError(ErrorCode.TIMEOUT, f"store '{self.config.label}': increment of {key[:64]!r} "
                                                  f"kept losing to other writers for {self.config.timeout:g} s")
+
+    def _apply(self, key: bytes, raw: bytes | None, deltas: list[int]) -> tuple[list[int | KVError], bytes | None]:
+        """Each delta in turn on ``raw``: its result or error, and the value to write (None: nothing)."""
+        results: list[int | KVError] = []
+        current, changed = raw, False
+        for delta in deltas:
+            try:
+                value = add_to_counter(self.config.label, key, current, delta)
+            except KVError as exc:
+                results.append(exc)
+                continue
+            results.append(value)
+            current, changed = b"%d" % value, True
+        return results, current if changed else None
 
     def deferred(self) -> CassandraStore:
         """Itself: every write is acknowledged when its call returns."""
@@ -480,3 +541,8 @@ class CassandraStore:
             return
         self._closed = True
         _release(self._shared)
+
+
+def _copy(exc: Exception) -> Exception:
+    """A KVError of its own for each waiter (one exception raised in many tasks collects their tracebacks)."""
+    return KVError(exc.code, str(exc)) if isinstance(exc, KVError) else exc
