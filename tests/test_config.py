@@ -75,7 +75,7 @@ def test_key_value_store_tables_are_read_from_the_runtime_config(tmp_path: Path)
 @pytest.mark.parametrize(("text", "named"), [
     ("[server]\nlisten = \"127.0.0.1:1\"\nworker = 2\n", r"\[server\]: unknown key 'worker'"),
     ("[admin]\nlisten = \"127.0.0.1:9\"\naddress = \"x\"\n", r"\[admin\]: unknown key 'address'"),
-    ("[cluster]\nredis = \"redis://x\"\n", r"\[cluster\]: unknown key 'redis' \(known: redis_url\)"),
+    ("[cluster]\nredis = \"redis://x\"\n", r"\[cluster\]: unknown key 'redis' \(known: redis_url, cassandra_hosts,"),
     ("[tls]\ncertificate = \"a.pem\"\n", r"\[tls\]: unknown key 'certificate'"),
     ("[serve]\nlisten = \"127.0.0.1:1\"\n", r"unknown key 'serve' \(known: server, tls, admin, cluster"),
     ("[[tls.certificates]]\nhosts = [\"a\"]\ncert = \"c\"\nkey = \"k\"\nsni = true\n", r"tls\.certificates"),

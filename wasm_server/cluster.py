@@ -1,62 +1,57 @@
-"""Cluster mode: nodes that share one Redis share the registry of deployed apps.
+"""Cluster mode: nodes that share a registry of deployed apps serve the same apps.
 
-Redis holds, per app name, the newest deployment record ``{name, version,
-manifest, files: {path: sha256}}`` (or a tombstone after an undeploy), and
-every file once, content-addressed (``blob:<sha256>``). Versions come from
-one Redis counter, so a later deploy always has a higher version, and a Lua
-script only replaces a record with a higher version: two conflicting deploys
-end with the newer one on every node. Each node applies what it has not got
-yet: at start, on a pub/sub notification, and every second (a node that
-missed a message, or restarted, catches up). Compiled modules stay cached per
-node (the module cache is keyed by content), so a node compiles a module once.
-Nodes keep no state of their own beyond caches.
+The registry (appregistry/) holds, per app name, the newest deployment record
+``{name, version, manifest, files: {path: sha256}}`` (or a tombstone after an
+undeploy), and every file once, content-addressed. It lives in one Redis
+(``[cluster] redis_url``: one location) or in Cassandra (``cassandra_hosts`` +
+``local_dc``: each location reads and writes its own datacenter, so deploys keep
+working in a location cut off from the others). A record only replaces one with a
+lower version, so conflicting deploys end with the newest on every node.
+
+Each node applies what it has not got yet: at start, on a notification (Redis
+pub/sub), and every second (a node that missed a message, or restarted, or whose
+datacenter received a record before the files it names, catches up). Compiled
+modules stay cached per node (the module cache is keyed by content), so a node
+compiles a module once. Nodes keep no state of their own beyond caches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import time
 from typing import Any
 
+from .appregistry.base import ClusterError, Record, Registry, RegistryUnavailable
+from .config import RuntimeConfig
 from .deployments import DeployError, Deployments
 from .errors import WasmServerError
 
 log = logging.getLogger("wasm_server")
 
-PREFIX = "wasm-server:cluster:"
-APPS = PREFIX + "apps"
-VERSION = PREFIX + "version"
-CHANNEL = PREFIX + "changes"
 SYNC_SECONDS = 1.0
 
-# replace the record only if the new version is higher
-_PUT_IF_NEWER = """
-local old = redis.call('HGET', KEYS[1], ARGV[1])
-if old then
-  local v = cjson.decode(old)['version']
-  if v >= tonumber(ARGV[3]) then return 0 end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PUBLISH', KEYS[2], ARGV[1])
-return 1
-"""
+__all__ = ["Cluster", "ClusterError", "registry_for"]
 
 
-class ClusterError(WasmServerError):
-    """Redis could not be reached or answered something unusable."""
+def registry_for(config: RuntimeConfig) -> Registry:
+    """The registry ``[cluster]`` names (config.py has checked that exactly one is named)."""
+    if config.cluster_cassandra is not None:
+        from .appregistry.cassandra import CassandraRegistry
+
+        return CassandraRegistry(config.cluster_cassandra)
+    assert config.cluster_redis is not None
+    from .appregistry.redis import RedisRegistry
+
+    return RedisRegistry(config.cluster_redis)
 
 
 class Cluster:
     """This node's view of the shared registry (see module docstring)."""
 
-    def __init__(self, url: str, deployments: Deployments, node: str = "") -> None:
-        import redis.asyncio as redis  # imported here: single-node servers never need it
-
-        self.url = url
-        self.redis = redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=10)
+    def __init__(self, registry: Registry, deployments: Deployments, node: str = "") -> None:
+        self.registry = registry
         self.deployments = deployments
         self.node = node
         self.synced = False
@@ -64,6 +59,8 @@ class Cluster:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._registry_down = False
+        #: versions whose files were missing here: retried every poll, logged once
+        self._waiting: set[tuple[str, int]] = set()
 
     # -- publishing (any node's admin API) -------------------------------------------
 
@@ -73,18 +70,13 @@ class Cluster:
             digests = {}
             for rel, data in files.items():
                 digest = hashlib.sha256(data).hexdigest()
-                await self.redis.set(PREFIX + "blob:" + digest, data, nx=True)
+                await self.registry.put_blob(digest, data)
                 digests[rel] = digest
-            version = int(await self.redis.incr(VERSION))
-            record = {"name": name, "version": version, "manifest": manifest, "files": digests,
-                      "published_at": time.time(), "by": self.node}
-            await self.redis.eval(_PUT_IF_NEWER, 2, APPS, CHANNEL, name, json.dumps(record), version)
-        except OSError as exc:
-            raise DeployError(503, f"the cluster registry (Redis) is unavailable: {exc}") from None
-        except Exception as exc:  # redis-py's ConnectionError/TimeoutError are not OSErrors
-            if type(exc).__module__.startswith("redis"):
-                raise DeployError(503, f"the cluster registry (Redis) is unavailable: {exc}") from None
-            raise
+            version = await self.registry.new_version(name)
+            await self.registry.put_record(Record(name, version, manifest, digests, published_at=time.time(),
+                                                  by=self.node))
+        except RegistryUnavailable as exc:
+            raise DeployError(503, str(exc)) from None
         deployed = await self.deployments.deploy(name, manifest, files, version=version, source="cluster")
         self.applied[name] = version
         return deployed.describe()
@@ -93,9 +85,12 @@ class Cluster:
         """Publish a tombstone for ``name`` (newer than what runs); False if it was not deployed."""
         if name not in self.deployments.apps:
             return False
-        version = int(await self.redis.incr(VERSION))
-        record = {"name": name, "version": version, "deleted": True, "published_at": time.time(), "by": self.node}
-        await self.redis.eval(_PUT_IF_NEWER, 2, APPS, CHANNEL, name, json.dumps(record), version)
+        try:
+            version = await self.registry.new_version(name)
+            await self.registry.put_record(Record(name, version, deleted=True, published_at=time.time(),
+                                                  by=self.node))
+        except RegistryUnavailable as exc:
+            raise DeployError(503, str(exc)) from None
         await self.deployments.undeploy(name, version=version)
         self.applied[name] = version
         return True
@@ -103,15 +98,22 @@ class Cluster:
     # -- following (every node) ---------------------------------------------------------
 
     async def start(self) -> None:
-        """Apply the registry once (start-up catch-up), then follow it in the background."""
+        """Connect, apply the registry once (start-up catch-up), then follow it in the
+        background. A registry that is down now is retried every second; one that is
+        misconfigured (e.g. a missing keyspace) stops the start."""
+        try:
+            await self.registry.open()
+        except RegistryUnavailable as exc:
+            log.warning("cluster: %s; retrying every %gs", exc, SYNC_SECONDS)
+            self._registry_down = True
         await self.sync()
-        self._tasks = [asyncio.ensure_future(self._listen()), asyncio.ensure_future(self._poll())]
+        self._tasks = [asyncio.ensure_future(self._follow()), asyncio.ensure_future(self._poll())]
 
     async def sync(self) -> int:
         """Apply every record newer than what this node runs; returns how many changed."""
         try:
-            records = await self.redis.hgetall(APPS)
-        except Exception as exc:
+            records = await self.registry.records()
+        except ClusterError as exc:
             # once per outage (this runs every second); back to a warning when it recovers
             (log.debug if self._registry_down else log.warning)("cluster: cannot read the registry: %s", exc)
             self._registry_down = True
@@ -120,53 +122,51 @@ class Cluster:
             log.warning("cluster: the registry is readable again")
             self._registry_down = False
         changed = 0
-        for raw in records.values():
-            record = json.loads(raw)
-            name, version = record["name"], int(record["version"])
-            if self.applied.get(name, 0) >= version:
+        for record in records:
+            if self.applied.get(record.name, 0) >= record.version:
                 continue
-            try:
-                if record.get("deleted"):
-                    await self.deployments.undeploy(name, version=version)
-                else:
-                    files = {rel: await self._blob(digest) for rel, digest in record["files"].items()}
-                    await self.deployments.deploy(name, record["manifest"], files, version=version,
-                                                  source="cluster")
-            except WasmServerError as exc:
-                log.error("cluster: cannot apply %s version %d: %s", name, version, exc)
-            self.applied[name] = version
-            changed += 1
+            if await self._apply(record):
+                self.applied[record.name] = record.version
+                changed += 1
         self.synced = True
         return changed
 
-    async def _blob(self, digest: str) -> bytes:
-        data = await self.redis.get(PREFIX + "blob:" + digest)
-        if isinstance(data, str):
-            data = data.encode("latin-1")
-        if data is None or hashlib.sha256(data).hexdigest() != digest:
-            raise ClusterError(f"file {digest[:12]} is missing or damaged in the registry")
-        return bytes(data)
+    async def _apply(self, record: Record) -> bool:
+        """Deploy or undeploy ``record``; False when its files are not here yet (retry later)."""
+        try:
+            if record.deleted:
+                await self.deployments.undeploy(record.name, version=record.version)
+            else:
+                files = {rel: await self._blob(digest) for rel, digest in record.files.items()}
+                await self.deployments.deploy(record.name, record.manifest, files, version=record.version,
+                                              source="cluster")
+        except RegistryUnavailable as exc:
+            self._log_waiting(record, str(exc))
+            return False
+        except _NotYetHere as exc:
+            self._log_waiting(record, str(exc))
+            return False
+        except WasmServerError as exc:  # a record that can never apply here: do not retry it forever
+            log.error("cluster: cannot apply %s version %d: %s", record.name, record.version, exc)
+        self._waiting.discard((record.name, record.version))
+        return True
 
-    async def _listen(self) -> None:
-        interrupted = False
-        while True:
-            try:
-                pubsub = self.redis.pubsub()
-                await pubsub.subscribe(CHANNEL)
-                if interrupted:
-                    log.warning("cluster: change notifications resumed")
-                    interrupted = False
-                async for message in pubsub.listen():
-                    if message.get("type") == "message":
-                        self._wake.set()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # once per outage: the retry every second must not flood the log
-                (log.debug if interrupted else log.warning)(
-                    "cluster: change notifications interrupted (%s); polling meanwhile", exc)
-                interrupted = True
-                await asyncio.sleep(SYNC_SECONDS)
+    def _log_waiting(self, record: Record, why: str) -> None:
+        key = (record.name, record.version)
+        if key not in self._waiting:
+            self._waiting.add(key)
+            log.warning("cluster: %s version %d waits: %s; retrying every %gs", record.name, record.version,
+                        why, SYNC_SECONDS)
+
+    async def _blob(self, digest: str) -> bytes:
+        data = await self.registry.get_blob(digest)
+        if data is None or hashlib.sha256(data).hexdigest() != digest:
+            # in Cassandra a record can reach this datacenter before its files do
+            raise _NotYetHere(f"file {digest[:12]} is missing or incomplete in the registry")
+        return data
+
+    async def _follow(self) -> None:
+        await self.registry.follow(self._wake.set)
 
     async def _poll(self) -> None:
         while True:
@@ -182,4 +182,8 @@ class Cluster:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.redis.aclose()
+        await self.registry.close()
+
+
+class _NotYetHere(ClusterError):
+    """A record names a file this registry does not (yet) hold whole."""

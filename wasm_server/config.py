@@ -6,6 +6,7 @@ the manifest is the app author's (what runs and what it may touch).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -49,6 +50,19 @@ def parse_listen(text: str) -> ListenAddress:
 
 
 @dataclass(frozen=True, slots=True)
+class CassandraRegistryConfig:
+    """``[cluster]`` keys of a registry in Cassandra (appregistry/cassandra.py)."""
+
+    #: this location's contact points, ``host`` or ``host:port`` (one port for all)
+    hosts: tuple[str, ...]
+    #: this location's datacenter: the only one its nodes talk to
+    local_dc: str
+    keyspace: str = "wasm_server_cluster"
+    #: datacenter -> replicas; when given, the keyspace is created if missing
+    replication: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class RuntimeConfig:
     """Where and how the server runs."""
 
@@ -88,6 +102,11 @@ class RuntimeConfig:
     admin_token: str | None = None
     #: cluster mode: the Redis that holds the registry of deployed apps and carries pub/sub
     cluster_redis: str | None = None
+    #: cluster mode with the registry in Cassandra instead (exactly one of the two)
+    cluster_cassandra: CassandraRegistryConfig | None = None
+    #: with a Cassandra registry: the Redis that carries pub/sub between this location's
+    #: nodes (None: pub/sub reaches the connections of one process only)
+    cluster_pubsub_redis: str | None = None
     #: OpenTelemetry: export request traces over OTLP/HTTP here (None: tracing is off; tracing.py)
     otlp_endpoint: str | None = None
     #: the ``service.name`` of those traces
@@ -99,6 +118,16 @@ class RuntimeConfig:
     def module_cache_dir(self) -> Path:
         """Where compiled modules are cached (``cache_dir``/modules)."""
         return self.cache_dir / "modules"
+
+    @property
+    def clustered(self) -> bool:
+        """Cluster mode: a registry of deployed apps shared with other nodes."""
+        return self.cluster_redis is not None or self.cluster_cassandra is not None
+
+    @property
+    def pubsub_redis(self) -> str | None:
+        """The Redis that carries pub/sub between nodes, if any."""
+        return self.cluster_redis or self.cluster_pubsub_redis
 
     def data_dir_for(self, manifest: Path) -> Path:
         """The data directory, defaulting to ``.wasm-server/`` beside the manifest."""
@@ -197,6 +226,33 @@ def _redis_url(value: object, base: Path) -> str:
     return value
 
 
+def _hosts(value: object, base: Path) -> tuple[str, ...]:
+    from .kv.base import split_host
+
+    items = [x.strip() for x in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items or not all(isinstance(x, str) and x for x in items):
+        raise ValueError(f"expected a list of \"HOST\" or \"HOST:PORT\" (this location's Cassandra nodes), "
+                         f"got {value!r}")
+    for host in items:
+        split_host(host, "cassandra_hosts")  # a ConfigError naming the expected form
+    return tuple(items)
+
+
+def _identifier(value: object, base: Path) -> str:
+    text = _text(value, base)
+    if not text.replace("_", "a").isalnum() or not text[0].isalpha() or len(text) > 48:
+        raise ValueError(f"expected a Cassandra name (letters, digits, _; at most 48), got {value!r}")
+    return text
+
+
+def _replication(value: object, base: Path) -> tuple[tuple[str, int], ...]:
+    if (not isinstance(value, dict) or not value
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in value.values())):
+        raise ValueError(f"expected a table of datacenter = replicas, e.g. {{ paris = 3, tokyo = 3 }}, "
+                         f"got {value!r}")
+    return tuple(sorted((str(dc), int(n)) for dc, n in value.items()))
+
+
 _CERTIFICATE_KEYS = {"hosts", "cert", "key"}
 
 
@@ -269,6 +325,11 @@ TABLES: dict[str, tuple[Key, ...]] = {
     ),
     "cluster": (
         Key("redis_url", "cluster_redis", _redis_url, "WASM_SERVER_CLUSTER_REDIS"),
+        Key("cassandra_hosts", "cassandra.hosts", _hosts, "WASM_SERVER_CLUSTER_CASSANDRA_HOSTS"),
+        Key("local_dc", "cassandra.local_dc", _text, "WASM_SERVER_CLUSTER_LOCAL_DC"),
+        Key("keyspace", "cassandra.keyspace", _identifier),
+        Key("replication", "cassandra.replication", _replication),
+        Key("pubsub_redis_url", "cluster_pubsub_redis", _redis_url, "WASM_SERVER_CLUSTER_PUBSUB_REDIS"),
     ),
     "tracing": (
         Key("otlp_endpoint", "otlp_endpoint", _http_url, "WASM_SERVER_OTLP_ENDPOINT"),
@@ -336,11 +397,39 @@ def load_runtime_config(path: Path | None, overrides: Mapping[str, object]) -> R
     return _build(values)
 
 
+def _cassandra(values: dict[str, object], top: dict[str, object]) -> CassandraRegistryConfig | None:
+    """The ``[cluster]`` Cassandra keys as one value; exactly one registry, each key in its place."""
+    given = {dest.removeprefix("cassandra."): v for dest, v in values.items() if dest.startswith("cassandra.")}
+    if not given:
+        if top.get("cluster_pubsub_redis"):
+            raise ConfigError("pubsub_redis_url goes with a Cassandra registry (cassandra_hosts); with "
+                              "redis_url, that Redis carries pub/sub", field="[cluster]")
+        return None
+    if "hosts" not in given:
+        raise ConfigError(f"{', '.join(sorted(given))} need cassandra_hosts (this location's Cassandra nodes)",
+                          field="[cluster]")
+    if "local_dc" not in given:
+        raise ConfigError("cassandra_hosts needs local_dc: this location's datacenter, the only one its "
+                          "nodes read and write", field="[cluster]")
+    if top.get("cluster_redis"):
+        raise ConfigError("give either redis_url or cassandra_hosts, not both: the registry lives in one "
+                          "of them (pubsub_redis_url names a Redis for pub/sub next to Cassandra)",
+                          field="[cluster]")
+    if importlib.util.find_spec("cassandra") is None:
+        raise ConfigError("a Cassandra registry needs the cassandra-driver package: "
+                          "pip install 'wasm-server[cassandra]'", field="[cluster]")
+    return CassandraRegistryConfig(**given)  # type: ignore[arg-type]
+
+
 def _build(values: dict[str, object]) -> RuntimeConfig:
-    """RuntimeConfig from converted values (``pool.*`` gathered into PoolLimits)."""
+    """RuntimeConfig from converted values (``pool.*`` gathered into PoolLimits,
+    ``cassandra.*`` into CassandraRegistryConfig)."""
     pool = {dest.removeprefix("pool."): v for dest, v in values.items() if dest.startswith("pool.")}
-    top = {dest: v for dest, v in values.items() if not dest.startswith("pool.")}
+    top = {dest: v for dest, v in values.items() if not dest.startswith(("pool.", "cassandra."))}
     if pool:
         top["pool"] = PoolLimits(**pool)  # type: ignore[arg-type]
+    cassandra = _cassandra(values, top)
+    if cassandra is not None:
+        top["cluster_cassandra"] = cassandra
     assert set(top) <= {f.name for f in fields(RuntimeConfig)}
     return RuntimeConfig(**top)  # type: ignore[arg-type]

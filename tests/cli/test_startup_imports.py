@@ -47,7 +47,8 @@ print(json.dumps({"code": code, "status": status, "modules": modules}))
 NOT_FOR_PLAIN_UP = [
     "wasm_server.net.tls", "wasm_server.net.tcp", "wasm_server.net.udp", "wasm_server.net.session",
     "wasm_server.pubsub.redis", "wasm_server.kv.redis", "wasm_server.cli.control", "wasm_server.cli.reload",
-    "wasm_server.cli.devcert", "wasm_server.admin", "wasm_server.cluster", "wasm_server.deployments",
+    "wasm_server.cli.devcert", "wasm_server.admin", "wasm_server.cluster", "wasm_server.appregistry",
+    "wasm_server.deployments", "cassandra",
     "wasm_server.toolchain", "httpx", "redis", "cryptography", "yaml",
     "importlib.metadata", "email", "zipfile", "tempfile", "urllib.request", "http.client",
     # the parsers of other subcommands (cli/main.py builds only the one named) and what

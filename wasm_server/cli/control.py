@@ -1,5 +1,5 @@
 """The control plane of one server: named deployments, the admin API listener,
-and (in cluster mode) the registry shared through Redis."""
+and (in cluster mode) the registry shared through Redis or Cassandra."""
 
 from __future__ import annotations
 
@@ -44,14 +44,14 @@ class ControlPlane:
         server.switch(deployments)
         node = f"{socket.gethostname()}:{os.getpid()}"
         publish = remove = None
-        if config.cluster_redis:
-            from ..cluster import Cluster
+        if config.clustered:
+            from ..cluster import Cluster, registry_for
 
-            cluster = Cluster(config.cluster_redis, deployments, node)
+            cluster = Cluster(registry_for(config), deployments, node)
             await cluster.start()
             plane.cluster = cluster
             publish, remove = cluster.publish, cluster.remove
-            plane.lines.append(f"cluster registry: {config.cluster_redis} ({len(deployments.apps)} apps)")
+            plane.lines.append(f"cluster registry: {cluster.registry.describe()} ({len(deployments.apps)} apps)")
         else:
             restored = await deployments.restore()
             if restored:

@@ -286,9 +286,10 @@ def _dispatch(args: argparse.Namespace, rest: list[str]) -> int:
 
             config = dataclasses.replace(config, access_log=False)
         _setup_logging(args.debug, config.log_level, config.log_format)
-        if args.cluster == "" and not config.cluster_redis:
-            raise ConfigError("--cluster needs a Redis URL (or [cluster] redis_url, or $WASM_SERVER_CLUSTER_REDIS)")
-        if args.path is None and (config.cluster_redis or config.admin is not None):
+        if args.cluster == "" and not config.clustered:
+            raise ConfigError("--cluster needs a Redis URL (or [cluster] redis_url, or $WASM_SERVER_CLUSTER_REDIS, "
+                              "or [cluster] cassandra_hosts and local_dc)")
+        if args.path is None and (config.clustered or config.admin is not None):
             spec = None  # serve only what is deployed through the admin API
         else:
             spec = load_manifest(Path(args.path or "."))

@@ -42,10 +42,10 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *,
     if config.otlp_endpoint:
         tracing.configure_otlp(config.otlp_endpoint, service_name=config.trace_service_name)
     pubsub: RedisPubSub | None = None
-    if config.cluster_redis:
+    if config.pubsub_redis:
         from ..pubsub.redis import RedisPubSub  # cluster mode only (start-up time)
 
-        pubsub = RedisPubSub(config.cluster_redis)
+        pubsub = RedisPubSub(config.pubsub_redis)
     brokers = pubsub.broker if pubsub is not None else LocalBroker
 
     async def load(new_spec: AppSpec) -> App:
@@ -88,7 +88,7 @@ async def serve(spec: AppSpec | None, config: RuntimeConfig, *,
                 await plain.listen(addr.host, addr.port, reuse_port=config.workers > 1)
             except OSError as exc:
                 raise WasmServerError(f"cannot listen on {addr.url()}: {exc.strerror}") from None
-        if config.admin is not None or config.cluster_redis:
+        if config.admin is not None or config.clustered:
             from .control import ControlPlane
 
             control = await ControlPlane.start(config, data_dir, server, load, spec, app)
