@@ -50,6 +50,8 @@ IMPORTS: dict[str, tuple[list[wasmtime.ValType], list[wasmtime.ValType]]] = {
     "sock_send": ([I32] * 3, [I32]),
     "sock_recv": ([I32] * 3, [I64]),
     "sock_close": ([I32], [I32]),
+    "wake_after": ([I32], [I32]),
+    "udp_listeners": ([], [I64]),
 }
 
 
