@@ -14,6 +14,10 @@ from tests.kv.redis_server import redis_url
 from wasm_server.appregistry import Record, Registry, RegistryUnavailable
 from wasm_server.config import CassandraRegistryConfig
 
+# the first test may wait for the run's Cassandra node to start (10-40 s here, longer on a cold,
+# loaded CI machine; tests/cassandra_node.py waits up to 240 s): more than pytest's 120 s default
+pytestmark = pytest.mark.timeout(300)
+
 
 @pytest.fixture(params=["redis", "cassandra"])
 async def registry(request: pytest.FixtureRequest) -> AsyncIterator[Registry]:

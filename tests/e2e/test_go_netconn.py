@@ -15,6 +15,10 @@ import pytest
 
 from tests.e2e.conftest import CLI, ROOT, Server, free_port, start_server
 
+# the module fixtures build the guest and pion's native client from a cold Go cache in CI (and
+# Wasmtime compiles the module) before the first test: more than pytest's 120 s default
+pytestmark = pytest.mark.timeout(600)
+
 GUEST = ROOT / "tests" / "guests" / "go" / "netconn"
 
 

@@ -24,6 +24,10 @@ from tests.cassandra_node import cassandra_contact
 from tests.e2e.conftest import CLI, EXAMPLES, ROOT, Server, free_port
 from wasm_server.kv.cassandra import bucket_of, open_session
 
+# the first test may wait for the run's Cassandra node to start (10-40 s here, longer on a cold,
+# loaded CI machine; tests/cassandra_node.py waits up to 240 s): more than pytest's 120 s default
+pytestmark = pytest.mark.timeout(300)
+
 KEYSPACE = "kv_e2e"
 
 

@@ -16,6 +16,10 @@ import pytest
 from tests.e2e.conftest import CLI, EXAMPLES, ROOT, Server, start_server
 from wasm_server.toolchain import go
 
+# the module fixtures build the guest and pion's native client from a cold Go cache in CI (and
+# Wasmtime compiles the module) before the first test: more than pytest's 120 s default
+pytestmark = pytest.mark.timeout(600)
+
 STUN = EXAMPLES / "stun"
 
 

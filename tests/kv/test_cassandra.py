@@ -21,6 +21,10 @@ from wasm_server.kv import cassandra as backend
 from wasm_server.kv.base import split_host
 from wasm_server.kv.cassandra import BUCKETS, CassandraStore, bucket_of, open_session
 
+# the first test may wait for the run's Cassandra node to start (10-40 s here, longer on a cold,
+# loaded CI machine; tests/cassandra_node.py waits up to 240 s): more than pytest's 120 s default
+pytestmark = pytest.mark.timeout(300)
+
 KEYSPACE = "kv_backend_tests"
 X = "key_value_store.x."
 

@@ -23,7 +23,9 @@ from tests.cassandra_node import cassandra_contact
 from tests.kv.redis_server import redis_url
 from wasm_server.kv import KVError, SqliteStore, Store, StoreConfig, StoreManager
 
-VARIANTS = ["memory", "sqlite", "sqlite-pre-3.35", "redis", "cassandra"]
+VARIANTS = ["memory", "sqlite", "sqlite-pre-3.35", "redis",
+            # may wait for the run's Cassandra node to start (tests/cassandra_node.py waits up to 240 s)
+            pytest.param("cassandra", marks=pytest.mark.timeout(300))]
 I64_MAX = 2**63 - 1
 I64_MIN = -(2**63)
 SMALL_LIMIT = 1000
