@@ -97,3 +97,38 @@ def test_acknowledged_increments_survive_repeated_kill_9(server_factory: Factory
         value = stored(data)
         assert acknowledged <= value <= attempted, (acknowledged, value, attempted)
     assert acknowledged > 50  # the test did exercise the store
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (in a container nobody may reap an orphan)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_end_when_the_supervisor_is_killed(server_factory: Factory, tmp_path: Path) -> None:
+    """`kill -9` of the supervisor alone (the OOM killer's choice): its workers must not go on
+    serving the ports with nobody to stop them; they shut down and the port closes."""
+    app = write_app(tmp_path / "app", {
+        "counter": (wat.guest(wat.INCR), 'routes = ["/count"]\nkey_value_stores = ["default"]'),
+    })
+    server = server_factory(app, "--workers", "2", data_dir=tmp_path / "data")
+    deadline = time.monotonic() + 30
+    while len(workers := children(server.proc.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(workers) == 2
+    assert httpx.post(f"{server.url}/count").status_code == 200
+    os.kill(server.proc.pid, signal.SIGKILL)
+    server.proc.wait(10)
+    deadline = time.monotonic() + 30  # a bound on waiting, not a measure: shutdown takes well under a second
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(pid) for pid in workers), "a worker outlived its supervisor"
+    try:
+        httpx.get(server.url, timeout=2)
+    except httpx.TransportError:
+        pass
+    else:
+        raise AssertionError("the port still answers after the supervisor and its workers are gone")

@@ -220,9 +220,11 @@ def run(spec: AppSpec | None, config: RuntimeConfig, *, watch: bool = False, bui
         uvloop.run(serve(spec, config, watch=watch, build=build))
         return
     children = []
+    supervisor = os.getpid()
     for i in range(config.workers):
         pid = os.fork()
         if pid == 0:
+            _end_with(supervisor)
             os.environ["WASM_SERVER_WORKER"] = str(i + 1)
             code = 0
             try:
@@ -234,6 +236,30 @@ def run(spec: AppSpec | None, config: RuntimeConfig, *, watch: bool = False, bui
             os._exit(code)
         children.append(pid)
     _supervise(children)
+
+
+#: prctl(2) option: the signal this process gets when its parent dies (Linux)
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with(supervisor: int) -> None:
+    """In a worker just forked: get SIGTERM (a graceful shutdown) when the supervisor dies.
+
+    A supervisor killed with SIGKILL (the OOM killer, ``kill -9``) cannot forward anything;
+    without this its workers would go on serving, holding the ports, with nobody to stop
+    them. Linux only (prctl); elsewhere the workers outlive a killed supervisor as before.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # no libc symbol here: keep the old behaviour
+        return
+    if os.getppid() != supervisor:  # it died between fork() and prctl(): nothing will signal us
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _supervise(children: list[int]) -> None:
