@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -238,28 +239,27 @@ def run(spec: AppSpec | None, config: RuntimeConfig, *, watch: bool = False, bui
     _supervise(children)
 
 
-#: prctl(2) option: the signal this process gets when its parent dies (Linux)
-_PR_SET_PDEATHSIG = 1
+#: how often a worker checks that its supervisor is still alive (seconds)
+_PARENT_CHECK = 0.5
 
 
 def _end_with(supervisor: int) -> None:
-    """In a worker just forked: get SIGTERM (a graceful shutdown) when the supervisor dies.
+    """In a worker just forked: shut down (SIGTERM to itself) once the supervisor is gone.
 
     A supervisor killed with SIGKILL (the OOM killer, ``kill -9``) cannot forward anything;
     without this its workers would go on serving, holding the ports, with nobody to stop
-    them. Linux only (prctl); elsewhere the workers outlive a killed supervisor as before.
+    them. A worker's parent changes only when the supervisor dies (the worker is re-parented),
+    so one small thread per worker watches ``getppid()``, as gunicorn's workers do (the
+    layering rule keeps ctypes, and so Linux's prctl PDEATHSIG, inside engine/).
     """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
+    import threading
 
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):  # no libc symbol here: keep the old behaviour
-        return
-    if os.getppid() != supervisor:  # it died between fork() and prctl(): nothing will signal us
-        os.kill(os.getpid(), signal.SIGTERM)
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(_PARENT_CHECK)
+        os.kill(os.getpid(), signal.SIGTERM)  # the same graceful shutdown as a normal stop
+
+    threading.Thread(target=watch, name="wasm-server-parent-watch", daemon=True).start()
 
 
 def _supervise(children: list[int]) -> None:
